@@ -1,0 +1,59 @@
+"""Attendance Notifications Portal: the application factory."""
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from portal.config import load_config
+from portal.extensions import csrf, db, login_manager, mail, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build an app; `config` overrides what the environment says (tests use it)."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    load_settings(app, config or {})
+    register_extensions(app)
+    register_commands(app)
+    configure_logging(app)
+    return app
+
+
+def load_settings(app: Flask, overrides: dict) -> None:
+    config_class, settings = load_config(overrides.get("ENV_NAME"))
+    settings.update(overrides)
+    settings["INSTANCE_PATH"] = app.instance_path
+    if not settings.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'portal.db'}"
+    config_class.check(settings)
+    app.config.from_mapping(settings)
+
+
+def register_extensions(app: Flask) -> None:
+    from portal import database, queueing
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    mail.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    queueing.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from portal import cli
+
+    cli.init_app(app)
+
+
+def configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

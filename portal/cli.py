@@ -1,0 +1,163 @@
+"""`flask --app wsgi …` commands. Bad input exits non-zero with one readable line."""
+import secrets
+from datetime import datetime, time
+from pathlib import Path
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from portal.exceptions import ValidationError
+from portal.extensions import db
+from portal.models import Course, Program, Stream, User
+from portal.services import directory_service, session_service
+from portal.services.student_import import import_students
+from portal.services.sweep_service import run_sweep
+from portal.timefmt import portal_zone
+
+
+def init_app(app: Flask) -> None:
+    for command in (create_user, create_program, create_course, import_students_command, create_session,
+                    seed_demo, sweep):
+        app.cli.add_command(command)
+
+
+def _fail(exc: ValidationError) -> click.ClickException:
+    return click.ClickException("; ".join(exc.errors))
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(directory_service.STAFF_ROLES))
+@click.option("--first-name", required=True)
+@click.option("--last-name", required=True)
+def create_user(email, password, role, first_name, last_name):
+    """Create a staff account (admin or lecturer)."""
+    try:
+        user = directory_service.create_user(email, password, role, first_name, last_name)
+    except ValidationError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Created {user.role} {user.email}")
+
+
+@click.command("create-program")
+@click.option("--code", required=True)
+@click.option("--name", required=True)
+@click.option("--streams", default="", help='Comma-separated stream names, e.g. "A,B".')
+def create_program(code, name, streams):
+    """Create a program, optionally with streams."""
+    try:
+        program = directory_service.create_program(code, name, streams.split(","))
+    except ValidationError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Created program {program.code} with {len(program.streams)} streams")
+
+
+@click.command("create-course")
+@click.option("--code", required=True)
+@click.option("--name", required=True)
+@click.option("--program", "program_code", required=True, help="Program code.")
+def create_course(code, name, program_code):
+    """Create a course in a program."""
+    try:
+        course = directory_service.create_course(code, name, program_code)
+    except ValidationError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Created course {course.course_code}")
+
+
+@click.command("import-students")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_students_command(csv_file: Path):
+    """Import students from CSV: all rows, or none if any row is bad."""
+    try:
+        created = import_students(csv_file.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{csv_file} is not UTF-8 text") from None
+    except ValidationError as exc:
+        for line in exc.errors:
+            click.echo(line, err=True)
+        raise click.ClickException(f"nothing imported: {len(exc.errors)} problem(s), listed above") from None
+    click.echo(f"Imported {created} students")
+
+
+@click.command("create-session")
+@click.option("--course", "course_code", required=True, help="Course code.")
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--start", required=True, help="HH:MM, in PORTAL_TIMEZONE")
+@click.option("--end", required=True, help="HH:MM, in PORTAL_TIMEZONE")
+@click.option("--program", "program_code", help="Program code (default: the course's program).")
+@click.option("--stream", "stream_name", help="Stream name (default: the whole program).")
+@click.option("--lecturer", "lecturer_email", help="Lecturer's email.")
+@click.option("--latitude", type=float)
+@click.option("--longitude", type=float)
+def create_session(course_code, day, start, end, program_code, stream_name, lecturer_email, latitude, longitude):
+    """Create an attendance session and queue its notifications."""
+    course = db.session.scalar(select(Course).where(Course.course_code == course_code))
+    if course is None:
+        raise click.ClickException(f"unknown course {course_code!r}")
+    program = course.program
+    if program_code:
+        program = db.session.scalar(select(Program).where(Program.code == program_code))
+        if program is None:
+            raise click.ClickException(f"unknown program {program_code!r}")
+    stream = None
+    if stream_name:
+        stream = db.session.scalar(select(Stream).where(Stream.program_id == program.id, Stream.name == stream_name))
+        if stream is None:
+            raise click.ClickException(f"program {program.code} has no stream {stream_name!r}")
+    lecturer = None
+    if lecturer_email:
+        lecturer = db.session.scalar(select(User).where(User.email == lecturer_email))
+        if lecturer is None:
+            raise click.ClickException(f"unknown lecturer {lecturer_email!r}")
+    request = session_service.SessionRequest(
+        course_id=course.id,
+        program_id=program.id,
+        stream_id=stream.id if stream else None,
+        lecturer_id=lecturer.id if lecturer else None,
+        starts_at=_local_moment(day, start),
+        ends_at=_local_moment(day, end),
+        latitude=latitude,
+        longitude=longitude,
+    )
+    try:
+        session, queued = session_service.create_session(request)
+    except ValidationError as exc:
+        raise _fail(exc) from None
+    note = "notifications queued" if queued else "queue unreachable: the sweep will queue its notifications"
+    click.echo(f"Created session {session.id}; {note}")
+
+
+def _local_moment(day: datetime, hhmm: str) -> datetime:
+    try:
+        clock = time.fromisoformat(hhmm)
+    except ValueError:
+        raise click.ClickException(f"{hhmm!r} is not a time (HH:MM)") from None
+    return datetime.combine(day.date(), clock, tzinfo=portal_zone())
+
+
+@click.command("sweep")
+def sweep():
+    """Run the periodic sweep once: queue whatever is waiting, recover stuck sends."""
+    summary = run_sweep()
+    click.echo(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in summary.items()))
+
+
+@click.command("seed-demo")
+@click.option("--password", help="Password for the demo admin and lecturer (default: random, printed).")
+def seed_demo(password):
+    """Create demo programs, courses, an admin, a lecturer and 60 students."""
+    from portal.demo_data import seed
+
+    if db.session.scalar(select(User.id).limit(1)):
+        raise click.ClickException("the database already has users; seed-demo only fills an empty one")
+    password = password or secrets.token_urlsafe(9)
+    try:
+        accounts = seed(password)
+    except ValidationError as exc:
+        raise _fail(exc) from None
+    click.echo("Demo data created. Sign in with:")
+    for role, email in accounts:
+        click.echo(f"  {role:9} {email}  password: {password}")

@@ -1,0 +1,132 @@
+"""Configuration: one class per mode, every value read from the environment.
+
+`PORTAL_ENV` picks the mode: `production` (the default, refuses to start without
+real secrets), `development` (demo) or `testing`.
+"""
+import json
+import os
+import secrets
+from pathlib import Path
+
+from portal.exceptions import ConfigurationError
+
+KNOWN_DEFAULT_SECRETS = {"", "dev", "secret", "changeme", "change-me", "secret-key", "your-secret-key"}
+MIN_SECRET_BYTES = 32
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+class Config:
+    """Settings shared by every mode; read when the class body runs via `from_env`."""
+
+    ENV_NAME = "production"
+    TESTING = False
+
+    @classmethod
+    def from_env(cls) -> dict:
+        return {
+            "ENV_NAME": cls.ENV_NAME,
+            "TESTING": cls.TESTING,
+            "SECRET_KEY": os.environ.get("SECRET_KEY"),
+            "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY"),
+            "JWT_SECRET_KEY_FALLBACKS": _env_list("JWT_SECRET_KEY_FALLBACKS"),
+            "TOKEN_EXPIRY_MINUTES": _env_int("TOKEN_EXPIRY_MINUTES", 60),
+            "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or None,
+            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "RQ_QUEUE_NAME": os.environ.get("RQ_QUEUE_NAME", "portal"),
+            "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
+            "MAIL_PORT": _env_int("MAIL_PORT", 25),
+            "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", False),
+            "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL", False),
+            "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+            "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+            "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "no-reply@localhost"),
+            "MAIL_BATCH_SIZE": _env_int("MAIL_BATCH_SIZE", 50),
+            "MAIL_TIMEOUT_SECONDS": _env_int("MAIL_TIMEOUT_SECONDS", 30),
+            # Waits before the 2nd and 3rd attempt of a transiently failed email.
+            "MAIL_RETRY_DELAYS": [int(x) for x in _env_list("MAIL_RETRY_DELAYS")] or [60, 300],
+            "SWEEP_INTERVAL_SECONDS": _env_int("SWEEP_INTERVAL_SECONDS", 60),
+            "SENDING_TIMEOUT_SECONDS": _env_int("SENDING_TIMEOUT_SECONDS", 600),
+            # A pending row untouched this long is re-enqueued by the sweep.
+            "PENDING_STALE_SECONDS": _env_int("PENDING_STALE_SECONDS", 300),
+            "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            "PORTAL_TIMEZONE": os.environ.get("PORTAL_TIMEZONE", "UTC"),
+            "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        }
+
+    @staticmethod
+    def check(config: dict) -> None:
+        """Refuse to run production without real, distinct secrets."""
+        for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+            value = config.get(name) or ""
+            if value.strip().lower() in KNOWN_DEFAULT_SECRETS:
+                raise ConfigurationError(f"{name} must be set to a real secret in production")
+            if len(value.encode()) < MIN_SECRET_BYTES:
+                raise ConfigurationError(f"{name} must be at least {MIN_SECRET_BYTES} bytes long")
+        if config["SECRET_KEY"] == config["JWT_SECRET_KEY"]:
+            raise ConfigurationError("SECRET_KEY and JWT_SECRET_KEY must be different")
+
+
+class DevelopmentConfig(Config):
+    """Demo and local development: secrets are generated once and kept in instance/."""
+
+    ENV_NAME = "development"
+
+    @staticmethod
+    def check(config: dict) -> None:
+        secrets_file = Path(config["INSTANCE_PATH"]) / "dev-secrets.json"
+        stored = json.loads(secrets_file.read_text()) if secrets_file.exists() else {}
+        changed = False
+        for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+            if not config.get(name):
+                if name not in stored:
+                    stored[name] = secrets.token_urlsafe(48)
+                    changed = True
+                config[name] = stored[name]
+        if changed:
+            secrets_file.parent.mkdir(parents=True, exist_ok=True)
+            secrets_file.write_text(json.dumps(stored))
+            secrets_file.chmod(0o600)
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+
+    @staticmethod
+    def check(config: dict) -> None:
+        config.setdefault("SECRET_KEY", None)
+        config["SECRET_KEY"] = config["SECRET_KEY"] or "test-secret-key-" + "x" * 32
+        config["JWT_SECRET_KEY"] = config["JWT_SECRET_KEY"] or "test-jwt-key-" + "y" * 32
+
+
+CONFIGS = {"production": Config, "development": DevelopmentConfig, "demo": DevelopmentConfig, "testing": TestingConfig}
+
+
+def load_config(env_name: str | None = None) -> tuple[type[Config], dict]:
+    env_name = env_name or os.environ.get("PORTAL_ENV", "production")
+    try:
+        config_class = CONFIGS[env_name]
+    except KeyError:
+        raise ConfigurationError(f"PORTAL_ENV must be one of {', '.join(CONFIGS)}, got {env_name!r}") from None
+    return config_class, config_class.from_env()

@@ -1,0 +1,41 @@
+"""Domain exceptions of the notification context (the seed's names)."""
+
+
+class EmailNotificationError(Exception):
+    """Base of every notification error."""
+
+
+class InvalidTokenError(EmailNotificationError):
+    """Token signature invalid or malformed."""
+
+
+class ExpiredTokenError(EmailNotificationError):
+    """Token has expired."""
+
+
+class InvalidTokenExpiryError(EmailNotificationError):
+    """Token expiry time is invalid (e.g. in the past)."""
+
+
+class SessionNotFoundError(EmailNotificationError):
+    """Session does not exist."""
+
+
+class TokenGenerationError(EmailNotificationError):
+    """Failed to generate a JWT token."""
+
+
+class EmailDeliveryError(EmailNotificationError):
+    """SMTP delivery failed."""
+
+
+class ConfigurationError(Exception):
+    """The portal is missing a setting it cannot run without."""
+
+
+class ValidationError(Exception):
+    """Input was rejected; `errors` lists every reason, one readable line each."""
+
+    def __init__(self, errors: list[str] | str):
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("; ".join(self.errors))

@@ -1,0 +1,20 @@
+"""The portal's tables; import models from here."""
+from portal.models.academic import Course, Program, Stream
+from portal.models.attendance import AttendanceRecord
+from portal.models.notifications import EmailNotification, NotificationStatus
+from portal.models.sessions import AttendanceSession, GenerationStatus
+from portal.models.users import Role, StudentProfile, User
+
+__all__ = [
+    "AttendanceRecord",
+    "AttendanceSession",
+    "Course",
+    "EmailNotification",
+    "GenerationStatus",
+    "NotificationStatus",
+    "Program",
+    "Role",
+    "Stream",
+    "StudentProfile",
+    "User",
+]

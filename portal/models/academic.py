@@ -1,0 +1,37 @@
+"""Academic structure: programs, their streams, and courses."""
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+
+
+class Program(db.Model):
+    __tablename__ = "programs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+    streams: Mapped[list["Stream"]] = relationship(back_populates="program", order_by="Stream.name")
+
+
+class Stream(db.Model):
+    __tablename__ = "streams"
+    __table_args__ = (UniqueConstraint("program_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+    program: Mapped[Program] = relationship(back_populates="streams")
+
+
+class Course(db.Model):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_code: Mapped[str] = mapped_column(String(32), unique=True)
+    course_name: Mapped[str] = mapped_column(String(200))
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), index=True)
+
+    program: Mapped[Program] = relationship()

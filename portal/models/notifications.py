@@ -1,0 +1,44 @@
+"""One email notification per (session, student): the unit of delivery."""
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.database import UTCDateTime, utcnow
+from portal.extensions import db
+from portal.models.sessions import AttendanceSession
+from portal.models.users import StudentProfile
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class EmailNotification(db.Model):
+    __tablename__ = "email_notifications"
+    __table_args__ = (
+        UniqueConstraint("session_id", "student_profile_id"),
+        Index("ix_email_notifications_session_status", "session_id", "status"),
+        Index("ix_email_notifications_status_updated", "status", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("attendance_sessions.id", ondelete="CASCADE"))
+    student_profile_id: Mapped[int] = mapped_column(ForeignKey("student_profiles.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(Text)
+    token_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=NotificationStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    session: Mapped[AttendanceSession] = relationship()
+    student_profile: Mapped[StudentProfile] = relationship()

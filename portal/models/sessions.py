@@ -1,0 +1,52 @@
+"""An attendance session: one lecture whose students get an attendance link."""
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
+
+from portal.database import UTCDateTime, utcnow
+from portal.extensions import db
+from portal.models.academic import Course, Program, Stream
+from portal.models.users import User
+
+DEFAULT_RADIUS_METRES = 30
+
+
+class GenerationStatus(StrEnum):
+    WAITING = "waiting"  # saved; generation job not yet known to be queued
+    QUEUED = "queued"
+    DONE = "done"
+    FAILED = "failed"  # will not be retried (e.g. the window had already closed)
+
+
+class AttendanceSession(db.Model):
+    __tablename__ = "attendance_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), index=True)
+    stream_id: Mapped[int | None] = mapped_column(ForeignKey("streams.id"))
+    lecturer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    radius_m: Mapped[int] = mapped_column(Integer, default=DEFAULT_RADIUS_METRES)
+    generation_status: Mapped[str] = mapped_column(String(16), default=GenerationStatus.WAITING, index=True)
+    generation_error: Mapped[str | None] = mapped_column(Text)
+    generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # The seed's names for the session window.
+    time_created = synonym("starts_at")
+    time_ended = synonym("ends_at")
+
+    course: Mapped[Course] = relationship()
+    program: Mapped[Program] = relationship()
+    stream: Mapped[Stream | None] = relationship()
+    lecturer: Mapped[User | None] = relationship()
+
+    @property
+    def has_location(self) -> bool:
+        return self.latitude is not None and self.longitude is not None

@@ -1,0 +1,55 @@
+"""People: staff accounts and students (a user with a student profile)."""
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.extensions import db
+from portal.models.academic import Program, Stream
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    LECTURER = "lecturer"
+    STUDENT = "student"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.STUDENT)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    student_profile: Mapped["StudentProfile | None"] = relationship(back_populates="user")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class StudentProfile(db.Model):
+    __tablename__ = "student_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    student_number: Mapped[str] = mapped_column(String(32), unique=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), index=True)
+    stream_id: Mapped[int | None] = mapped_column(ForeignKey("streams.id"), index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    user: Mapped[User] = relationship(back_populates="student_profile")
+    program: Mapped[Program] = relationship()
+    stream: Mapped[Stream | None] = relationship()

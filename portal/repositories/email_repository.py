@@ -1,0 +1,138 @@
+from datetime import datetime
+
+from sqlalchemy import Row, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal.extensions import db
+from portal.models import AttendanceSession, Course, EmailNotification, StudentProfile, User
+from portal.models import NotificationStatus as Status
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class EmailNotificationRepository:
+    def bulk_create(self, notifications: list[dict]) -> list[int]:
+        """Insert in one statement; rows that already exist for (session, student) are skipped
+        by the database itself, so two concurrent runs cannot create duplicates."""
+        if not notifications:
+            return []
+        insert = _INSERTS[db.engine.dialect.name]
+        statement = (
+            insert(EmailNotification)
+            .on_conflict_do_nothing(index_elements=["session_id", "student_profile_id"])
+            .returning(EmailNotification.id)
+        )
+        return list(db.session.scalars(statement, notifications))
+
+    def get_by_ids(self, ids: list[int]) -> list[EmailNotification]:
+        return list(db.session.scalars(select(EmailNotification).where(EmailNotification.id.in_(ids))))
+
+    def get_pending_emails(self, session_id: int | None = None, now: datetime | None = None) -> list[int]:
+        """Ids of pending notifications that are due (no retry wait in the future)."""
+        query = select(EmailNotification.id).where(EmailNotification.status == Status.PENDING)
+        if session_id is not None:
+            query = query.where(EmailNotification.session_id == session_id)
+        if now is not None:
+            query = query.where(_due(now))
+        return list(db.session.scalars(query.order_by(EmailNotification.id)))
+
+    def claim(self, ids: list[int], now: datetime) -> list[int]:
+        """Atomically move due `pending` rows to `sending`; rows claimed elsewhere are left alone."""
+        statement = (
+            update(EmailNotification)
+            .where(EmailNotification.id.in_(ids), EmailNotification.status == Status.PENDING, _due(now))
+            .values(
+                status=Status.SENDING,
+                claimed_at=now,
+                attempts=EmailNotification.attempts + 1,
+                updated_at=now,
+            )
+            .returning(EmailNotification.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(db.session.scalars(statement))
+
+    def load_for_delivery(self, ids: list[int]) -> list[Row]:
+        """Everything an email needs, in one query."""
+        query = (
+            select(
+                EmailNotification.id,
+                EmailNotification.token,
+                EmailNotification.token_expires_at,
+                EmailNotification.attempts,
+                User.email,
+                User.first_name,
+                AttendanceSession.starts_at,
+                AttendanceSession.ends_at,
+                AttendanceSession.radius_m,
+                Course.course_name,
+                Course.course_code,
+            )
+            .join(StudentProfile, StudentProfile.id == EmailNotification.student_profile_id)
+            .join(User, User.id == StudentProfile.user_id)
+            .join(AttendanceSession, AttendanceSession.id == EmailNotification.session_id)
+            .join(Course, Course.id == AttendanceSession.course_id)
+            .where(EmailNotification.id.in_(ids))
+            .order_by(EmailNotification.id)
+        )
+        return list(db.session.execute(query))
+
+    def update_status(self, notification_id: int, status: str, **fields) -> None:
+        """Record an outcome (`now` is required: it stamps `updated_at`)."""
+        now = fields.pop("now")
+        db.session.execute(
+            update(EmailNotification)
+            .where(EmailNotification.id == notification_id)
+            .values(status=status, updated_at=now, **fields)
+            .execution_options(synchronize_session=False)
+        )
+
+    def touch_claims(self, ids: list[int], now: datetime) -> None:
+        """Heartbeat: a batch still working keeps its rows from looking abandoned."""
+        db.session.execute(
+            update(EmailNotification)
+            .where(EmailNotification.id.in_(ids), EmailNotification.status == Status.SENDING)
+            .values(claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    def release_abandoned(self, claimed_before: datetime, now: datetime) -> list[int]:
+        """Rows left in `sending` by a dead worker go back to `pending`."""
+        statement = (
+            update(EmailNotification)
+            .where(EmailNotification.status == Status.SENDING, EmailNotification.claimed_at < claimed_before)
+            .values(
+                status=Status.PENDING,
+                last_error="The worker sending this email stopped; it will be sent again",
+                next_attempt_at=None,
+                updated_at=now,
+            )
+            .returning(EmailNotification.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(db.session.scalars(statement))
+
+    def stale_pending(self, untouched_since: datetime, now: datetime) -> list[tuple[int, int]]:
+        """(session_id, id) of due pending rows nobody has touched for a while."""
+        query = (
+            select(EmailNotification.session_id, EmailNotification.id)
+            .where(
+                EmailNotification.status == Status.PENDING,
+                EmailNotification.updated_at < untouched_since,
+                _due(now),
+            )
+            .order_by(EmailNotification.session_id, EmailNotification.id)
+        )
+        return [tuple(row) for row in db.session.execute(query)]
+
+    def reset_to_pending(self, ids: list[int], now: datetime) -> None:
+        db.session.execute(
+            update(EmailNotification)
+            .where(EmailNotification.id.in_(ids))
+            .values(status=Status.PENDING, sent_at=None, attempts=0, next_attempt_at=None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _due(now: datetime):
+    return or_(EmailNotification.next_attempt_at.is_(None), EmailNotification.next_attempt_at <= now)

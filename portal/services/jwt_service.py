@@ -1,0 +1,88 @@
+"""JWTTokenService: the signed, short-lived token inside every attendance link."""
+from datetime import datetime, timezone
+
+import jwt
+
+from portal.exceptions import (
+    ConfigurationError,
+    ExpiredTokenError,
+    InvalidTokenError,
+    InvalidTokenExpiryError,
+    TokenGenerationError,
+)
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ["student_profile_id", "session_id", "iat", "exp"]
+
+
+class JWTTokenService:
+    """Signs with `secret_key`; also accepts `fallback_keys` when decoding, for key rotation."""
+
+    def __init__(self, secret_key: str | None, fallback_keys: list[str] | None = None, clock=None):
+        if not secret_key:
+            raise ConfigurationError("JWT_SECRET_KEY is not set")
+        self._keys = [secret_key, *(fallback_keys or [])]
+        self._now = clock or (lambda: datetime.now(timezone.utc))
+
+    @classmethod
+    def from_config(cls, config) -> "JWTTokenService":
+        return cls(config.get("JWT_SECRET_KEY"), config.get("JWT_SECRET_KEY_FALLBACKS"))
+
+    def generate_token(self, student_profile_id: int, session_id: int, expires_at: datetime) -> str:
+        if expires_at.tzinfo is None:
+            raise InvalidTokenExpiryError("expires_at must be timezone-aware")
+        now = self._now()
+        if expires_at <= now:
+            raise InvalidTokenExpiryError(f"Token expiry {expires_at.isoformat()} is in the past")
+        payload = {
+            "student_profile_id": student_profile_id,
+            "session_id": session_id,
+            "iat": int(now.timestamp()),
+            "exp": int(expires_at.timestamp()),
+        }
+        try:
+            return jwt.encode(payload, self._keys[0], algorithm=ALGORITHM)
+        except (TypeError, ValueError, jwt.PyJWTError) as exc:
+            raise TokenGenerationError(f"Could not sign token: {exc}") from exc
+
+    def decode_token(self, token: str) -> dict:
+        if not isinstance(token, str) or token.count(".") != 2:
+            raise InvalidTokenError("Token format invalid")
+        for key in self._keys:
+            try:
+                payload = jwt.decode(
+                    token,
+                    key,
+                    algorithms=[ALGORITHM],
+                    options={"require": REQUIRED_CLAIMS},
+                )
+            except jwt.ExpiredSignatureError:
+                raise ExpiredTokenError("Token has expired") from None
+            except jwt.InvalidSignatureError:
+                continue  # maybe signed with a fallback key
+            except jwt.MissingRequiredClaimError as exc:
+                raise InvalidTokenError(f"Token is missing a claim: {exc.claim}") from None
+            except jwt.InvalidAlgorithmError:
+                raise InvalidTokenError("Token algorithm not allowed") from None
+            except jwt.PyJWTError:
+                raise InvalidTokenError("Token format invalid") from None
+            if not all(isinstance(payload[claim], int) for claim in REQUIRED_CLAIMS):
+                raise InvalidTokenError("Token claims have the wrong type")
+            return payload
+        raise InvalidTokenError("Token has been tampered with")
+
+    def validate_token(self, token: str) -> bool:
+        try:
+            self.decode_token(token)
+        except (InvalidTokenError, ExpiredTokenError):
+            return False
+        return True
+
+    def is_token_expired(self, token: str) -> bool:
+        try:
+            self.decode_token(token)
+        except ExpiredTokenError:
+            return True
+        except InvalidTokenError:
+            return False
+        return False

@@ -1,0 +1,84 @@
+"""NotificationGenerationService: one pending notification per eligible student."""
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from portal.database import utcnow
+from portal.exceptions import SessionNotFoundError
+from portal.extensions import db
+from portal.models import GenerationStatus, NotificationStatus
+from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
+from portal.services.jwt_service import JWTTokenService
+from portal.timefmt import local_datetime
+
+log = logging.getLogger(__name__)
+
+
+class NotificationGenerationService:
+    """Owns the transaction; `dispatch(ids)` (optional) is called after a retry commits."""
+
+    def __init__(
+        self,
+        jwt_service: JWTTokenService,
+        token_expiry_minutes: int = 60,
+        sessions: SessionRepository | None = None,
+        students: StudentProfileRepository | None = None,
+        notifications: EmailNotificationRepository | None = None,
+        dispatch: Callable[[list[int]], object] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.jwt = jwt_service
+        self.expiry = timedelta(minutes=token_expiry_minutes)
+        self.sessions = sessions or SessionRepository()
+        self.students = students or StudentProfileRepository()
+        self.notifications = notifications or EmailNotificationRepository()
+        self.dispatch = dispatch
+        self.now = clock
+
+    def generate_notifications_for_session(self, session_id: int) -> dict:
+        session = self.sessions.get_by_id(session_id)
+        if session is None:
+            raise SessionNotFoundError(f"Session {session_id} not found")
+        eligible = self.students.get_by_program_and_stream(session.program_id, session.stream_id, active_only=True)
+        expires_at = session.starts_at + self.expiry
+        rows = [
+            {
+                "session_id": session_id,
+                "student_profile_id": student.student_profile_id,
+                "token": self.jwt.generate_token(student.student_profile_id, session_id, expires_at),
+                "token_expires_at": expires_at,
+                "status": NotificationStatus.PENDING,
+            }
+            for student in eligible
+        ]
+        created = self.notifications.bulk_create(rows)
+        session.generation_status = GenerationStatus.DONE
+        session.generation_error = None
+        session.generated_at = self.now()
+        db.session.commit()
+        log.info("session %s: %d eligible, %d notifications created", session_id, len(eligible), len(created))
+        return {"session_id": session_id, "notifications_created": len(created), "eligible_students": len(eligible)}
+
+    def retry_failed_notifications(self, email_ids: list[int]) -> dict:
+        """Failed → pending (sent_at cleared); anything else is skipped with its reason."""
+        found = {n.id: n for n in self.notifications.get_by_ids(list(email_ids))}
+        now = self.now()
+        retried, skipped, errors = [], 0, []
+        for email_id in dict.fromkeys(email_ids):
+            notification = found.get(email_id)
+            if notification is None:
+                errors.append(f"Notification {email_id} not found")
+            elif notification.status != NotificationStatus.FAILED:
+                skipped += 1
+                errors.append(f"Notification {email_id} skipped: it is {notification.status}, not failed")
+            elif notification.token_expires_at <= now:
+                skipped += 1
+                expired = local_datetime(notification.token_expires_at)
+                errors.append(f"Notification {email_id} skipped: its link expired at {expired}")
+            else:
+                retried.append(email_id)
+        self.notifications.reset_to_pending(retried, now)
+        db.session.commit()
+        if retried and self.dispatch:
+            self.dispatch(retried)
+        return {"retried": len(retried), "skipped": skipped, "errors": errors}

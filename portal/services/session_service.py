@@ -1,0 +1,62 @@
+"""Creating an attendance session: validate, commit, then queue its notifications."""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from portal import dispatch
+from portal.database import utcnow
+from portal.exceptions import ValidationError
+from portal.extensions import db
+from portal.models import AttendanceSession, Course, Program, Stream, User
+from portal.models.sessions import DEFAULT_RADIUS_METRES
+from portal.timefmt import local_datetime
+
+
+@dataclass
+class SessionRequest:
+    course_id: int
+    program_id: int
+    stream_id: int | None
+    lecturer_id: int | None
+    starts_at: datetime
+    ends_at: datetime
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_m: int = DEFAULT_RADIUS_METRES
+
+
+def validate(request: SessionRequest) -> list[str]:
+    errors = []
+    if db.session.get(Course, request.course_id) is None:
+        errors.append("Unknown course")
+    if db.session.get(Program, request.program_id) is None:
+        errors.append("Unknown program")
+    if request.stream_id is not None:
+        stream = db.session.get(Stream, request.stream_id)
+        if stream is None or stream.program_id != request.program_id:
+            errors.append("That stream does not belong to the chosen program")
+    if request.lecturer_id is not None and db.session.get(User, request.lecturer_id) is None:
+        errors.append("Unknown lecturer")
+    if request.ends_at <= request.starts_at:
+        errors.append("The session must end after it starts")
+    expires_at = request.starts_at + timedelta(minutes=current_app.config["TOKEN_EXPIRY_MINUTES"])
+    if expires_at <= utcnow():
+        errors.append(f"Attendance links for this session would already have expired at {local_datetime(expires_at)}")
+    if (request.latitude is None) != (request.longitude is None):
+        errors.append("Give both latitude and longitude, or neither")
+    elif request.latitude is not None and not (-90 <= request.latitude <= 90 and -180 <= request.longitude <= 180):
+        errors.append("Latitude must be within ±90 and longitude within ±180")
+    return errors
+
+
+def create_session(request: SessionRequest) -> tuple[AttendanceSession, bool]:
+    """Returns the saved session and whether its generation job reached the queue
+    (when it did not, the sweep enqueues it later; nothing is lost)."""
+    errors = validate(request)
+    if errors:
+        raise ValidationError(errors)
+    session = AttendanceSession(**vars(request))
+    db.session.add(session)
+    db.session.commit()
+    return session, dispatch.enqueue_generation(session.id)

@@ -1,0 +1,8 @@
+"""Entry point for gunicorn (`gunicorn wsgi:app`) and `flask --app wsgi`."""
+from dotenv import load_dotenv
+
+load_dotenv()
+
+from portal import create_app  # noqa: E402  (settings come from the environment loaded above)
+
+app = create_app()
