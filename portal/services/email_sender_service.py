@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, render_template
+from flask import current_app
 from flask_mail import Mail, Message
 
 from portal.mail_connection import SafeConnection
@@ -48,6 +48,14 @@ class _ConnectionLost(Exception):
         self.reason = reason
 
 
+class _ConnectFailed(Exception):
+    """No connection could be opened: the rest of the batch would fail the same way."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 class EmailSenderService:
     def __init__(self, mail: Mail, sender: str, batch_size: int = 50, timeout: float = 30):
         self.mail = mail
@@ -70,8 +78,8 @@ class EmailSenderService:
         return Message(
             subject=subject,
             recipients=[recipient_email],
-            body=render_template(f"{TEMPLATE}.txt", **context),
-            html=render_template(f"{TEMPLATE}.html", **context),
+            body=_render(f"{TEMPLATE}.txt", context),
+            html=_render(f"{TEMPLATE}.html", context),
             sender=self.sender,
         )
 
@@ -145,11 +153,11 @@ class EmailSenderService:
         where = f"{self.mail.server}:{self.mail.port}"
         try:
             return connection.configure_host()
-        except TimeoutError:
-            raise _ConnectFailed(f"Mail server {where} did not answer within {self.timeout:g} s") from None
         except smtplib.SMTPResponseException as exc:
             raise _ConnectFailed(f"Mail server {where} refused the connection ({_smtp_text(exc)})") from None
         except (smtplib.SMTPException, OSError) as exc:
+            if _timed_out(exc):
+                raise _ConnectFailed(f"Mail server {where} did not answer within {self.timeout:g} s") from None
             raise _ConnectFailed(f"Could not connect to mail server {where} ({exc})") from None
 
     def _send_once(self, connection: SafeConnection, message: Message) -> DeliveryResult:
@@ -161,9 +169,9 @@ class EmailSenderService:
             return self._classify(code, text, "Recipient refused by mail server")
         except smtplib.SMTPResponseException as exc:
             return self._classify(exc.smtp_code, exc.smtp_error, "Mail server refused the message")
-        except TimeoutError:
-            raise _ConnectionLost(f"Mail server did not answer within {self.timeout:g} s") from None
-        except (smtplib.SMTPServerDisconnected, OSError):
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            if _timed_out(exc):
+                raise _ConnectionLost(f"Mail server did not answer within {self.timeout:g} s") from None
             raise _ConnectionLost("Mail server closed the connection") from None
 
     @staticmethod
@@ -174,10 +182,16 @@ class EmailSenderService:
         return _permanent(detail) if code >= 500 else _transient(detail)
 
 
-class _ConnectFailed(Exception):
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+
+def _timed_out(exc: BaseException) -> bool:
+    """smtplib reports a read timeout as SMTPServerDisconnected; the TimeoutError is its context."""
+    return isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
+
+
+def _render(name: str, context: dict) -> str:
+    """Straight from the Jinja environment (autoescaped for .html): emails need no
+    request context processors, and workers have no request."""
+    return current_app.jinja_env.get_template(name).render(context)
 
 
 def _decode(text) -> str:

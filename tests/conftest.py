@@ -1,0 +1,158 @@
+"""Fixtures: a fresh app and database per test, real Redis, real SMTP servers, workers."""
+import os
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import SimpleWorker
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import AttendanceSession, Course, Program, Role, Stream, StudentProfile, User
+from tests.smtp_servers import SMTPServer
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def database_url(tmp_path: Path) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'portal-test.db'}"
+
+
+@pytest.fixture
+def smtp_server():
+    with SMTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def app_config(tmp_path, smtp_server) -> dict:
+    return {
+        "ENV_NAME": "testing",
+        "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
+        "REDIS_URL": TEST_REDIS_URL,
+        "RQ_QUEUE_NAME": f"test-{uuid.uuid4().hex[:8]}",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_server.port,
+        "MAIL_DEFAULT_SENDER": "attendance@example.edu",
+        "MAIL_TIMEOUT_SECONDS": 2,
+        "MAIL_RETRY_DELAYS": [0, 0],
+        "PORTAL_BASE_URL": "https://portal.example.edu",
+        "WTF_CSRF_ENABLED": False,
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    Redis.from_url(TEST_REDIS_URL).flushdb()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def queue(app):
+    return app.extensions["rq_queue"]
+
+
+@pytest.fixture
+def run_worker(app, queue):
+    """Drain the queue with an in-process RQ worker (real Redis, real jobs)."""
+
+    def run() -> None:
+        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
+        db.session.expire_all()
+
+    return run
+
+
+def point_mail_at(app, port: int) -> None:
+    """Send this app's mail (in-process and in worker subprocesses) to another local server."""
+    app.config["MAIL_PORT"] = port
+    app.extensions["mail"].port = port
+
+
+def env_for(app) -> dict:
+    """Environment for `python worker.py` subprocesses pointed at this test's services."""
+    config = app.config
+    return {
+        **os.environ,
+        "PORTAL_ENV": "testing",
+        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": config["REDIS_URL"],
+        "RQ_QUEUE_NAME": config["RQ_QUEUE_NAME"],
+        "MAIL_SERVER": config["MAIL_SERVER"],
+        "MAIL_PORT": str(config["MAIL_PORT"]),
+        "MAIL_DEFAULT_SENDER": config["MAIL_DEFAULT_SENDER"],
+        "MAIL_TIMEOUT_SECONDS": str(config["MAIL_TIMEOUT_SECONDS"]),
+        "MAIL_RETRY_DELAYS": ",".join(map(str, config["MAIL_RETRY_DELAYS"])),
+        "MAIL_BATCH_SIZE": str(config["MAIL_BATCH_SIZE"]),
+        "PORTAL_BASE_URL": config["PORTAL_BASE_URL"],
+        "SENDING_TIMEOUT_SECONDS": str(config["SENDING_TIMEOUT_SECONDS"]),
+    }
+
+
+def start_worker(env: dict, log_path: Path, burst: bool = True) -> subprocess.Popen:
+    """`python worker.py` as a real process; its output goes to `log_path`."""
+    args = [sys.executable, str(ROOT / "worker.py")] + (["--burst"] if burst else [])
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+# --- factories -------------------------------------------------------------
+
+
+def make_program(code="CS", streams=("A", "B")) -> Program:
+    program = Program(code=code, name=f"Program {code}", streams=[Stream(name=s) for s in streams])
+    db.session.add(program)
+    db.session.commit()
+    return program
+
+
+def make_course(program: Program, code="CS201", name="Data Structures") -> Course:
+    course = Course(course_code=code, course_name=name, program=program)
+    db.session.add(course)
+    db.session.commit()
+    return course
+
+
+def make_students(program: Program, count: int, stream: Stream | None = None, active=True, prefix=None,
+                  email_for=None) -> list[StudentProfile]:
+    prefix = prefix or f"{program.code}-{stream.name if stream else 'x'}-{uuid.uuid4().hex[:4]}"
+    profiles = []
+    for n in range(count):
+        email = email_for(n) if email_for else f"{prefix}-{n}@example.edu".lower()
+        user = User(email=email, first_name=f"First{n}", last_name="Student", role=Role.STUDENT, is_active=True)
+        profiles.append(StudentProfile(user=user, student_number=f"{prefix}-{n}", program=program, stream=stream,
+                                       is_active=active))
+    db.session.add_all(profiles)
+    db.session.commit()
+    return profiles
+
+
+def make_staff(email="lecturer@example.edu", role=Role.LECTURER, password="correct horse battery") -> User:
+    user = User(email=email, first_name="Lee", last_name="Lecturer", role=role, is_active=True)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_session(course: Course, stream: Stream | None = None, starts_in=timedelta(minutes=5),
+                 length=timedelta(hours=1), **fields) -> AttendanceSession:
+    starts_at = datetime.now(timezone.utc).replace(microsecond=0) + starts_in
+    session = AttendanceSession(course=course, program=course.program, stream=stream, starts_at=starts_at,
+                                ends_at=starts_at + length, **fields)
+    db.session.add(session)
+    db.session.commit()
+    return session

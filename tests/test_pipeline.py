@@ -1,0 +1,287 @@
+"""The delivery pipeline with real Redis, real RQ workers, a real SMTP server and the real database."""
+import signal
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from redis import Redis
+from rq import Queue
+from sqlalchemy import select
+
+from portal import dispatch
+from portal.extensions import db
+from portal.models import AttendanceSession, EmailNotification, GenerationStatus
+from portal.services import session_service
+from portal.services.jwt_service import JWTTokenService
+from portal.services.notification_generation_service import NotificationGenerationService
+from portal.services.sweep_service import run_sweep
+from tests.conftest import env_for, make_course, make_program, make_students, point_mail_at, start_worker
+from tests.smtp_servers import ScriptedHandler, SMTPServer
+
+
+@pytest.fixture
+def course(app):
+    return make_course(make_program("CS", streams=("A",)))
+
+
+def create_session(course, stream=None) -> tuple[AttendanceSession, bool]:
+    starts_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=10)
+    request = session_service.SessionRequest(
+        course_id=course.id, program_id=course.program_id, stream_id=stream.id if stream else None,
+        lecturer_id=None, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1),
+    )
+    return session_service.create_session(request)
+
+
+def statuses(session_id=None) -> Counter:
+    db.session.expire_all()
+    query = select(EmailNotification.status)
+    if session_id is not None:
+        query = query.where(EmailNotification.session_id == session_id)
+    return Counter(db.session.scalars(query))
+
+
+def emails_of(profiles) -> list[str]:
+    return sorted(p.user.email for p in profiles)
+
+
+def wait_for(predicate, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_session_to_delivered_emails_in_batches(app, course, queue, run_worker, smtp_server):
+    app.config["MAIL_BATCH_SIZE"] = 50
+    students = make_students(course.program, 120)
+    session, queued = create_session(course)
+    assert queued is True
+    assert session.generation_status == GenerationStatus.QUEUED
+    assert queue.job_ids == [f"generate-session-{session.id}"]
+
+    run_worker()
+
+    assert statuses(session.id) == {"sent": 120}
+    assert sorted(smtp_server.handler.recipients) == emails_of(students)
+    assert smtp_server.handler.connections == 3  # one per batch of 50
+    rows = db.session.scalars(select(EmailNotification)).all()
+    assert all(r.sent_at is not None and r.attempts == 1 and r.last_error is None for r in rows)
+    db.session.refresh(session)
+    assert session.generation_status == GenerationStatus.DONE
+
+
+def test_email_links_carry_the_token_and_the_base_url(app, course, run_worker, smtp_server):
+    make_students(course.program, 1)
+    session, _ = create_session(course)
+    run_worker()
+    row = db.session.scalars(select(EmailNotification)).one()
+    text = smtp_server.handler.received[0].message.as_string()
+    assert f"https://portal.example.edu/attendance?token={row.token}" in text.replace("=\n", "")
+    assert smtp_server.handler.received[0].message["Subject"] == "Attendance Session Created: Data Structures"
+
+
+def test_worker_py_burst_drains_the_queue(app, course, smtp_server, tmp_path):
+    students = make_students(course.program, 30)
+    session, _ = create_session(course)
+    worker = start_worker(env_for(app), tmp_path / "worker.log")
+    assert worker.wait(timeout=60) == 0, (tmp_path / "worker.log").read_text()
+    assert statuses(session.id) == {"sent": 30}
+    assert sorted(smtp_server.handler.recipients) == emails_of(students)
+
+
+def test_generation_twice_creates_nothing_new_and_sends_nothing_twice(app, course, queue, run_worker, smtp_server):
+    students = make_students(course.program, 20)
+    session, _ = create_session(course)
+    assert dispatch.enqueue_generation(session.id) is True  # already queued: not queued again
+    assert queue.count == 1
+    run_worker()
+    dispatch.enqueue_generation(session.id)  # finished before: runs again, finds nothing to do
+    run_worker()
+    assert statuses(session.id) == {"sent": 20}
+    assert Counter(smtp_server.handler.recipients) == Counter(emails_of(students))
+
+
+def test_send_jobs_have_deterministic_ids(app, course, queue):
+    app.config["MAIL_BATCH_SIZE"] = 10
+    make_students(course.program, 25)
+    session, _ = create_session(course)
+    NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(session.id)
+    ids = list(db.session.scalars(select(EmailNotification.id)))
+    queue.empty()
+    dispatch.enqueue_send_batches(ids)
+    first = sorted(queue.job_ids)
+    dispatch.enqueue_send_batches(list(reversed(ids)))
+    assert sorted(queue.job_ids) == first
+    assert len(first) == 3
+
+
+def test_two_workers_on_one_queue_never_send_a_notification_twice(app, course, tmp_path):
+    app.config["MAIL_BATCH_SIZE"] = 10
+    with SMTPServer(ScriptedHandler(reply_delay=0.005)) as smtp:
+        point_mail_at(app, smtp.port)
+        students = make_students(course.program, 200)
+        session, _ = create_session(course)
+        NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(
+            session.id)
+        ids = list(db.session.scalars(select(EmailNotification.id)))
+        # Every row is offered to both workers by two different jobs, so claims are really contended.
+        queue = app.extensions["rq_queue"]
+        queue.empty()
+        dispatch.enqueue_send_batches(ids)
+        dispatch.enqueue_send_batches(list(ids), suffix="-duplicate")
+        workers = [start_worker(env_for(app), tmp_path / f"worker{n}.log") for n in range(2)]
+        for worker in workers:
+            assert worker.wait(timeout=120) == 0
+        received = Counter(smtp.handler.recipients)
+    assert statuses(session.id) == {"sent": 200}
+    assert received == Counter(emails_of(students))
+    assert max(received.values()) == 1
+    logs = [(tmp_path / f"worker{n}.log").read_text() for n in range(2)]
+    assert all("send_notifications" in log for log in logs), "both workers should have taken jobs"
+
+
+def test_a_worker_killed_mid_batch_leaves_nothing_stuck_after_the_sweep(app, course, tmp_path, run_worker):
+    app.config["MAIL_BATCH_SIZE"] = 10
+    with SMTPServer(ScriptedHandler(stall_on={4}, stall_seconds=60)) as smtp:
+        point_mail_at(app, smtp.port)
+        app.config["MAIL_TIMEOUT_SECONDS"] = 30
+        students = make_students(course.program, 10)
+        session, _ = create_session(course)
+        worker = start_worker(env_for(app), tmp_path / "worker.log", burst=False)
+        try:
+            wait_for(lambda: smtp.handler.data_count >= 4, what="the worker to reach the 4th email")
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+        stuck = statuses(session.id)
+        assert stuck["sent"] == 3 and stuck["sending"] == 7  # outcomes were recorded as they happened
+
+        app.config["SENDING_TIMEOUT_SECONDS"] = 0
+        app.config["MAIL_TIMEOUT_SECONDS"] = 2
+        summary = run_sweep()
+        assert summary["recovered_sending"] == 7
+        run_worker()
+        assert statuses(session.id) == {"sent": 10}
+        received = Counter(smtp.handler.recipients)
+    assert set(received) == set(emails_of(students))
+    assert sum(received.values()) == 10  # the stalled message never got its 250, so nothing was doubled
+
+
+def test_queue_down_at_session_creation_loses_nothing(app, course, run_worker, smtp_server):
+    students = make_students(course.program, 5)
+    live_redis, live_queue = app.extensions["redis"], app.extensions["rq_queue"]
+    dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    app.extensions["redis"], app.extensions["rq_queue"] = dead, Queue("portal", connection=dead)
+    try:
+        session, queued = create_session(course)
+    finally:
+        app.extensions["redis"], app.extensions["rq_queue"] = live_redis, live_queue
+    assert queued is False
+    assert db.session.get(AttendanceSession, session.id).generation_status == GenerationStatus.WAITING
+
+    assert run_sweep()["sessions_checked"] == 1
+    run_worker()
+    assert statuses(session.id) == {"sent": 5}
+    assert sorted(smtp_server.handler.recipients) == emails_of(students)
+    assert run_sweep()["sessions_checked"] == 0
+
+
+def test_lost_send_jobs_are_requeued_by_the_sweep(app, course, queue, run_worker, smtp_server):
+    make_students(course.program, 7)
+    session, _ = create_session(course)
+    NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(session.id)
+    queue.connection.flushdb()  # the jobs are gone (Redis restarted without persistence)
+    app.config["PENDING_STALE_SECONDS"] = 0
+    assert run_sweep()["requeued_pending"] == 7
+    run_worker()
+    assert statuses(session.id) == {"sent": 7}
+
+
+def test_refused_recipients_fail_and_a_retry_resends_exactly_those(app, course, run_worker, smtp_server):
+    smtp_server.handler.refuse = ("refuse",)
+    fine = make_students(course.program, 3)
+    refused = make_students(course.program, 2, prefix="refuse")
+    session, _ = create_session(course)
+    run_worker()
+    assert statuses(session.id) == {"sent": 3, "failed": 2}
+    failed = db.session.scalars(select(EmailNotification).where(EmailNotification.status == "failed")).all()
+    assert all("550" in row.last_error and row.attempts == 1 for row in failed)
+
+    smtp_server.handler.refuse = ()
+    service = NotificationGenerationService(JWTTokenService.from_config(app.config),
+                                            dispatch=dispatch.enqueue_send_batches)
+    summary = service.retry_failed_notifications([row.id for row in failed])
+    assert summary == {"retried": 2, "skipped": 0, "errors": []}
+    run_worker()
+    assert statuses(session.id) == {"sent": 5}
+    # The refused pair arrives once (on the retry); the others are not sent again.
+    assert Counter(smtp_server.handler.recipients) == Counter(emails_of(fine) + emails_of(refused))
+
+
+def test_transient_failures_are_retried_then_given_up(app, course, run_worker, smtp_server):
+    smtp_server.handler.tempfail = ("busy",)
+    make_students(course.program, 2)
+    busy = make_students(course.program, 1, prefix="busy")
+    session, _ = create_session(course)
+    run_worker()
+    assert statuses(session.id) == {"sent": 2, "failed": 1}
+    row = db.session.scalars(select(EmailNotification).where(EmailNotification.status == "failed")).one()
+    assert row.attempts == 3
+    assert "451" in row.last_error and "gave up after 3 attempts" in row.last_error
+    assert smtp_server.handler.tempfailed[busy[0].user.email] == 3
+
+
+def test_a_transient_failure_that_clears_is_delivered_on_a_later_attempt(app, course, run_worker, smtp_server):
+    smtp_server.handler.tempfail, smtp_server.handler.tempfail_times = ("busy",), 1
+    busy = make_students(course.program, 1, prefix="busy")
+    session, _ = create_session(course)
+    run_worker()
+    row = db.session.scalars(select(EmailNotification)).one()
+    assert row.status == "sent" and row.attempts == 2
+    assert smtp_server.handler.recipients == emails_of(busy)
+
+
+def test_retry_waits_for_its_backoff(app, course, queue, run_worker, smtp_server):
+    app.config["MAIL_RETRY_DELAYS"] = [300, 600]
+    smtp_server.handler.tempfail = ("busy",)
+    make_students(course.program, 1, prefix="busy")
+    create_session(course)
+    run_worker()
+    row = db.session.scalars(select(EmailNotification)).one()
+    assert row.status == "pending" and row.attempts == 1
+    assert "will try again" in row.last_error
+    assert row.next_attempt_at > datetime.now(timezone.utc) + timedelta(seconds=250)
+    assert len(queue.scheduled_job_registry) == 1
+    # The sweep does not jump the queue: the row is not yet due.
+    app.config["PENDING_STALE_SECONDS"] = 0
+    assert run_sweep()["requeued_pending"] == 0
+
+
+def test_an_already_expired_link_is_not_sent(app, course, run_worker, smtp_server):
+    make_students(course.program, 2)
+    session, _ = create_session(course)
+    NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(session.id)
+    for row in db.session.scalars(select(EmailNotification)):
+        row.token_expires_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+    db.session.commit()
+    run_worker()
+    rows = db.session.scalars(select(EmailNotification)).all()
+    assert {r.status for r in rows} == {"failed"}
+    assert all("expired" in r.last_error for r in rows)
+    assert smtp_server.handler.received == []
+
+
+def test_a_session_whose_window_closed_before_generation_is_marked_failed(app, course, run_worker):
+    make_students(course.program, 2)
+    session, _ = create_session(course)
+    session.starts_at = datetime.now(timezone.utc) - timedelta(hours=3)
+    db.session.commit()
+    run_worker()
+    db.session.refresh(session)
+    assert session.generation_status == GenerationStatus.FAILED
+    assert "window had closed" in session.generation_error
+    assert run_sweep()["sessions_checked"] == 0
