@@ -28,7 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
 def load_settings(app: Flask, overrides: dict) -> None:
     config_class, settings = load_config(overrides.get("ENV_NAME"))
     settings.update(overrides)
-    settings["INSTANCE_PATH"] = app.instance_path
+    app.instance_path = settings.setdefault("INSTANCE_PATH", app.instance_path)
     if not settings.get("SQLALCHEMY_DATABASE_URI"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'portal.db'}"

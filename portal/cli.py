@@ -29,7 +29,7 @@ def _fail(exc: ValidationError) -> click.ClickException:
 @click.command("create-user")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--role", required=True, type=click.Choice(directory_service.STAFF_ROLES))
+@click.option("--role", required=True, type=click.Choice([role.value for role in directory_service.STAFF_ROLES]))
 @click.option("--first-name", required=True)
 @click.option("--last-name", required=True)
 def create_user(email, password, role, first_name, last_name):

@@ -1,0 +1,30 @@
+# Everything runs from a virtualenv in .venv, made on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test worker upgrade clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make test: the whole suite (SQLite; set TEST_DATABASE_URL for PostgreSQL). Needs Redis on 127.0.0.1:6379.
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make upgrade: build or migrate the database schema (DATABASE_URL, default instance/portal.db)
+upgrade: $(STAMP)
+	$(BIN)/flask --app wsgi db upgrade
+
+## make worker: run one RQ worker (and the periodic sweep) in the foreground
+worker: $(STAMP)
+	$(BIN)/python worker.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

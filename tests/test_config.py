@@ -1,0 +1,68 @@
+"""Production refuses to start without real secrets; development keeps generated ones."""
+import pytest
+
+from portal import create_app
+from portal.exceptions import ConfigurationError
+
+GOOD = "s" * 40
+OTHER = "j" * 40
+
+
+@pytest.fixture
+def production_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
+    monkeypatch.setenv("PORTAL_ENV", "production")
+
+    def build(secret_key, jwt_key):
+        for name, value in (("SECRET_KEY", secret_key), ("JWT_SECRET_KEY", jwt_key)):
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        return create_app()
+
+    return build
+
+
+@pytest.mark.parametrize(
+    "secret_key, jwt_key, message",
+    [
+        (None, OTHER, "SECRET_KEY must be set"),
+        (GOOD, None, "JWT_SECRET_KEY must be set"),
+        ("changeme", OTHER, "SECRET_KEY must be set"),
+        ("short-but-real", OTHER, "at least 32 bytes"),
+        (GOOD, GOOD, "must be different"),
+    ],
+)
+def test_production_refuses_bad_secrets(production_env, secret_key, jwt_key, message):
+    with pytest.raises(ConfigurationError, match=message):
+        production_env(secret_key, jwt_key)
+
+
+def test_production_starts_with_real_secrets(production_env):
+    app = production_env(GOOD, OTHER)
+    assert app.config["JWT_SECRET_KEY"] == OTHER
+
+
+def test_development_generates_secrets_once_and_keeps_them(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("JWT_SECRET_KEY", raising=False)
+    config = {"ENV_NAME": "development", "INSTANCE_PATH": str(tmp_path),
+              "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'd.db'}"}
+    first, second = create_app(dict(config)), create_app(dict(config))
+    assert len(first.config["JWT_SECRET_KEY"]) >= 32
+    assert first.config["JWT_SECRET_KEY"] == second.config["JWT_SECRET_KEY"]
+    assert first.config["SECRET_KEY"] != first.config["JWT_SECRET_KEY"]
+    assert (tmp_path / "dev-secrets.json").stat().st_mode & 0o077 == 0
+
+
+def test_unknown_mode_is_refused(monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "staging")
+    with pytest.raises(ConfigurationError, match="PORTAL_ENV must be one of"):
+        create_app()
+
+
+def test_bad_number_is_refused(monkeypatch):
+    monkeypatch.setenv("MAIL_BATCH_SIZE", "fifty")
+    with pytest.raises(ConfigurationError, match="MAIL_BATCH_SIZE must be a whole number"):
+        create_app({"ENV_NAME": "testing"})
