@@ -3,12 +3,13 @@ import os
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from redis import Redis
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
 
 from portal import create_app
 from portal.extensions import db
@@ -74,6 +75,18 @@ def run_worker(app, queue):
         db.session.expire_all()
 
     return run
+
+
+@contextmanager
+def queue_down(app):
+    """Within the block, the app's queue points at a port where no Redis listens."""
+    live = app.extensions["redis"], app.extensions["rq_queue"]
+    dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    app.extensions["redis"], app.extensions["rq_queue"] = dead, Queue("portal", connection=dead)
+    try:
+        yield
+    finally:
+        app.extensions["redis"], app.extensions["rq_queue"] = live
 
 
 def point_mail_at(app, port: int) -> None:

@@ -5,8 +5,6 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from redis import Redis
-from rq import Queue
 from sqlalchemy import select
 
 from portal import dispatch
@@ -16,7 +14,7 @@ from portal.services import session_service
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
 from portal.services.sweep_service import run_sweep
-from tests.conftest import env_for, make_course, make_program, make_students, point_mail_at, start_worker
+from tests.conftest import queue_down, env_for, make_course, make_program, make_students, point_mail_at, start_worker
 from tests.smtp_servers import ScriptedHandler, SMTPServer
 
 
@@ -173,13 +171,8 @@ def test_a_worker_killed_mid_batch_leaves_nothing_stuck_after_the_sweep(app, cou
 
 def test_queue_down_at_session_creation_loses_nothing(app, course, run_worker, smtp_server):
     students = make_students(course.program, 5)
-    live_redis, live_queue = app.extensions["redis"], app.extensions["rq_queue"]
-    dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
-    app.extensions["redis"], app.extensions["rq_queue"] = dead, Queue("portal", connection=dead)
-    try:
+    with queue_down(app):
         session, queued = create_session(course)
-    finally:
-        app.extensions["redis"], app.extensions["rq_queue"] = live_redis, live_queue
     assert queued is False
     assert db.session.get(AttendanceSession, session.id).generation_status == GenerationStatus.WAITING
 
@@ -285,3 +278,18 @@ def test_a_session_whose_window_closed_before_generation_is_marked_failed(app, c
     assert session.generation_status == GenerationStatus.FAILED
     assert "window had closed" in session.generation_error
     assert run_sweep()["sessions_checked"] == 0
+
+
+def test_worker_py_runs_the_periodic_sweep(app, course, smtp_server, tmp_path):
+    students = make_students(course.program, 3)
+    with queue_down(app):
+        session, queued = create_session(course)
+    assert queued is False
+    worker = start_worker({**env_for(app), "SWEEP_INTERVAL_SECONDS": "1"}, tmp_path / "worker.log", burst=False)
+    try:
+        wait_for(lambda: len(smtp_server.handler.recipients) == 3, what="the sweep to deliver the session")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+    assert sorted(smtp_server.handler.recipients) == emails_of(students)
+    assert statuses(session.id) == {"sent": 3}
