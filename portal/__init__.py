@@ -20,6 +20,8 @@ def create_app(config: dict | None = None) -> Flask:
     )
     load_settings(app, config or {})
     register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
     register_commands(app)
     configure_logging(app)
     return app
@@ -45,7 +47,25 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
     queueing.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal import admin, auth, notifications, sessions, template_helpers
+
+    for blueprint in (auth.bp, sessions.bp, notifications.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    template_helpers.init_app(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from portal import errors, security
+
+    errors.init_app(app)
+    security.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -34,8 +34,14 @@ class ConfigurationError(Exception):
 
 
 class ValidationError(Exception):
-    """Input was rejected; `errors` lists every reason, one readable line each."""
+    """Input was rejected; `errors` lists every reason, one readable line each.
 
-    def __init__(self, errors: list[str] | str):
+    `fields` maps a form field name to its message, when the reason belongs to one field.
+    """
+
+    def __init__(self, errors: list[str] | str | dict[str, str]):
+        self.fields = dict(errors) if isinstance(errors, dict) else {}
+        if isinstance(errors, dict):
+            errors = list(errors.values())
         self.errors = [errors] if isinstance(errors, str) else list(errors)
         super().__init__("; ".join(self.errors))

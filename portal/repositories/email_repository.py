@@ -1,6 +1,9 @@
 from datetime import datetime
 
-from sqlalchemy import Row, or_, select, update
+from collections import Counter
+
+from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy.orm import contains_eager
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
@@ -132,6 +135,55 @@ class EmailNotificationRepository:
             .values(status=Status.PENDING, sent_at=None, attempts=0, next_attempt_at=None, updated_at=now)
             .execution_options(synchronize_session=False)
         )
+
+
+    def counts_by_session(self, session_ids: list[int]) -> dict[int, Counter]:
+        """Per-status counts for many sessions in one GROUP BY."""
+        counts = {session_id: Counter() for session_id in session_ids}
+        if session_ids:
+            query = (
+                select(EmailNotification.session_id, EmailNotification.status, func.count())
+                .where(EmailNotification.session_id.in_(session_ids))
+                .group_by(EmailNotification.session_id, EmailNotification.status)
+            )
+            for session_id, status, number in db.session.execute(query):
+                counts[session_id][status] = number
+        return counts
+
+    def search(self, *, lecturer_id: int | None, session_id: int | None, status: str | None, text: str | None,
+               page: int, per_page: int = 50):
+        """A page of notifications with their students, filtered; one query for rows, one for the total."""
+        query = (
+            select(EmailNotification)
+            .join(EmailNotification.student_profile)
+            .join(StudentProfile.user)
+            .join(EmailNotification.session)
+            .options(
+                contains_eager(EmailNotification.student_profile).contains_eager(StudentProfile.user),
+                contains_eager(EmailNotification.session),
+            )
+            .order_by(EmailNotification.session_id.desc(), EmailNotification.id)
+        )
+        if lecturer_id is not None:
+            query = query.where(AttendanceSession.lecturer_id == lecturer_id)
+        if session_id is not None:
+            query = query.where(EmailNotification.session_id == session_id)
+        if status:
+            query = query.where(EmailNotification.status == status)
+        if text:
+            pattern = f"%{_escape_like(text.strip().lower())}%"
+            query = query.where(
+                or_(
+                    func.lower(User.first_name + " " + User.last_name).like(pattern, escape="\\"),
+                    func.lower(User.email).like(pattern, escape="\\"),
+                    func.lower(StudentProfile.student_number).like(pattern, escape="\\"),
+                )
+            )
+        return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _due(now: datetime):

@@ -1,4 +1,5 @@
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import AttendanceSession, GenerationStatus
@@ -16,3 +17,31 @@ class SessionRepository:
         waiting = (GenerationStatus.WAITING, GenerationStatus.QUEUED)
         query = select(AttendanceSession.id).where(AttendanceSession.generation_status.in_(waiting))
         return list(db.session.scalars(query.order_by(AttendanceSession.id)))
+
+    def page(self, lecturer_id: int | None, page: int, per_page: int = 25):
+        """Newest first; `lecturer_id` limits to that lecturer's sessions (None: all)."""
+        query = (
+            select(AttendanceSession)
+            .options(
+                joinedload(AttendanceSession.course),
+                joinedload(AttendanceSession.program),
+                joinedload(AttendanceSession.stream),
+                joinedload(AttendanceSession.lecturer),
+            )
+            .order_by(AttendanceSession.starts_at.desc(), AttendanceSession.id.desc())
+        )
+        if lecturer_id is not None:
+            query = query.where(AttendanceSession.lecturer_id == lecturer_id)
+        return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+    def choices(self, lecturer_id: int | None, limit: int = 200) -> list[AttendanceSession]:
+        """Recent sessions for a filter drop-down."""
+        query = (
+            select(AttendanceSession)
+            .options(joinedload(AttendanceSession.course))
+            .order_by(AttendanceSession.starts_at.desc())
+            .limit(limit)
+        )
+        if lecturer_id is not None:
+            query = query.where(AttendanceSession.lecturer_id == lecturer_id)
+        return list(db.session.scalars(query))

@@ -67,3 +67,29 @@ def create_course(code: str, name: str, program_code: str) -> Course:
     db.session.add(course)
     db.session.commit()
     return course
+
+
+def add_stream(program_id: int, name: str) -> Stream:
+    program = db.session.get(Program, program_id)
+    name = name.strip()
+    if program is None:
+        raise ValidationError({"program_id": "Unknown program"})
+    if not name:
+        raise ValidationError({"name": "Give the stream a name"})
+    if any(s.name == name for s in program.streams):
+        raise ValidationError({"name": f"Program {program.code} already has a stream {name!r}"})
+    stream = Stream(program=program, name=name)
+    db.session.add(stream)
+    db.session.commit()
+    return stream
+
+
+def set_active(user_id: int, active: bool, acting_user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.role not in STAFF_ROLES:
+        raise ValidationError("No such staff account")
+    if user.id == acting_user_id and not active:
+        raise ValidationError("You cannot deactivate your own account")
+    user.is_active = active
+    db.session.commit()
+    return user

@@ -26,27 +26,32 @@ class SessionRequest:
     radius_m: int = DEFAULT_RADIUS_METRES
 
 
-def validate(request: SessionRequest) -> list[str]:
-    errors = []
+def validate(request: SessionRequest) -> dict[str, str]:
+    """Every problem with the request, keyed by the form field it belongs to."""
+    errors = {}
     if db.session.get(Course, request.course_id) is None:
-        errors.append("Unknown course")
+        errors["course_id"] = "Unknown course"
     if db.session.get(Program, request.program_id) is None:
-        errors.append("Unknown program")
+        errors["program_id"] = "Unknown program"
     if request.stream_id is not None:
         stream = db.session.get(Stream, request.stream_id)
         if stream is None or stream.program_id != request.program_id:
-            errors.append("That stream does not belong to the chosen program")
+            errors["stream_id"] = "That stream does not belong to the chosen program"
     if request.lecturer_id is not None and db.session.get(User, request.lecturer_id) is None:
-        errors.append("Unknown lecturer")
+        errors["lecturer_id"] = "Unknown lecturer"
     if request.ends_at <= request.starts_at:
-        errors.append("The session must end after it starts")
+        errors["end_time"] = "The session must end after it starts"
     expires_at = request.starts_at + timedelta(minutes=current_app.config["TOKEN_EXPIRY_MINUTES"])
     if expires_at <= utcnow():
-        errors.append(f"Attendance links for this session would already have expired at {local_datetime(expires_at)}")
+        errors["start_time"] = (
+            f"Attendance links for this session would already have expired at {local_datetime(expires_at)}"
+        )
     if (request.latitude is None) != (request.longitude is None):
-        errors.append("Give both latitude and longitude, or neither")
-    elif request.latitude is not None and not (-90 <= request.latitude <= 90 and -180 <= request.longitude <= 180):
-        errors.append("Latitude must be within ±90 and longitude within ±180")
+        errors["longitude" if request.longitude is None else "latitude"] = "Give both latitude and longitude, or neither"
+    elif request.latitude is not None and not -90 <= request.latitude <= 90:
+        errors["latitude"] = "Latitude must be between -90 and 90"
+    elif request.longitude is not None and not -180 <= request.longitude <= 180:
+        errors["longitude"] = "Longitude must be between -180 and 180"
     return errors
 
 

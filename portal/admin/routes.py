@@ -1,0 +1,116 @@
+"""Admin pages: programs and streams, courses, staff accounts, student import."""
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.admin import bp
+from portal.admin.forms import CourseForm, ImportForm, ProgramForm, StaffForm, StreamForm
+from portal.auth.access import admin_required
+from portal.exceptions import ValidationError
+from portal.extensions import db
+from portal.models import Course, Program, User
+from portal.services import directory_service
+from portal.services.student_import import import_students
+
+
+@bp.before_request
+@admin_required
+def only_admins():
+    """Every page here is for admins; the decorator answers for anyone else."""
+
+
+def _show(exc: ValidationError, form) -> None:
+    for name, message in exc.fields.items():
+        getattr(form, name).errors.append(message)
+    if not exc.fields:
+        form.form_errors.extend(exc.errors)
+
+
+def _programs() -> list[Program]:
+    return list(db.session.scalars(select(Program).options(selectinload(Program.streams)).order_by(Program.code)))
+
+
+@bp.route("/programs", methods=["GET", "POST"])
+def programs():
+    program_form, stream_form = ProgramForm(prefix="program"), StreamForm(prefix="stream")
+    all_programs = _programs()
+    stream_form.program_id.choices = [(p.id, f"{p.code} — {p.name}") for p in all_programs]
+    try:
+        if program_form.submit.data and program_form.validate():
+            program = directory_service.create_program(program_form.code.data, program_form.name.data,
+                                                       program_form.streams.data.split(","))
+            flash(f"Program {program.code} added.", "success")
+            return redirect(url_for(".programs"))
+        if stream_form.submit.data and stream_form.validate():
+            stream = directory_service.add_stream(stream_form.program_id.data, stream_form.name.data)
+            flash(f"Stream {stream.name} added to {stream.program.code}.", "success")
+            return redirect(url_for(".programs"))
+    except ValidationError as exc:
+        _show(exc, program_form if program_form.submit.data else stream_form)
+    status = 400 if program_form.errors or stream_form.errors else 200
+    return render_template("admin/programs.html", programs=all_programs, program_form=program_form,
+                           stream_form=stream_form), status
+
+
+@bp.route("/courses", methods=["GET", "POST"])
+def courses():
+    form = CourseForm()
+    form.program_code.choices = [(p.code, f"{p.code} — {p.name}") for p in _programs()]
+    if form.validate_on_submit():
+        try:
+            course = directory_service.create_course(form.code.data, form.name.data, form.program_code.data)
+        except ValidationError as exc:
+            _show(exc, form)
+        else:
+            flash(f"Course {course.course_code} added.", "success")
+            return redirect(url_for(".courses"))
+    all_courses = db.session.scalars(select(Course).options(selectinload(Course.program)).order_by(Course.course_code))
+    return render_template("admin/courses.html", courses=list(all_courses), form=form), 400 if form.errors else 200
+
+
+@bp.route("/staff", methods=["GET", "POST"])
+def staff():
+    form = StaffForm()
+    if form.validate_on_submit():
+        try:
+            user = directory_service.create_user(form.email.data, form.password.data, form.role.data,
+                                                 form.first_name.data, form.last_name.data)
+        except ValidationError as exc:
+            _show(exc, form)
+        else:
+            flash(f"Account for {user.email} created.", "success")
+            return redirect(url_for(".staff"))
+    accounts = db.session.scalars(
+        select(User).where(User.role.in_(directory_service.STAFF_ROLES)).order_by(User.last_name, User.first_name))
+    return render_template("admin/staff.html", accounts=list(accounts), form=form), 400 if form.errors else 200
+
+
+@bp.route("/staff/<int:user_id>/active", methods=["POST"])
+def set_staff_active(user_id: int):
+    active = request.form.get("active") == "true"
+    try:
+        user = directory_service.set_active(user_id, active, current_user.id)
+    except ValidationError as exc:
+        flash(exc.errors[0], "danger")
+    else:
+        flash(f"{user.email} is now {'active' if active else 'deactivated'}.", "success")
+    return redirect(url_for(".staff"))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_page():
+    form, problems = ImportForm(), []
+    if form.validate_on_submit():
+        try:
+            text = form.csv_file.data.read().decode("utf-8-sig")
+            created = import_students(text)
+        except UnicodeDecodeError:
+            form.csv_file.errors.append("The file is not UTF-8 text")
+        except ValidationError as exc:
+            problems = exc.errors
+        else:
+            flash(f"Imported {created} students.", "success")
+            return redirect(url_for(".import_page"))
+    status = 400 if form.errors or problems else 200
+    return render_template("admin/import.html", form=form, problems=problems), status

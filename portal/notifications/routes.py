@@ -1,0 +1,69 @@
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+
+from portal import dispatch
+from portal.auth.access import admin_required, is_admin, owner_filter, staff_required
+from portal.auth.routes import safe_next
+from portal.models import NotificationStatus
+from portal.notifications import bp
+from portal.repositories import EmailNotificationRepository, SessionRepository
+from portal.services.jwt_service import JWTTokenService
+from portal.services.notification_generation_service import NotificationGenerationService
+
+MAX_RETRY_AT_ONCE = 1000
+MAX_DETAILS_SHOWN = 8
+STATUSES = [status.value for status in NotificationStatus]
+
+
+@bp.route("")
+@staff_required
+def index():
+    status = request.args.get("status") or None
+    if status is not None and status not in STATUSES:
+        status = None
+    filters = {
+        "session_id": request.args.get("session_id", type=int),
+        "status": status,
+        "q": (request.args.get("q") or "").strip()[:100],
+    }
+    pagination = EmailNotificationRepository().search(
+        lecturer_id=owner_filter(), session_id=filters["session_id"], status=filters["status"], text=filters["q"],
+        page=request.args.get("page", 1, type=int),
+    )
+    sessions = SessionRepository().choices(owner_filter())
+    return render_template("notifications/list.html", pagination=pagination, filters=filters, sessions=sessions,
+                           statuses=STATUSES, can_retry=is_admin())
+
+
+@bp.route("/retry", methods=["POST"])
+@admin_required
+def retry():
+    back = safe_next(request.form.get("next")) or url_for(".index", status="failed")
+    try:
+        ids = sorted({int(value) for value in request.form.getlist("notification_ids")})
+    except ValueError:
+        abort(400, description="Notification ids must be whole numbers.")
+    if not ids:
+        flash("Select at least one failed notification to retry.", "warning")
+        return redirect(back)
+    if len(ids) > MAX_RETRY_AT_ONCE:
+        abort(400, description=f"Retry at most {MAX_RETRY_AT_ONCE} notifications at once.")
+    if request.form.get("confirm") != "yes":
+        return render_template("notifications/confirm_retry.html", ids=ids, back=back)
+
+    service = NotificationGenerationService(JWTTokenService.from_config(current_app.config),
+                                            dispatch=dispatch.enqueue_send_batches)
+    summary = service.retry_failed_notifications(ids)
+    flash(_summary_message(summary), "success" if summary["retried"] else "warning")
+    return redirect(back)
+
+
+def _summary_message(summary: dict) -> dict:
+    """A flash payload small enough for the session cookie, however many ids were sent."""
+    details = summary["errors"][:MAX_DETAILS_SHOWN]
+    hidden = len(summary["errors"]) - len(details)
+    if hidden:
+        details.append(f"… and {hidden} more")
+    retried = summary["retried"]
+    text = (f"Retried {retried} notification{'s' if retried != 1 else ''}; skipped {summary['skipped']}; "
+            f"{len(summary['errors']) - summary['skipped']} not found.")
+    return {"text": text, "details": details}

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("sessions", __name__, url_prefix="/sessions")
+
+from portal.sessions import routes  # noqa: E402,F401

@@ -1,0 +1,51 @@
+from datetime import datetime, timedelta
+
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateField, DecimalField, SelectField, SubmitField, TimeField
+from wtforms.validators import DataRequired, NumberRange, Optional
+
+from portal.extensions import db
+from portal.models import Course, Program
+from portal.timefmt import portal_zone
+
+
+def _optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class SessionForm(FlaskForm):
+    course_id = SelectField("Course", coerce=int, validators=[DataRequired(message="Choose a course")])
+    program_id = SelectField("Program", coerce=int, validators=[DataRequired(message="Choose a program")])
+    stream_id = SelectField("Stream", coerce=_optional_int, validate_choice=False)
+    session_date = DateField("Date", format="%Y-%m-%d", validators=[DataRequired(message="Enter a date (YYYY-MM-DD)")])
+    start_time = TimeField("Starts", format="%H:%M", validators=[DataRequired(message="Enter a time (HH:MM)")])
+    end_time = TimeField("Ends", format="%H:%M", validators=[DataRequired(message="Enter a time (HH:MM)")])
+    latitude = DecimalField("Latitude", places=None, validators=[Optional(), NumberRange(-90, 90)])
+    longitude = DecimalField("Longitude", places=None, validators=[Optional(), NumberRange(-180, 180)])
+    submit = SubmitField("Create session and notify students")
+
+    def fill_choices(self) -> None:
+        """Courses, programs and (grouped by program) streams from the database."""
+        courses = db.session.scalars(select(Course).order_by(Course.course_code))
+        programs = list(db.session.scalars(select(Program).order_by(Program.code)))
+        self.course_id.choices = [(0, "Choose a course…")] + [
+            (c.id, f"{c.course_code} — {c.course_name}") for c in courses
+        ]
+        self.program_id.choices = [(0, "Choose a program…")] + [(p.id, f"{p.code} — {p.name}") for p in programs]
+        self.stream_id.choices = [("", "Whole program")] + [
+            (s.id, f"{p.code}: {s.name}") for p in programs for s in p.streams
+        ]
+        self.stream_programs = {s.id: p.id for p in programs for s in p.streams}
+
+    def suggest_times(self) -> None:
+        """Defaults for a lecturer in a hurry: today, starting at the next five minutes, for an hour."""
+        now = datetime.now(portal_zone())
+        start = (now + timedelta(minutes=5 - now.minute % 5)).replace(second=0, microsecond=0)
+        self.session_date.data = self.session_date.data or start.date()
+        self.start_time.data = self.start_time.data or start.time()
+        self.end_time.data = self.end_time.data or (start + timedelta(hours=1)).time()
+
+    def validate_stream_id(self, field) -> None:
+        if field.data is not None and field.data not in self.stream_programs:
+            raise ValueError("Unknown stream")

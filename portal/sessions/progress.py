@@ -1,0 +1,26 @@
+"""Delivery progress of a session, for the page and its JSON endpoint."""
+from collections import Counter
+
+from portal.models import AttendanceSession, GenerationStatus, NotificationStatus
+
+STATUSES = [status.value for status in NotificationStatus]
+
+
+def progress_of(session: AttendanceSession, counts: Counter) -> dict:
+    total = sum(counts.values())
+    answered = counts[NotificationStatus.SENT] + counts[NotificationStatus.FAILED]
+    generated = session.generation_status in (GenerationStatus.DONE, GenerationStatus.FAILED)
+    finished = generated and answered == total
+    if finished:
+        percent = 100
+    else:
+        percent = int(100 * answered / total) if total else 0
+    return {
+        "session_id": session.id,
+        "generation_status": session.generation_status,
+        "generation_error": session.generation_error,
+        "counts": {status: counts[status] for status in STATUSES},
+        "total": total,
+        "percent": percent,
+        "finished": finished,
+    }

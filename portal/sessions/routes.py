@@ -1,0 +1,83 @@
+from datetime import datetime
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from portal.auth.access import owner_filter, session_or_404, staff_required
+from portal.exceptions import ValidationError
+from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
+from portal.services.session_service import SessionRequest, create_session
+from portal.sessions import bp
+from portal.sessions.forms import SessionForm
+from portal.sessions.progress import progress_of
+from portal.timefmt import portal_zone
+
+
+@bp.route("")
+@staff_required
+def index():
+    pagination = SessionRepository().page(owner_filter(), request.args.get("page", 1, type=int))
+    counts = EmailNotificationRepository().counts_by_session([s.id for s in pagination.items])
+    return render_template("sessions/list.html", pagination=pagination, counts=counts)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@staff_required
+def new():
+    form = SessionForm()
+    form.fill_choices()
+    if not form.is_submitted():
+        form.suggest_times()
+    elif form.validate():
+        try:
+            session, queued = create_session(_request_from(form))
+        except ValidationError as exc:
+            for name, message in exc.fields.items():
+                (getattr(form, name).errors if hasattr(form, name) else form.form_errors).append(message)
+        else:
+            flash(_created_message(session, queued), "success" if queued else "warning")
+            return redirect(url_for(".detail", session_id=session.id))
+    return render_template("sessions/new.html", form=form), 400 if form.errors else 200
+
+
+def _request_from(form: SessionForm) -> SessionRequest:
+    zone = portal_zone()
+    day = form.session_date.data
+    return SessionRequest(
+        course_id=form.course_id.data,
+        program_id=form.program_id.data,
+        stream_id=form.stream_id.data,
+        lecturer_id=current_user.id,
+        starts_at=datetime.combine(day, form.start_time.data, tzinfo=zone),
+        ends_at=datetime.combine(day, form.end_time.data, tzinfo=zone),
+        latitude=float(form.latitude.data) if form.latitude.data is not None else None,
+        longitude=float(form.longitude.data) if form.longitude.data is not None else None,
+    )
+
+
+def _created_message(session, queued: bool) -> str:
+    if not queued:
+        return ("Session saved. The delivery queue is not reachable right now; "
+                "emails will go out automatically as soon as it is back.")
+    count = StudentProfileRepository().count_eligible(session.program_id, session.stream_id)
+    return f"Session created. Notifying {count} student{'s' if count != 1 else ''}."
+
+
+@bp.route("/<int:session_id>")
+@staff_required
+def detail(session_id: int):
+    session = session_or_404(session_id)
+    notifications = EmailNotificationRepository()
+    counts = notifications.counts_by_session([session.id])[session.id]
+    pagination = notifications.search(lecturer_id=None, session_id=session.id, status=None, text=None,
+                                      page=request.args.get("page", 1, type=int))
+    return render_template("sessions/detail.html", session=session, progress=progress_of(session, counts),
+                           pagination=pagination)
+
+
+@bp.route("/<int:session_id>/progress")
+@staff_required
+def progress(session_id: int):
+    session = session_or_404(session_id)
+    counts = EmailNotificationRepository().counts_by_session([session.id])[session.id]
+    return jsonify(progress_of(session, counts))

@@ -1,0 +1,75 @@
+// Small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  // Progress bars: widths come from data attributes (the CSP forbids inline styles).
+  function paint(bar, percent) {
+    var inner = bar.querySelector(".progress-bar");
+    inner.style.width = percent + "%";
+    inner.textContent = percent + "%";
+    bar.setAttribute("aria-valuenow", String(percent));
+  }
+  document.querySelectorAll(".progress").forEach(function (bar) {
+    var inner = bar.querySelector(".progress-bar[data-width]");
+    if (inner) { paint(bar, Number(inner.dataset.width)); }
+  });
+
+  // Session page: poll delivery progress until every email has an answer.
+  var delivery = document.getElementById("delivery");
+  if (delivery && delivery.dataset.finished !== "true") {
+    var bar = document.getElementById("delivery-bar");
+    var state = document.getElementById("delivery-state");
+    var poll = function () {
+      fetch(delivery.dataset.progressUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+        .then(function (data) {
+          paint(bar, data.percent);
+          var counts = data.counts;
+          var values = { sent: counts.sent, failed: counts.failed, in_progress: counts.pending + counts.sending, total: data.total };
+          Object.keys(values).forEach(function (key) {
+            var el = delivery.querySelector('[data-count="' + key + '"]');
+            if (el) { el.textContent = values[key]; }
+          });
+          if (data.generation_status === "failed") {
+            state.textContent = data.generation_error || "These emails could not be prepared.";
+          } else if (data.finished) {
+            state.textContent = "Done.";
+          } else if (data.generation_status === "waiting" || data.generation_status === "queued") {
+            state.textContent = "Preparing emails…";
+          } else {
+            state.textContent = "Sending…";
+          }
+          if (!data.finished) { setTimeout(poll, 1000); }
+        })
+        .catch(function () { setTimeout(poll, 5000); });
+    };
+    setTimeout(poll, 500);
+  }
+
+  // Notifications page: "select all failed on this page".
+  var selectAll = document.getElementById("select-all-failed");
+  if (selectAll) {
+    selectAll.addEventListener("change", function () {
+      document.querySelectorAll(".retry-box").forEach(function (box) { box.checked = selectAll.checked; });
+    });
+  }
+
+  // New session form: offer only the streams of the chosen program.
+  var sessionForm = document.querySelector(".session-form");
+  if (sessionForm) {
+    var streamPrograms = JSON.parse(sessionForm.dataset.streamPrograms || "{}");
+    var program = sessionForm.querySelector("#program_id");
+    var stream = sessionForm.querySelector("#stream_id");
+    var filterStreams = function () {
+      Array.prototype.forEach.call(stream.options, function (option) {
+        var owner = streamPrograms[option.value];
+        var hide = owner !== undefined && String(owner) !== program.value;
+        option.hidden = hide;
+        option.disabled = hide;
+        if (hide && option.selected) { stream.value = ""; }
+      });
+    };
+    program.addEventListener("change", filterStreams);
+    filterStreams();
+  }
+})();
