@@ -169,3 +169,43 @@ def make_session(course: Course, stream: Stream | None = None, starts_in=timedel
     db.session.add(session)
     db.session.commit()
     return session
+
+
+# --- web helpers -------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+class Auth:
+    """Signs a test client in and out, like the `auth` fixture of Flask's tutorial."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = PASSWORD):
+        return self.client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client) -> Auth:
+    return Auth(client)
+
+
+@pytest.fixture
+def people(app) -> dict:
+    """An admin, two lecturers, a course, and one session owned by each lecturer."""
+    admin = make_staff("admin@example.edu", Role.ADMIN)
+    lecturer = make_staff("lecturer@example.edu", Role.LECTURER)
+    other = make_staff("other@example.edu", Role.LECTURER)
+    course = make_course(make_program("CS", streams=("A", "B")))
+    return {
+        "admin": admin,
+        "lecturer": lecturer,
+        "other": other,
+        "course": course,
+        "own_session": make_session(course, lecturer=lecturer),
+        "other_session": make_session(course, lecturer=other),
+    }

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from portal.services.directory_service import MIN_PASSWORD_LENGTH
@@ -31,7 +31,7 @@ class StaffForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     first_name = StringField("First name", validators=[DataRequired(), Length(max=100)])
     last_name = StringField("Last name", validators=[DataRequired(), Length(max=100)])
-    role = SelectField("Role", choices=[("lecturer", "Lecturer"), ("admin", "Admin")])
+    role = SelectField("Role", choices=[SelectChoice("lecturer", "Lecturer"), SelectChoice("admin", "Admin")])
     password = PasswordField("Initial password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
     submit = SubmitField("Create account")
 

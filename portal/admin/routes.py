@@ -3,6 +3,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
 
 from portal.admin import bp
 from portal.admin.forms import CourseForm, ImportForm, ProgramForm, StaffForm, StreamForm
@@ -35,11 +36,11 @@ def _programs() -> list[Program]:
 def programs():
     program_form, stream_form = ProgramForm(prefix="program"), StreamForm(prefix="stream")
     all_programs = _programs()
-    stream_form.program_id.choices = [(p.id, f"{p.code} — {p.name}") for p in all_programs]
+    stream_form.program_id.choices = [SelectChoice(p.id, f"{p.code} — {p.name}") for p in all_programs]
     try:
         if program_form.submit.data and program_form.validate():
             program = directory_service.create_program(program_form.code.data, program_form.name.data,
-                                                       program_form.streams.data.split(","))
+                                                       (program_form.streams.data or "").split(","))
             flash(f"Program {program.code} added.", "success")
             return redirect(url_for(".programs"))
         if stream_form.submit.data and stream_form.validate():
@@ -56,7 +57,7 @@ def programs():
 @bp.route("/courses", methods=["GET", "POST"])
 def courses():
     form = CourseForm()
-    form.program_code.choices = [(p.code, f"{p.code} — {p.name}") for p in _programs()]
+    form.program_code.choices = [SelectChoice(p.code, f"{p.code} — {p.name}") for p in _programs()]
     if form.validate_on_submit():
         try:
             course = directory_service.create_course(form.code.data, form.name.data, form.program_code.data)

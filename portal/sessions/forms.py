@@ -2,8 +2,8 @@ from datetime import datetime, timedelta
 
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, DecimalField, SelectField, SubmitField, TimeField
-from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms import DateField, DecimalField, SelectChoice, SelectField, SubmitField, TimeField
+from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
 
 from portal.extensions import db
 from portal.models import Course, Program
@@ -29,12 +29,15 @@ class SessionForm(FlaskForm):
         """Courses, programs and (grouped by program) streams from the database."""
         courses = db.session.scalars(select(Course).order_by(Course.course_code))
         programs = list(db.session.scalars(select(Program).order_by(Program.code)))
-        self.course_id.choices = [(0, "Choose a course…")] + [
-            (c.id, f"{c.course_code} — {c.course_name}") for c in courses
+        self.course_id.choices = [SelectChoice(0, "Choose a course…")] + [
+            SelectChoice(c.id, f"{c.course_code} — {c.course_name}") for c in courses
         ]
-        self.program_id.choices = [(0, "Choose a program…")] + [(p.id, f"{p.code} — {p.name}") for p in programs]
-        self.stream_id.choices = [("", "Whole program")] + [
-            (s.id, f"{p.code}: {s.name}") for p in programs for s in p.streams
+        self.program_id.choices = [SelectChoice(0, "Choose a program…")] + [
+            SelectChoice(p.id, f"{p.code} — {p.name}") for p in programs
+        ]
+        # Each stream option names its program, so the page can offer only the chosen program's streams.
+        self.stream_id.choices = [SelectChoice("", "Whole program")] + [
+            SelectChoice(s.id, f"{p.code}: {s.name}", render_kw={"data-program": p.id}) for p in programs for s in p.streams
         ]
         self.stream_programs = {s.id: p.id for p in programs for s in p.streams}
 
@@ -48,4 +51,4 @@ class SessionForm(FlaskForm):
 
     def validate_stream_id(self, field) -> None:
         if field.data is not None and field.data not in self.stream_programs:
-            raise ValueError("Unknown stream")
+            raise ValidationError("Unknown stream")

@@ -57,13 +57,12 @@
   // New session form: offer only the streams of the chosen program.
   var sessionForm = document.querySelector(".session-form");
   if (sessionForm) {
-    var streamPrograms = JSON.parse(sessionForm.dataset.streamPrograms || "{}");
     var program = sessionForm.querySelector("#program_id");
     var stream = sessionForm.querySelector("#stream_id");
     var filterStreams = function () {
       Array.prototype.forEach.call(stream.options, function (option) {
-        var owner = streamPrograms[option.value];
-        var hide = owner !== undefined && String(owner) !== program.value;
+        var owner = option.dataset.program;
+        var hide = owner !== undefined && owner !== program.value;
         option.hidden = hide;
         option.disabled = hide;
         if (hide && option.selected) { stream.value = ""; }

@@ -1,0 +1,82 @@
+"""Who may open what: every protected route, for every kind of visitor."""
+import pytest
+
+from portal.extensions import db
+
+STAFF_PAGES = ["/sessions", "/sessions/new", "/notifications", "/sessions/{own}", "/sessions/{own}/progress"]
+ADMIN_PAGES = ["/admin/programs", "/admin/courses", "/admin/staff", "/admin/import"]
+ADMIN_POSTS = ["/notifications/retry", "/admin/programs", "/admin/courses", "/admin/staff", "/admin/import",
+               "/admin/staff/{lecturer_id}/active"]
+
+
+def fill(url: str, people) -> str:
+    return url.format(own=people["own_session"].id, other=people["other_session"].id,
+                      lecturer_id=people["lecturer"].id)
+
+
+@pytest.mark.parametrize("url", STAFF_PAGES + ADMIN_PAGES)
+def test_anonymous_visitors_are_sent_to_sign_in(client, people, url):
+    response = client.get(fill(url, people))
+    assert response.status_code == 302
+    assert response.location.startswith("/login?next=")
+
+
+@pytest.mark.parametrize("url", ["/notifications/retry", "/logout", "/sessions/new"])
+def test_anonymous_posts_are_sent_to_sign_in(client, people, url):
+    response = client.post(url, data={"notification_ids": "1"})
+    assert response.status_code == 302 and response.location.startswith("/login")
+
+
+@pytest.mark.parametrize("url", ADMIN_PAGES)
+def test_lecturers_get_403_on_admin_pages(client, auth, people, url):
+    auth.login("lecturer@example.edu")
+    response = client.get(fill(url, people))
+    assert response.status_code == 403
+    assert b"You do not have access" in response.data
+
+
+@pytest.mark.parametrize("url", ADMIN_POSTS)
+def test_lecturers_get_403_on_admin_actions(client, auth, people, url):
+    auth.login("lecturer@example.edu")
+    assert client.post(fill(url, people), data={"notification_ids": "1", "confirm": "yes"}).status_code == 403
+
+
+@pytest.mark.parametrize("url", ["/sessions/{other}", "/sessions/{other}/progress"])
+def test_lecturers_cannot_see_another_lecturers_session(client, auth, people, url):
+    auth.login("lecturer@example.edu")
+    assert client.get(fill(url, people)).status_code == 404
+
+
+def test_lecturer_lists_show_only_their_own_sessions(client, auth, people):
+    auth.login("lecturer@example.edu")
+    sessions_page = client.get("/sessions").get_data(as_text=True)
+    assert f"/sessions/{people['own_session'].id}\"" in sessions_page
+    assert f"/sessions/{people['other_session'].id}\"" not in sessions_page
+
+
+@pytest.mark.parametrize("url", STAFF_PAGES + ADMIN_PAGES + ["/sessions/{other}", "/sessions/{other}/progress"])
+def test_admins_see_everything(client, auth, people, url):
+    auth.login("admin@example.edu")
+    assert client.get(fill(url, people)).status_code == 200
+
+
+def test_progress_is_json(client, auth, people):
+    auth.login("lecturer@example.edu")
+    data = client.get(f"/sessions/{people['own_session'].id}/progress").get_json()
+    assert data["session_id"] == people["own_session"].id
+    assert set(data["counts"]) == {"pending", "sending", "sent", "failed"}
+    assert client.get(f"/sessions/{people['other_session'].id}/progress").get_json()["status"] == 404
+
+
+def test_home_redirects_by_sign_in_state(client, auth, people):
+    assert client.get("/").location == "/login"
+    auth.login("lecturer@example.edu")
+    assert client.get("/").location == "/sessions"
+
+
+def test_a_deactivated_account_loses_access_at_once(client, auth, people):
+    auth.login("lecturer@example.edu")
+    assert client.get("/sessions").status_code == 200
+    people["lecturer"].is_active = False
+    db.session.commit()
+    assert client.get("/sessions").status_code == 302

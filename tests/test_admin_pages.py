@@ -1,0 +1,108 @@
+"""Admin pages: programs and streams, courses, staff accounts, the student import."""
+import io
+
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import Course, Program, StudentProfile, User
+
+HEADER = "student_number,first_name,last_name,email,program_code,stream\n"
+
+
+def upload(client, text: str, name="students.csv"):
+    return client.post("/admin/import", data={"csv_file": (io.BytesIO(text.encode()), name)},
+                       content_type="multipart/form-data")
+
+
+def test_programs_and_streams(client, auth, people):
+    auth.login("admin@example.edu")
+    response = client.post("/admin/programs", data={"program-code": "BIO", "program-name": "Biology",
+                                                    "program-streams": "Day, Evening", "program-submit": "1"})
+    assert response.status_code == 302
+    bio = db.session.scalar(select(Program).where(Program.code == "BIO"))
+    assert [s.name for s in bio.streams] == ["Day", "Evening"]
+    response = client.post("/admin/programs", data={"stream-program_id": str(bio.id), "stream-name": "Weekend",
+                                                    "stream-submit": "1"})
+    assert response.status_code == 302
+    db.session.refresh(bio)
+    assert "Weekend" in [s.name for s in bio.streams]
+    dup = client.post("/admin/programs", data={"stream-program_id": str(bio.id), "stream-name": "Day",
+                                               "stream-submit": "1"})
+    assert dup.status_code == 400 and b"already has a stream" in dup.data
+    again = client.post("/admin/programs", data={"program-code": "BIO", "program-name": "Again",
+                                                 "program-submit": "1"})
+    assert again.status_code == 400 and b"program BIO already exists" in again.data
+
+
+def test_courses(client, auth, people):
+    auth.login("admin@example.edu")
+    assert client.post("/admin/courses", data={"code": "CS999", "name": "Compilers", "program_code": "CS"}
+                       ).status_code == 302
+    assert db.session.scalar(select(Course).where(Course.course_code == "CS999")).course_name == "Compilers"
+    dup = client.post("/admin/courses", data={"code": "CS999", "name": "Again", "program_code": "CS"})
+    assert dup.status_code == 400 and b"already exists" in dup.data
+    missing = client.post("/admin/courses", data={"code": "", "name": "", "program_code": "CS"})
+    assert missing.status_code == 400 and b'id="code-error"' in missing.data
+
+
+def test_staff_create_and_deactivate(client, auth, people):
+    auth.login("admin@example.edu")
+    response = client.post("/admin/staff", data={"email": "new@example.edu", "first_name": "New",
+                                                 "last_name": "Person", "role": "lecturer",
+                                                 "password": "a long password"})
+    assert response.status_code == 302
+    user = db.session.scalar(select(User).where(User.email == "new@example.edu"))
+    assert user.role == "lecturer" and user.check_password("a long password")
+    short = client.post("/admin/staff", data={"email": "x@example.edu", "first_name": "X", "last_name": "Y",
+                                              "role": "admin", "password": "short"})
+    assert short.status_code == 400 and b'id="password-error"' in short.data
+
+    client.post(f"/admin/staff/{user.id}/active", data={"active": "false"})
+    db.session.refresh(user)
+    assert user.is_active is False
+    client.post(f"/admin/staff/{user.id}/active", data={"active": "true"})
+    db.session.refresh(user)
+    assert user.is_active is True
+
+
+def test_admin_cannot_deactivate_themselves(client, auth, people):
+    auth.login("admin@example.edu")
+    response = client.post(f"/admin/staff/{people['admin'].id}/active", data={"active": "false"},
+                           follow_redirects=True)
+    assert b"cannot deactivate your own account" in response.data
+    db.session.refresh(people["admin"])
+    assert people["admin"].is_active
+
+
+def test_deactivated_staff_cannot_sign_in(client, auth, people):
+    people["lecturer"].is_active = False
+    db.session.commit()
+    response = auth.login("lecturer@example.edu")
+    assert response.status_code == 401
+
+
+def test_import_all_rows(client, auth, people):
+    auth.login("admin@example.edu")
+    response = upload(client, HEADER + "S1,Ann,Lee,ann@example.edu,CS,A\nS2,Bob,Ray,bob@example.edu,CS,\n")
+    assert response.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(StudentProfile)) == 2
+    assert b"Imported 2 students" in client.get(response.location).data
+
+
+def test_import_shows_every_bad_row_and_saves_nothing(client, auth, people):
+    auth.login("admin@example.edu")
+    response = upload(client, HEADER + "S1,Ann,Lee,ann@example.edu,CS,A\nS2,Bob,Ray,bad,CS,\nS3,C,D,c@example.edu,XX,\n")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Nothing was imported" in html
+    assert "Line 3:" in html and "Line 4:" in html and "Line 2:" not in html
+    assert db.session.scalar(select(func.count()).select_from(StudentProfile)) == 0
+
+
+def test_import_refuses_other_files(client, auth, people):
+    auth.login("admin@example.edu")
+    assert b"Upload a .csv file" in upload(client, "hello", name="students.txt").data
+    binary = client.post("/admin/import", data={"csv_file": (io.BytesIO(b"\xff\xfe\x00bad"), "s.csv")},
+                         content_type="multipart/form-data")
+    assert binary.status_code == 400 and b"not UTF-8" in binary.data
+    assert client.post("/admin/import", data={}).status_code == 400

@@ -1,0 +1,127 @@
+"""The new-session form and the session pages."""
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import AttendanceSession
+from tests.conftest import make_program, make_students, queue_down
+
+
+def tomorrow() -> str:
+    return (datetime.now(ZoneInfo("UTC")) + timedelta(days=1)).strftime("%Y-%m-%d")
+
+
+@pytest.fixture
+def form(people) -> dict:
+    course = people["course"]
+    return {
+        "course_id": str(course.id), "program_id": str(course.program_id), "stream_id": "",
+        "session_date": tomorrow(), "start_time": "08:00", "end_time": "10:00", "latitude": "", "longitude": "",
+    }
+
+
+def session_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(AttendanceSession))
+
+
+def error_next_to(html: str, field: str) -> str:
+    match = re.search(rf'id="{field}-error">([^<]*)<', html)
+    assert match, f"no error shown next to {field}"
+    return match.group(1)
+
+
+def test_get_offers_sensible_defaults(client, auth, people):
+    auth.login("lecturer@example.edu")
+    html = client.get("/sessions/new").get_data(as_text=True)
+    assert 'name="session_date"' in html and 'type="date"' in html
+    assert re.search(r'name="start_time"[^>]*value="\d\d:\d\d"', html)
+    assert "Whole program" in html and 'data-program="' in html
+
+
+def test_creating_a_session_redirects_to_it_and_says_how_many_are_notified(client, auth, people, form, queue):
+    make_students(people["course"].program, 4)
+    auth.login("lecturer@example.edu")
+    before = session_count()
+    response = client.post("/sessions/new", data=form)
+    assert response.status_code == 302
+    session = db.session.scalar(select(AttendanceSession).order_by(AttendanceSession.id.desc()))
+    assert response.location == f"/sessions/{session.id}"
+    assert session_count() == before + 1
+    assert session.lecturer_id == people["lecturer"].id
+    assert session.starts_at.strftime("%H:%M") == "08:00"
+    assert f"generate-session-{session.id}" in queue.job_ids
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Notifying 4 students." in page
+
+
+def test_stream_and_location_are_saved(client, auth, people, form):
+    stream = people["course"].program.streams[1]
+    auth.login("lecturer@example.edu")
+    response = client.post("/sessions/new", data={**form, "stream_id": str(stream.id),
+                                                 "latitude": "-1.2921", "longitude": "36.8219"})
+    assert response.status_code == 302
+    session = db.session.scalar(select(AttendanceSession).order_by(AttendanceSession.id.desc()))
+    assert session.stream_id == stream.id
+    assert (session.latitude, session.longitude, session.radius_m) == (-1.2921, 36.8219, 30)
+
+
+def test_queue_down_still_saves_and_says_so(client, auth, app, people, form):
+    auth.login("lecturer@example.edu")
+    with queue_down(app):
+        response = client.post("/sessions/new", data=form, follow_redirects=True)
+    assert response.status_code == 200
+    assert "emails will go out automatically as soon as it is back" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"end_time": "07:00"}, "end_time", "must end after it starts"),
+        ({"end_time": "08:00"}, "end_time", "must end after it starts"),
+        ({"course_id": "99999"}, "course_id", "Not a valid choice"),
+        ({"course_id": "abc"}, "course_id", ""),
+        ({"program_id": "99999"}, "program_id", "Not a valid choice"),
+        ({"stream_id": "99999"}, "stream_id", "Unknown stream"),
+        ({"session_date": "2020-01-01"}, "start_time", "would already have expired"),
+        ({"session_date": "25/12/2030"}, "session_date", "Enter a date"),
+        ({"session_date": ""}, "session_date", "Enter a date"),
+        ({"start_time": "8am"}, "start_time", "Enter a time"),
+        ({"end_time": "25:99"}, "end_time", "Enter a time"),
+        ({"latitude": "91", "longitude": "10"}, "latitude", "between -90 and 90"),
+        ({"latitude": "north", "longitude": "10"}, "latitude", "Not a valid decimal"),
+        ({"latitude": "1.5"}, "longitude", "both latitude and longitude"),
+    ],
+)
+def test_bad_input_is_shown_next_to_its_field_and_nothing_is_saved(client, auth, people, form, changes, field,
+                                                                   message):
+    auth.login("lecturer@example.edu")
+    before = session_count()
+    response = client.post("/sessions/new", data={**form, **changes})
+    assert response.status_code == 400
+    assert message in error_next_to(response.get_data(as_text=True), field)
+    assert session_count() == before
+
+
+def test_a_stream_of_another_program_is_refused(client, auth, people, form):
+    other_program = make_program("BIO", streams=("X",))
+    auth.login("lecturer@example.edu")
+    response = client.post("/sessions/new", data={**form, "stream_id": str(other_program.streams[0].id)})
+    assert response.status_code == 400
+    assert "does not belong to the chosen program" in error_next_to(response.get_data(as_text=True), "stream_id")
+
+
+def test_session_page_shows_counts_and_its_notifications(client, auth, app, people, run_worker, form):
+    make_students(people["course"].program, 3)
+    auth.login("lecturer@example.edu")
+    location = client.post("/sessions/new", data=form).location
+    run_worker()
+    html = client.get(location).get_data(as_text=True)
+    assert '<span data-count="sent">3</span>' in html
+    assert 'data-finished="true"' in html
+    assert html.count('data-status="sent"') == 3
+    progress = client.get(location + "/progress").get_json()
+    assert progress["percent"] == 100 and progress["finished"] is True and progress["counts"]["sent"] == 3
