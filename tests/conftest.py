@@ -153,8 +153,9 @@ def make_students(program: Program, count: int, stream: Stream | None = None, ac
     return profiles
 
 
-def make_staff(email="lecturer@example.edu", role=Role.LECTURER, password="correct horse battery") -> User:
-    user = User(email=email, first_name="Lee", last_name="Lecturer", role=role, is_active=True)
+def make_staff(email="lecturer@example.edu", role=Role.LECTURER, password="correct horse battery",
+               name=("Lee", "Lecturer")) -> User:
+    user = User(email=email, first_name=name[0], last_name=name[1], role=role, is_active=True)
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
@@ -197,9 +198,9 @@ def auth(client) -> Auth:
 @pytest.fixture
 def people(app) -> dict:
     """An admin, two lecturers, a course, and one session owned by each lecturer."""
-    admin = make_staff("admin@example.edu", Role.ADMIN)
+    admin = make_staff("admin@example.edu", Role.ADMIN, name=("Ada", "Admin"))
     lecturer = make_staff("lecturer@example.edu", Role.LECTURER)
-    other = make_staff("other@example.edu", Role.LECTURER)
+    other = make_staff("other@example.edu", Role.LECTURER, name=("Olu", "Other"))
     course = make_course(make_program("CS", streams=("A", "B")))
     return {
         "admin": admin,

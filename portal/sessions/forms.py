@@ -47,7 +47,8 @@ class SessionForm(FlaskForm):
         start = (now + timedelta(minutes=5 - now.minute % 5)).replace(second=0, microsecond=0)
         self.session_date.data = self.session_date.data or start.date()
         self.start_time.data = self.start_time.data or start.time()
-        self.end_time.data = self.end_time.data or (start + timedelta(hours=1)).time()
+        end = min(start + timedelta(hours=1), start.replace(hour=23, minute=59))  # same day
+        self.end_time.data = self.end_time.data or end.time()
 
     def validate_stream_id(self, field) -> None:
         if field.data is not None and field.data not in self.stream_programs:

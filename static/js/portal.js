@@ -39,9 +39,19 @@
           } else {
             state.textContent = "Sending…";
           }
-          if (!data.finished) { setTimeout(poll, 1000); }
+          if (data.finished) { refreshList(); } else { setTimeout(poll, 1000); }
         })
         .catch(function () { setTimeout(poll, 5000); });
+    };
+    // Swap in the notifications list as the server now renders it (no full reload: the flash stays).
+    var refreshList = function () {
+      fetch(window.location.href, { credentials: "same-origin" })
+        .then(function (response) { return response.text(); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("session-notifications");
+          var current = document.getElementById("session-notifications");
+          if (fresh && current) { current.replaceWith(fresh); }
+        });
     };
     setTimeout(poll, 500);
   }

@@ -1,0 +1,138 @@
+"""Main journeys in a real browser (Playwright driving Debian's Chromium), against the app
+served over HTTP, with a real `worker.py` delivering to a real SMTP server."""
+import re
+import shutil
+import time
+import threading
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from portal.extensions import db
+from portal.models import EmailNotification
+from tests.conftest import PASSWORD, ROOT, env_for, make_students, start_worker
+from tests.test_pipeline import create_session
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def portal_url(app):
+    """The test app on a real HTTP server, CSRF protection on, as in production."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def worker(app, tmp_path):
+    process = start_worker(env_for(app), tmp_path / "worker.log", burst=False)
+    yield process
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{base}/sessions")
+
+
+def test_lecturer_creates_a_session_and_watches_delivery_finish(page, portal_url, worker, people, smtp_server):
+    students = make_students(people["course"].program, 40)
+    page.goto(f"{portal_url}/login")
+    shot(page, "01-sign-in")
+    sign_in(page, portal_url, "lecturer@example.edu")
+
+    page.get_by_role("link", name="New session", exact=True).first.click()
+    page.get_by_label("Course").select_option(str(people["course"].id))
+    page.get_by_label("Program").select_option(str(people["course"].program_id))
+    shot(page, "02-new-session")
+    page.get_by_role("button", name="Create session and notify students").click()
+
+    expect(page).to_have_url(re.compile(rf"{portal_url}/sessions/\d+$"))
+    expect(page.get_by_role("status").first).to_contain_text("Notifying 40 students.")
+    bar = page.locator("#delivery-bar")
+    expect(bar).to_have_attribute("aria-valuenow", "100", timeout=30_000)
+    expect(page.locator("#delivery-state")).to_have_text("Done.")
+    expect(page.locator('[data-count="sent"]')).to_have_text("40")
+    expect(page.locator('#session-notifications tr[data-status="sent"]')).to_have_count(40)
+    shot(page, "03-session-delivered")
+    assert sorted(smtp_server.handler.recipients) == sorted(s.user.email for s in students)
+
+
+def test_admin_retries_failed_notifications_and_sees_them_delivered(page, portal_url, worker, people, smtp_server,
+                                                                    app):
+    smtp_server.handler.refuse = ("bounce",)
+    make_students(people["course"].program, 3, prefix="fine")
+    make_students(people["course"].program, 2, prefix="bounce")
+    session, _ = create_session(people["course"])
+
+    def count(status):
+        db.session.expire_all()
+        return len(db.session.scalars(select(EmailNotification).where(EmailNotification.status == status)).all())
+
+    expect_until(lambda: count("failed") == 2)
+
+    sign_in(page, portal_url, "admin@example.edu")
+    page.get_by_role("link", name="Notifications").click()
+    page.get_by_label("Status").select_option("failed")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("tr[data-status]")).to_have_count(2)
+    page.get_by_label("Select all failed on this page").check()
+    expect(page.locator(".retry-box:checked")).to_have_count(2)
+    shot(page, "04-failed-notifications")
+    page.get_by_role("button", name="Retry selected…").click()
+
+    expect(page.get_by_role("heading", name="Retry 2 notifications?")).to_be_visible()
+    smtp_server.handler.refuse = ()  # the mailbox problem is fixed
+    page.get_by_role("button", name="Yes, retry 2").click()
+    expect(page.get_by_role("status").first).to_contain_text("Retried 2 notifications")
+
+    expect_until(lambda: count("sent") == 5)
+    page.goto(f"{portal_url}/notifications?session_id={session.id}&status=sent")
+    expect(page.locator('tr[data-status="sent"]')).to_have_count(5)
+    shot(page, "05-retried-and-delivered")
+    bounced = sorted(r for r in smtp_server.handler.recipients if "bounce" in r)
+    assert bounced == ["bounce-0@example.edu", "bounce-1@example.edu"]  # delivered once, on the retry
+
+
+def expect_until(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
