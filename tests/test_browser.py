@@ -119,6 +119,7 @@ def test_admin_retries_failed_notifications_and_sees_them_delivered(page, portal
     page.get_by_role("button", name="Retry selected…").click()
 
     expect(page.get_by_role("heading", name="Retry 2 notifications?")).to_be_visible()
+    shot(page, "05-confirm-retry")
     smtp_server.handler.refuse = ()  # the mailbox problem is fixed
     page.get_by_role("button", name="Yes, retry 2").click()
     expect(page.get_by_role("status").first).to_contain_text("Retried 2 notifications")
@@ -126,7 +127,13 @@ def test_admin_retries_failed_notifications_and_sees_them_delivered(page, portal
     expect_until(lambda: count("sent") == 5)
     page.goto(f"{portal_url}/notifications?session_id={session.id}&status=sent")
     expect(page.locator('tr[data-status="sent"]')).to_have_count(5)
-    shot(page, "05-retried-and-delivered")
+    shot(page, "06-retried-and-delivered")
+    for number, (path, heading) in enumerate([("/sessions", "Sessions"), ("/admin/programs", "Programs and streams"),
+                                              ("/admin/courses", "Courses"), ("/admin/staff", "Staff accounts"),
+                                              ("/admin/import", "Import students")], start=7):
+        page.goto(portal_url + path)
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        shot(page, f"{number:02d}-{path.strip('/').replace('/', '-')}")
     bounced = sorted(r for r in smtp_server.handler.recipients if "bounce" in r)
     assert bounced == ["bounce-0@example.edu", "bounce-1@example.edu"]  # delivered once, on the retry
 
