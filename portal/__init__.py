@@ -5,7 +5,9 @@ from pathlib import Path
 from flask import Flask
 
 from portal.config import load_config
-from portal.extensions import csrf, db, login_manager, mail, migrate
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +33,7 @@ def load_settings(app: Flask, overrides: dict) -> None:
     config_class, settings = load_config(overrides.get("ENV_NAME"))
     settings.update(overrides)
     app.instance_path = settings.setdefault("INSTANCE_PATH", app.instance_path)
+    settings.setdefault("RATELIMIT_STORAGE_URI", settings["REDIS_URL"] or "memory://")
     if not settings.get("SQLALCHEMY_DATABASE_URI"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'portal.db'}"
@@ -50,13 +53,17 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
+    limiter.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     queueing.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import admin, auth, notifications, sessions, template_helpers
+    from portal import admin, attendance, auth, notifications, sessions, template_helpers
 
-    for blueprint in (auth.bp, sessions.bp, notifications.bp, admin.bp):
+    for blueprint in (auth.bp, sessions.bp, notifications.bp, admin.bp, attendance.bp):
         app.register_blueprint(blueprint)
     template_helpers.init_app(app)
 
@@ -75,5 +82,8 @@ def register_commands(app: Flask) -> None:
 
 
 def configure_logging(app: Flask) -> None:
+    from portal import log_redaction
+
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_redaction.install()

@@ -71,6 +71,16 @@ class Config:
             "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
             "PORTAL_TIMEZONE": os.environ.get("PORTAL_TIMEZONE", "UTC"),
             "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+            # Counted in the queue's Redis (shared by all web processes; see load_settings);
+            # if Redis is down, requests are let through rather than refused.
+            "RATELIMIT_SWALLOW_ERRORS": True,
+            "RATELIMIT_KEY_PREFIX": "portal-ratelimit",
+            "ATTENDANCE_RATE_LIMIT": os.environ.get("ATTENDANCE_RATE_LIMIT", "120 per minute"),
+            "ATTENDANCE_TOKEN_RATE_LIMIT": os.environ.get("ATTENDANCE_TOKEN_RATE_LIMIT", "10 per minute"),
+            # Reverse proxies in front of the portal whose X-Forwarded-* headers are trusted.
+            "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
+            # This many confirmations from one IP within a minute are flagged for review.
+            "CLUSTER_THRESHOLD": _env_int("CLUSTER_THRESHOLD", 3),
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         }
 

@@ -45,10 +45,19 @@ def wants_json() -> bool:
     )
 
 
+STUDENT_MESSAGES = {
+    400: "This page was open for too long or could not be read. Open the link from your email again.",
+    429: "Too many attempts from this device. Wait a minute, then try again.",
+}
+
+
 def render_error(status: int, message: str | None = None):
     title = TITLES.get(status, "Error")
     if wants_json():
         return jsonify(error=title, message=message, status=status), status
+    if request.blueprint == "attendance":  # students get their own plain page, never the staff one
+        message = STUDENT_MESSAGES.get(status, message or title)
+        return render_template("attendance/problem.html", status=status, message=message), status
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 

@@ -10,7 +10,11 @@ class InvalidTokenError(EmailNotificationError):
 
 
 class ExpiredTokenError(EmailNotificationError):
-    """Token has expired."""
+    """Token has expired; `expired_at` says when (known only for a correctly signed token)."""
+
+    def __init__(self, message: str = "Token has expired", expired_at=None):
+        super().__init__(message)
+        self.expired_at = expired_at
 
 
 class InvalidTokenExpiryError(EmailNotificationError):
@@ -45,3 +49,13 @@ class ValidationError(Exception):
             errors = list(errors.values())
         self.errors = [errors] if isinstance(errors, str) else list(errors)
         super().__init__("; ".join(self.errors))
+
+
+class AttendanceError(Exception):
+    """Attendance cannot be recorded; `status` is the HTTP answer, the message is for the student."""
+
+    status = 400
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status or self.status

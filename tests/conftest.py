@@ -1,4 +1,5 @@
 """Fixtures: a fresh app and database per test, real Redis, real SMTP servers, workers."""
+import logging
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from rq import Queue, SimpleWorker
 
 from portal import create_app
 from portal.extensions import db
+from portal.log_redaction import JWT_PATTERN
 from portal.models import AttendanceSession, Course, Program, Role, Stream, StudentProfile, User
 from tests.smtp_servers import SMTPServer
 
@@ -22,6 +24,15 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 def database_url(tmp_path: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'portal-test.db'}"
+
+
+@pytest.fixture(autouse=True)
+def no_token_in_logs(caplog):
+    """Every test: no captured log line may carry a whole attendance token."""
+    caplog.set_level(logging.INFO)
+    yield
+    leaked = [r.getMessage() for r in caplog.records if JWT_PATTERN.search(r.getMessage())]
+    assert not leaked, f"a token reached the logs: {leaked[0][:120]}"
 
 
 @pytest.fixture

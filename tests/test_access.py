@@ -3,7 +3,8 @@ import pytest
 
 from portal.extensions import db
 
-STAFF_PAGES = ["/sessions", "/sessions/new", "/notifications", "/sessions/{own}", "/sessions/{own}/progress"]
+STAFF_PAGES = ["/sessions", "/sessions/new", "/notifications", "/sessions/{own}", "/sessions/{own}/progress",
+               "/sessions/{own}/attendance", "/sessions/{own}/attendance.csv"]
 ADMIN_PAGES = ["/admin/programs", "/admin/courses", "/admin/staff", "/admin/import"]
 ADMIN_POSTS = ["/notifications/retry", "/admin/programs", "/admin/courses", "/admin/staff", "/admin/import",
                "/admin/staff/{lecturer_id}/active"]
@@ -41,7 +42,8 @@ def test_lecturers_get_403_on_admin_actions(client, auth, people, url):
     assert client.post(fill(url, people), data={"notification_ids": "1", "confirm": "yes"}).status_code == 403
 
 
-@pytest.mark.parametrize("url", ["/sessions/{other}", "/sessions/{other}/progress"])
+@pytest.mark.parametrize("url", ["/sessions/{other}", "/sessions/{other}/progress", "/sessions/{other}/attendance",
+                                 "/sessions/{other}/attendance.csv"])
 def test_lecturers_cannot_see_another_lecturers_session(client, auth, people, url):
     auth.login("lecturer@example.edu")
     assert client.get(fill(url, people)).status_code == 404

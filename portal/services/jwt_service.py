@@ -57,7 +57,7 @@ class JWTTokenService:
                     options={"require": REQUIRED_CLAIMS},
                 )
             except jwt.ExpiredSignatureError:
-                raise ExpiredTokenError("Token has expired") from None
+                raise ExpiredTokenError("Token has expired", expired_at=self._expiry(token, key)) from None
             except jwt.InvalidSignatureError:
                 continue  # maybe signed with a fallback key
             except jwt.MissingRequiredClaimError as exc:
@@ -70,6 +70,13 @@ class JWTTokenService:
                 raise InvalidTokenError("Token claims have the wrong type")
             return payload
         raise InvalidTokenError("Token has been tampered with")
+
+    @staticmethod
+    def _expiry(token: str, key: str) -> datetime | None:
+        """When a correctly signed token expired, so a student can be told."""
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"verify_exp": False})
+        exp = claims.get("exp")
+        return datetime.fromtimestamp(exp, timezone.utc) if isinstance(exp, int) else None
 
     def validate_token(self, token: str) -> bool:
         try:

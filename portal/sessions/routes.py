@@ -1,16 +1,18 @@
 from datetime import datetime
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.utils import secure_filename
 
 from portal.auth.access import owner_filter, session_or_404, staff_required
 from portal.exceptions import ValidationError
 from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
+from portal.services.attendance_report import build_report, report_csv
 from portal.services.session_service import SessionRequest, create_session
 from portal.sessions import bp
 from portal.sessions.forms import SessionForm
 from portal.sessions.progress import progress_of
-from portal.timefmt import portal_zone
+from portal.timefmt import local_date, portal_zone
 
 
 @bp.route("")
@@ -81,3 +83,21 @@ def progress(session_id: int):
     session = session_or_404(session_id)
     counts = EmailNotificationRepository().counts_by_session([session.id])[session.id]
     return jsonify(progress_of(session, counts))
+
+
+@bp.route("/<int:session_id>/attendance")
+@staff_required
+def attendance(session_id: int):
+    session = session_or_404(session_id)
+    report = build_report(session.id, current_app.config["CLUSTER_THRESHOLD"])
+    return render_template("sessions/attendance.html", session=session, report=report)
+
+
+@bp.route("/<int:session_id>/attendance.csv")
+@staff_required
+def attendance_csv(session_id: int):
+    session = session_or_404(session_id)
+    report = build_report(session.id, current_app.config["CLUSTER_THRESHOLD"])
+    filename = f"attendance-{session.course.course_code}-{local_date(session.starts_at)}.csv"
+    return Response(report_csv(report), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{secure_filename(filename)}"'})

@@ -80,5 +80,30 @@
     };
     program.addEventListener("change", filterStreams);
     filterStreams();
+
+    // "Use my current location": fill latitude and longitude from the browser.
+    var locate = document.getElementById("use-my-location");
+    var message = document.getElementById("location-message");
+    locate.addEventListener("click", function () {
+      if (!("geolocation" in navigator)) {
+        message.textContent = "This browser cannot share its location; type the coordinates instead.";
+        message.classList.remove("d-none");
+        return;
+      }
+      locate.disabled = true;
+      locate.textContent = "Finding your location…";
+      navigator.geolocation.getCurrentPosition(function (position) {
+        sessionForm.querySelector("#latitude").value = position.coords.latitude.toFixed(6);
+        sessionForm.querySelector("#longitude").value = position.coords.longitude.toFixed(6);
+        message.classList.add("d-none");
+        locate.disabled = false;
+        locate.textContent = "Use my current location";
+      }, function () {
+        message.textContent = "Your location could not be read (is location access allowed for this site?). Try again or type the coordinates.";
+        message.classList.remove("d-none");
+        locate.disabled = false;
+        locate.textContent = "Use my current location";
+      }, { enableHighAccuracy: true, timeout: 15000 });
+    });
   }
 })();

@@ -1,0 +1,63 @@
+"""The student's side: open the emailed link, then confirm. No sign-in: the link is the proof."""
+import hashlib
+
+from flask import current_app, render_template, request
+
+from portal.attendance import bp
+from portal.exceptions import AttendanceError
+from portal.extensions import limiter
+from portal.services.attendance_service import AttendanceService
+from portal.services.jwt_service import JWTTokenService
+
+
+def _service() -> AttendanceService:
+    return AttendanceService(JWTTokenService.from_config(current_app.config))
+
+
+def _token() -> str:
+    return (request.form.get("token") if request.method == "POST" else request.args.get("token")) or ""
+
+
+def _per_link() -> str:
+    """Rate-limit key of one link, without keeping the token itself in Redis."""
+    return "link:" + hashlib.sha256(_token().encode()).hexdigest()[:32]
+
+
+per_client = limiter.limit(lambda: current_app.config["ATTENDANCE_RATE_LIMIT"])
+per_link = limiter.limit(lambda: current_app.config["ATTENDANCE_TOKEN_RATE_LIMIT"], key_func=_per_link)
+
+
+@bp.route("/attendance", methods=["GET"])
+@per_client
+@per_link
+def confirm_page():
+    """Validate and show the confirm button; records nothing (link scanners open this)."""
+    token = _token()
+    ticket = _service().check(token)
+    return render_template("attendance/confirm.html", ticket=ticket, token=token)
+
+
+@bp.route("/attendance", methods=["POST"])
+@per_client
+@per_link
+def confirm():
+    record = _service().record(
+        _token(),
+        _coordinate(request.form.get("latitude")),
+        _coordinate(request.form.get("longitude")),
+        ip_address=request.remote_addr,
+        user_agent=request.user_agent.string,
+    )
+    return render_template("attendance/recorded.html", record=record)
+
+
+def _coordinate(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        raise AttendanceError("Your location could not be read. Please try again.", 400) from None
+
+
+@bp.errorhandler(AttendanceError)
+def attendance_problem(exc: AttendanceError):
+    return render_template("attendance/problem.html", message=str(exc), status=exc.status), exc.status

@@ -1,0 +1,89 @@
+"""The lecturer's evidence for a session: who confirmed, who did not, what failed, what looks odd."""
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from portal.repositories.attendance_repository import AttendanceRepository
+from portal.timefmt import local_datetime
+
+CLUSTER_WINDOW = timedelta(minutes=1)
+
+
+@dataclass
+class AttendanceReport:
+    confirmed: list = field(default_factory=list)
+    not_confirmed: list = field(default_factory=list)  # emailed, no confirmation yet
+    failed: list = field(default_factory=list)  # the email never reached them
+    waiting: list = field(default_factory=list)  # email still pending or sending
+    flagged_ids: set = field(default_factory=set)  # record ids in a cluster, for review
+    clusters: list = field(default_factory=list)  # (ip, count) of each flagged address
+
+    @property
+    def total(self) -> int:
+        return len(self.confirmed) + len(self.not_confirmed) + len(self.failed) + len(self.waiting)
+
+
+def build_report(session_id: int, cluster_threshold: int = 3) -> AttendanceReport:
+    report = AttendanceReport()
+    for row in AttendanceRepository().roster(session_id):
+        if row.record_id is not None:
+            report.confirmed.append(row)
+        elif row.email_status == "sent":
+            report.not_confirmed.append(row)
+        elif row.email_status == "failed":
+            report.failed.append(row)
+        else:
+            report.waiting.append(row)
+    report.confirmed.sort(key=lambda row: row.recorded_at)
+    _flag_clusters(report, cluster_threshold)
+    return report
+
+
+def _flag_clusters(report: AttendanceReport, threshold: int) -> None:
+    """Flag (never block) `threshold` or more confirmations from one IP within a minute:
+    one phone confirming for friends looks like this; so does a shared campus NAT, hence review."""
+    by_ip = defaultdict(list)
+    for row in report.confirmed:
+        if row.ip_address:
+            by_ip[row.ip_address].append(row)
+    for ip, rows in by_ip.items():
+        flagged = set()
+        start = 0
+        for end, row in enumerate(rows):
+            while row.recorded_at - rows[start].recorded_at > CLUSTER_WINDOW:
+                start += 1
+            if end - start + 1 >= threshold:
+                flagged.update(r.record_id for r in rows[start : end + 1])
+        if flagged:
+            report.flagged_ids |= flagged
+            report.clusters.append((ip, len(flagged)))
+
+
+CSV_COLUMNS = ["student_number", "first_name", "last_name", "email", "attendance", "confirmed_at",
+               "distance_m", "ip_address", "user_agent", "flagged", "email_status", "email_error"]
+
+
+def report_csv(report: AttendanceReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    groups = [("confirmed", report.confirmed), ("not confirmed", report.not_confirmed),
+              ("email failed", report.failed), ("email not yet sent", report.waiting)]
+    for label, rows in groups:
+        for row in rows:
+            writer.writerow([
+                _safe(row.student_number), _safe(row.first_name), _safe(row.last_name), _safe(row.email), label,
+                local_datetime(row.recorded_at) if row.recorded_at else "",
+                f"{row.distance_m:.1f}" if row.distance_m is not None else "",
+                row.ip_address or "", _safe(row.user_agent or ""),
+                "yes" if row.record_id in report.flagged_ids else "",
+                row.email_status, _safe(row.last_error or ""),
+            ])
+    return out.getvalue()
+
+
+def _safe(value: str) -> str:
+    """Neutralise spreadsheet formulas (CSV injection) in text that came from users."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -1,0 +1,102 @@
+"""AttendanceService: what a student's link stands for, and recording attendance once.
+
+Opening a link (`check`) never writes anything, so mail scanners that open every
+link cannot use it up; only `record` (a POST) writes, and the unique constraint on
+(session, student) lets exactly one of two simultaneous confirmations win.
+"""
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.database import utcnow
+from portal.exceptions import AttendanceError, ExpiredTokenError, InvalidTokenError
+from portal.extensions import db
+from portal.geo import haversine_m
+from portal.models import AttendanceRecord, AttendanceSession, StudentProfile
+from portal.services.jwt_service import JWTTokenService
+from portal.timefmt import local_time
+
+
+@dataclass
+class Ticket:
+    """A valid, unused link: whose it is and for which session."""
+
+    session: AttendanceSession
+    profile: StudentProfile
+
+
+class AttendanceService:
+    def __init__(self, jwt_service: JWTTokenService, clock=utcnow):
+        self.jwt = jwt_service
+        self.now = clock
+
+    def check(self, token: str) -> Ticket:
+        """Raise AttendanceError (with the HTTP status to answer) unless the link can be used now."""
+        try:
+            payload = self.jwt.decode_token(token)
+        except ExpiredTokenError as exc:
+            when = f" at {local_time(exc.expired_at)}" if exc.expired_at else ""
+            raise AttendanceError(f"This link expired{when}.", 410) from None
+        except InvalidTokenError:
+            raise AttendanceError("This link is not valid. Open the link from your most recent email.", 400) from None
+        session = db.session.get(AttendanceSession, payload["session_id"])
+        if session is None:
+            raise AttendanceError("This session no longer exists.", 404)
+        profile = db.session.get(StudentProfile, payload["student_profile_id"])
+        if profile is None:
+            raise AttendanceError("This student account no longer exists.", 404)
+        if not (profile.is_active and profile.user.is_active):
+            raise AttendanceError("This student account is not active. Please speak to your lecturer.", 400)
+        existing = self._existing(session.id, profile.id)
+        if existing is not None:
+            raise AttendanceError(f"Attendance already recorded at {local_time(existing.recorded_at)}.", 409)
+        if self.now() < session.starts_at:
+            raise AttendanceError(f"Attendance opens at {local_time(session.starts_at)}.", 403)
+        return Ticket(session, profile)
+
+    def record(self, token: str, latitude: float | None, longitude: float | None,
+               ip_address: str | None = None, user_agent: str | None = None) -> AttendanceRecord:
+        ticket = self.check(token)
+        distance = self._distance(ticket.session, latitude, longitude)
+        record = AttendanceRecord(
+            session_id=ticket.session.id,
+            student_profile_id=ticket.profile.id,
+            recorded_at=self.now(),
+            latitude=latitude,
+            longitude=longitude,
+            distance_m=distance,
+            ip_address=(ip_address or "")[:45] or None,
+            user_agent=(user_agent or "")[:400] or None,
+        )
+        db.session.add(record)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            existing = self._existing(ticket.session.id, ticket.profile.id)
+            when = f" at {local_time(existing.recorded_at)}" if existing else ""
+            raise AttendanceError(f"Attendance already recorded{when}.", 409) from None
+        return record
+
+    @staticmethod
+    def _distance(session: AttendanceSession, latitude: float | None, longitude: float | None) -> float | None:
+        if not session.has_location:
+            return None
+        if latitude is None or longitude is None:
+            raise AttendanceError("Your location is needed to confirm attendance for this session. "
+                                  "Allow location access for this page and try again.", 400)
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise AttendanceError("Your location could not be read. Please try again.", 400)
+        distance = haversine_m(latitude, longitude, session.latitude, session.longitude)
+        if distance > session.radius_m:
+            raise AttendanceError(f"You are about {round(distance)} m from the session location. "
+                                  f"You need to be within {session.radius_m} m to confirm.", 403)
+        return distance
+
+    @staticmethod
+    def _existing(session_id: int, profile_id: int) -> AttendanceRecord | None:
+        return db.session.scalar(select(AttendanceRecord).where(
+            AttendanceRecord.session_id == session_id, AttendanceRecord.student_profile_id == profile_id))
+
+
