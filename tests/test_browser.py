@@ -143,3 +143,88 @@ def expect_until(predicate, timeout=30.0):
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.1)
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+ROOM = (-1.28333, 36.81667)
+
+
+def link_in_email(smtp_server, email: str) -> str:
+    from tests.smtp_servers import parts
+
+    message = next(r.message for r in smtp_server.handler.received if r.recipient == email)
+    text = parts(message)["text/plain"]
+    return next(line.strip() for line in text.splitlines() if "/attendance?token=" in line)
+
+
+def test_students_confirm_from_the_emailed_link_on_site_and_are_refused_far_away(
+        browser, app, portal_url, people, smtp_server, run_worker):
+    from datetime import timedelta
+
+    from portal import dispatch
+    from tests.conftest import make_session
+
+    app.config["PORTAL_BASE_URL"] = portal_url
+    near, far = make_students(people["course"].program, 2, prefix="phone")
+    session = make_session(people["course"], starts_in=timedelta(minutes=-2), latitude=ROOM[0], longitude=ROOM[1],
+                           lecturer=people["lecturer"])
+    dispatch.enqueue_generation(session.id)
+    run_worker()
+
+    here = browser.new_context(**PHONE, geolocation={"latitude": ROOM[0] + 10 / 111_195, "longitude": ROOM[1]},
+                               permissions=["geolocation"])
+    phone = here.new_page()
+    phone.goto(link_in_email(smtp_server, near.user.email))
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("Data Structures")
+    expect(phone.get_by_text(f"Hi {near.user.first_name},")).to_be_visible()
+    shot(phone, "20-student-confirm")
+    phone.get_by_role("button", name="I'm here — confirm my attendance").click()
+    expect(phone.get_by_role("heading", name="Attendance recorded")).to_be_visible()
+    shot(phone, "21-student-recorded")
+    phone.go_back()
+    phone.reload()
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("Attendance already recorded at")
+    here.close()
+
+    away = browser.new_context(**PHONE, geolocation={"latitude": ROOM[0] + 200 / 111_195, "longitude": ROOM[1]},
+                               permissions=["geolocation"])
+    phone = away.new_page()
+    phone.goto(link_in_email(smtp_server, far.user.email))
+    phone.get_by_role("button", name="I'm here — confirm my attendance").click()
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("You are about 200 m from the session location")
+    shot(phone, "22-student-too-far")
+    away.close()
+
+    denied = browser.new_context(**PHONE)  # location permission not granted
+    phone = denied.new_page()
+    phone.goto(link_in_email(smtp_server, far.user.email))
+    phone.get_by_role("button", name="I'm here — confirm my attendance").click()
+    expect(phone.locator("#location-problem")).to_contain_text("Allow location")
+    expect(phone.get_by_role("button", name="Try again")).to_be_enabled()
+    denied.close()
+
+    report = page_text(browser, portal_url, "lecturer@example.edu", f"/sessions/{session.id}/attendance")
+    assert "1 of 2 confirmed" in report
+
+
+def page_text(browser, base, email, path) -> str:
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, base, email)
+    page.goto(base + path)
+    shot(page, "23-attendance-view")
+    text = page.inner_text("main")
+    context.close()
+    return text
+
+
+def test_lecturer_fills_the_location_from_the_browser(browser, portal_url, people):
+    context = browser.new_context(geolocation={"latitude": ROOM[0], "longitude": ROOM[1]},
+                                  permissions=["geolocation"])
+    page = context.new_page()
+    sign_in(page, portal_url, "lecturer@example.edu")
+    page.goto(f"{portal_url}/sessions/new")
+    page.get_by_role("button", name="Use my current location").click()
+    expect(page.get_by_label("Latitude")).to_have_value(f"{ROOM[0]:.6f}")
+    expect(page.get_by_label("Longitude")).to_have_value(f"{ROOM[1]:.6f}")
+    context.close()
