@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test worker upgrade clean
+.PHONY: install demo test worker upgrade clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## make demo: the whole portal on http://127.0.0.1:5000 with no outside services (see README)
+demo: $(STAMP)
+	$(BIN)/python demo.py
 
 ## make test: the whole suite (SQLite; set TEST_DATABASE_URL for PostgreSQL). Needs Redis on 127.0.0.1:6379.
 test: $(STAMP)

@@ -32,8 +32,9 @@ def create_app(config: dict | None = None) -> Flask:
 def load_settings(app: Flask, overrides: dict) -> None:
     config_class, settings = load_config(overrides.get("ENV_NAME"))
     settings.update(overrides)
-    app.instance_path = settings.setdefault("INSTANCE_PATH", app.instance_path)
-    settings.setdefault("RATELIMIT_STORAGE_URI", settings["REDIS_URL"] or "memory://")
+    settings["INSTANCE_PATH"] = app.instance_path = settings.get("INSTANCE_PATH") or app.instance_path
+    redis_url = settings["REDIS_URL"] or ""
+    settings.setdefault("RATELIMIT_STORAGE_URI", redis_url if redis_url.startswith("redis") else "memory://")
     if not settings.get("SQLALCHEMY_DATABASE_URI"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'portal.db'}"
@@ -65,6 +66,10 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth.bp, sessions.bp, notifications.bp, admin.bp, attendance.bp):
         app.register_blueprint(blueprint)
+    if app.config["ENV_NAME"] == "development":
+        from portal import dev
+
+        app.register_blueprint(dev.bp)
     template_helpers.init_app(app)
 
 

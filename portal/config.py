@@ -51,6 +51,7 @@ class Config:
             "JWT_SECRET_KEY_FALLBACKS": _env_list("JWT_SECRET_KEY_FALLBACKS"),
             "TOKEN_EXPIRY_MINUTES": _env_int("TOKEN_EXPIRY_MINUTES", 60),
             "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or None,
+            "INSTANCE_PATH": os.environ.get("PORTAL_INSTANCE_PATH") or None,
             "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
             "RQ_QUEUE_NAME": os.environ.get("RQ_QUEUE_NAME", "portal"),
             "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),

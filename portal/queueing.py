@@ -16,10 +16,33 @@ LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobSt
 
 
 def init_app(app: Flask) -> None:
-    """No connection is made here: redis-py connects on first use."""
-    connection = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=3, socket_timeout=10)
+    """No connection is made here: redis-py connects on first use.
+
+    `fakeredis://` (what `make demo` uses without REDIS_URL) is an in-process Redis,
+    shared by the demo's web server thread and its worker.
+    """
+    url = app.config["REDIS_URL"]
+    if url.startswith("fakeredis://"):
+        import fakeredis
+
+        connection = fakeredis.FakeRedis(server=_fake_server())
+    else:
+        connection = Redis.from_url(url, socket_connect_timeout=3, socket_timeout=10)
     app.extensions["redis"] = connection
     app.extensions["rq_queue"] = Queue(app.config["RQ_QUEUE_NAME"], connection=connection)
+
+
+_FAKE_SERVER = None
+
+
+def _fake_server():
+    """One in-memory server per process, so every app built in it shares the same queue."""
+    global _FAKE_SERVER
+    if _FAKE_SERVER is None:
+        import fakeredis
+
+        _FAKE_SERVER = fakeredis.FakeServer()
+    return _FAKE_SERVER
 
 
 def get_redis() -> Redis:

@@ -1,0 +1,107 @@
+"""`make demo`: the whole portal in one process, with nothing else to install or run.
+
+Same code paths as production: the web app serves from a thread, an RQ worker runs
+the same jobs in the main thread, and the periodic sweep runs beside it. Without
+REDIS_URL the queue is an in-process Redis (fakeredis); without MAIL_SERVER the
+emails land in a local SMTP catcher whose messages the outbox page shows.
+"""
+import argparse
+import json
+import os
+import secrets
+import socket
+import threading
+from pathlib import Path
+
+from flask import Flask
+from flask_migrate import upgrade
+from rq import SimpleWorker
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+CREDENTIALS_FILE = "demo-credentials.json"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the Attendance Notifications Portal demo.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 5000)))
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("PORTAL_ENV", "development")
+    os.environ.setdefault("REDIS_URL", "fakeredis://")
+    os.environ.setdefault("PORTAL_BASE_URL", f"http://{args.host}:{args.port}")
+    os.environ.setdefault("MAIL_RETRY_DELAYS", "5,15")
+    catcher = outbox = None
+    if not os.environ.get("MAIL_SERVER"):
+        from portal.dev.outbox import Outbox, start_catcher
+
+        outbox, smtp_port = Outbox(), _free_port()
+        catcher = start_catcher(outbox, smtp_port)
+        os.environ.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_port), MAIL_USE_TLS="false",
+                          MAIL_USE_SSL="false")
+
+    from portal import create_app, tasks
+    from worker import schedule_sweeps
+
+    app = create_app()
+    if outbox is not None:
+        app.extensions["outbox"] = outbox
+    with app.app_context():
+        upgrade()
+        accounts, password = _demo_accounts(app)
+    tasks.bind_app(app)
+
+    server = make_server(args.host, args.port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True, name="web").start()
+    stop = threading.Event()
+    threading.Thread(target=schedule_sweeps, args=(app, stop), daemon=True, name="sweep").start()
+    _banner(app, args, accounts, password)
+    try:
+        worker = SimpleWorker([app.extensions["rq_queue"]], connection=app.extensions["redis"])
+        worker.work(with_scheduler=True, logging_level="WARNING")
+    finally:
+        stop.set()
+        server.shutdown()
+        if catcher:
+            catcher.stop()
+
+
+def _demo_accounts(app: Flask) -> tuple[list[tuple[str, str]], str]:
+    """Seed an empty database once; the password is kept in instance/ so every start can print it."""
+    from portal.demo_data import seed
+    from portal.extensions import db
+    from portal.models import User
+
+    path = Path(app.instance_path) / CREDENTIALS_FILE
+    if db.session.scalar(select(User.id).limit(1)) is None:
+        password = secrets.token_urlsafe(9)
+        accounts = seed(password)
+        path.write_text(json.dumps({"accounts": accounts, "password": password}))
+        path.chmod(0o600)
+    elif path.exists():
+        saved = json.loads(path.read_text())
+        accounts, password = [tuple(a) for a in saved["accounts"]], saved["password"]
+    else:
+        accounts, password = [], "(this database was not seeded by the demo; delete instance/ to start afresh)"
+    return accounts, password
+
+
+def _banner(app: Flask, args, accounts, password) -> None:
+    url = f"http://{args.host}:{args.port}"
+    lines = ["", "Attendance Notifications Portal demo", f"  open        {url}"]
+    lines += [f"  {role:<11} {email}  password: {password}" for role, email in accounts] or [
+        f"  sign in     {password}"]
+    if "outbox" in app.extensions:
+        lines.append(f"  outbox      {url}/dev/outbox   (emails land here; click a student's link)")
+    else:
+        lines.append(f"  emails      sent to {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}")
+    lines.append(f"  queue       {'in-process' if app.config['REDIS_URL'].startswith('fakeredis') else app.config['REDIS_URL']}")
+    lines += ["  stop        Ctrl-C", ""]
+    print("\n".join(lines), flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,98 @@
+"""`make demo`'s entry point, run as a newcomer would: a fresh instance/, no Redis, no SMTP server."""
+import html
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from http.cookiejar import CookieJar
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.smtp_servers import free_port
+
+
+class Browser:
+    """Just enough of a browser: cookies, forms with their CSRF token, no JavaScript."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with self.opener.open(path if path.startswith("http") else self.base + path, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def post(self, path: str, fields: dict) -> tuple[int, str]:
+        _, page = self.get(path)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        data = urllib.parse.urlencode({**fields, "csrf_token": token}).encode()
+        with self.opener.open(self.base + path, data=data, timeout=10) as response:
+            return response.status, response.read().decode()
+
+
+@pytest.fixture
+def demo(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"REDIS_URL", "DATABASE_URL", "MAIL_SERVER", "MAIL_PORT", "PORTAL_ENV", "PORTAL_BASE_URL"}}
+    env["PORTAL_INSTANCE_PATH"] = str(tmp_path / "instance")
+    log = tmp_path / "demo.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "demo.py", "--port", str(port)], cwd=ROOT, env=env,
+                                   stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "Ctrl-C" not in log.read_text():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the demo did not start within 60 s"
+            time.sleep(0.2)
+        password = re.search(r"lecturer@example.edu  password: (\S+)", log.read_text()).group(1)
+        yield Browser(f"http://127.0.0.1:{port}"), password, log
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+
+
+def test_demo_from_a_fresh_instance_delivers_to_its_outbox(demo):
+    browser, password, log = demo
+    status, page = browser.post("/login", {"email": "lecturer@example.edu", "password": password})
+    assert status == 200 and "Sessions" in page
+
+    _, form = browser.get("/sessions/new")
+    course = re.search(r'<option value="(\d+)">CS201', form).group(1)
+    program = re.search(r'<option value="(\d+)">BSC-CS', form).group(1)
+    start = datetime.now(timezone.utc) - timedelta(minutes=2)
+    end = min(start + timedelta(minutes=50), start.replace(hour=23, minute=59))
+    if end <= start:
+        start -= timedelta(minutes=10)
+    status, page = browser.post("/sessions/new", {
+        "course_id": course, "program_id": program, "stream_id": "", "session_date": start.strftime("%Y-%m-%d"),
+        "start_time": start.strftime("%H:%M"), "end_time": end.strftime("%H:%M")})
+    assert "Notifying 40 students." in page
+
+    deadline = time.monotonic() + 60
+    while True:
+        _, outbox = browser.get("/dev/outbox")
+        if outbox.count("Attendance Session Created: Data Structures") == 40:
+            break
+        assert time.monotonic() < deadline, "emails did not reach the outbox"
+        time.sleep(0.5)
+
+    number = re.search(r'href="/dev/outbox/(\d+)"', outbox).group(1)
+    _, message = browser.get(f"/dev/outbox/{number}")
+    link = html.unescape(re.search(r'class="btn btn-primary attendance-link" href="([^"]+)"', message).group(1))
+    assert link.startswith(browser.base + "/attendance?token=")
+    status, confirm = browser.get(link)
+    assert status == 200 and "confirm my attendance" in confirm
+    status, email_html = browser.get(f"/dev/outbox/{number}/html")
+    assert status == 200 and "Mark my attendance" in email_html
+    assert "Traceback" not in log.read_text()
