@@ -62,9 +62,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import admin, attendance, auth, notifications, sessions, template_helpers
+    from portal import admin, attendance, auth, health, notifications, sessions, template_helpers
 
-    for blueprint in (auth.bp, sessions.bp, notifications.bp, admin.bp, attendance.bp):
+    for blueprint in (auth.bp, sessions.bp, notifications.bp, admin.bp, attendance.bp, health.bp):
         app.register_blueprint(blueprint)
     if app.config["ENV_NAME"] == "development":
         from portal import dev

@@ -5,9 +5,9 @@ from portal.extensions import db
 
 STAFF_PAGES = ["/sessions", "/sessions/new", "/notifications", "/sessions/{own}", "/sessions/{own}/progress",
                "/sessions/{own}/attendance", "/sessions/{own}/attendance.csv"]
-ADMIN_PAGES = ["/admin/programs", "/admin/courses", "/admin/staff", "/admin/import"]
+ADMIN_PAGES = ["/admin/programs", "/admin/courses", "/admin/staff", "/admin/import", "/admin/queue"]
 ADMIN_POSTS = ["/notifications/retry", "/admin/programs", "/admin/courses", "/admin/staff", "/admin/import",
-               "/admin/staff/{lecturer_id}/active"]
+               "/admin/staff/{lecturer_id}/active", "/admin/queue/sweep"]
 
 
 def fill(url: str, people) -> str:

@@ -106,3 +106,32 @@ def test_import_refuses_other_files(client, auth, people):
                          content_type="multipart/form-data")
     assert binary.status_code == 400 and b"not UTF-8" in binary.data
     assert client.post("/admin/import", data={}).status_code == 400
+
+
+def test_queue_page_shows_counts_workers_and_failures(client, auth, app, people, queue):
+    from rq import SimpleWorker
+
+    queue.enqueue("builtins.int", "not a number", job_id="broken-job")
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    queue.enqueue("portal.tasks.send_notifications", [999], job_id="waiting-job")
+    auth.login("admin@example.edu")
+    html = client.get("/admin/queue").get_data(as_text=True)
+    assert '<div class="h4 mb-0" data-count="queued">1</div>' in html
+    assert '<div class="h4 mb-0" data-count="failed">1</div>' in html
+    assert "invalid literal for int()" in html
+    assert "No worker is running" in html
+
+
+def test_queue_page_when_redis_is_down(client, auth, app, people):
+    from tests.conftest import queue_down
+
+    auth.login("admin@example.edu")
+    with queue_down(app):
+        response = client.get("/admin/queue")
+    assert response.status_code == 503 and b"not reachable" in response.data
+
+
+def test_run_the_sweep_from_the_queue_page(client, auth, people):
+    auth.login("admin@example.edu")
+    response = client.post("/admin/queue/sweep", follow_redirects=True)
+    assert b"Sweep done: sessions checked 2" in response.data

@@ -171,6 +171,16 @@ def test_students_confirm_from_the_emailed_link_on_site_and_are_refused_far_away
     dispatch.enqueue_generation(session.id)
     run_worker()
 
+    email_view = browser.new_page(viewport={"width": 640, "height": 760})
+    message = next(r.message for r in smtp_server.handler.received if r.recipient == near.user.email)
+    from tests.smtp_servers import parts
+
+    email_view.set_content(parts(message)["text/html"])
+    expect(email_view.get_by_role("link", name="Mark my attendance")).to_have_attribute(
+        "href", link_in_email(smtp_server, near.user.email))
+    shot(email_view, "19-email")
+    email_view.close()
+
     here = browser.new_context(**PHONE, geolocation={"latitude": ROOM[0] + 10 / 111_195, "longitude": ROOM[1]},
                                permissions=["geolocation"])
     phone = here.new_page()

@@ -167,3 +167,86 @@ def test_single_send_returns_a_boolean(app, server):
         service = sender_for(app, smtp.port)
         assert service.send_attendance_notification("ok@example.edu", CONTEXT) is True
         assert service.send_attendance_notification("refuse@example.edu", CONTEXT) is False
+
+
+# --- TLS: the certificate and host name of the SMTP server are verified -----------------
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """An aiosmtpd server that requires STARTTLS and AUTH, with a certificate from a test CA."""
+    import ssl
+
+    import trustme
+    from aiosmtpd.smtp import AuthResult
+
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+
+    def start(names=("127.0.0.1", "localhost")):
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(*names).configure_cert(context)
+        handler = ScriptedHandler()
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = auth_data.login == b"portal" and auth_data.password == b"s3cret-pass"
+            return AuthResult(success=ok, handled=False)
+
+        server = SMTPServer(handler)
+        server.controller = type(server.controller)(handler, hostname="127.0.0.1", port=server.port,
+                                                    tls_context=context, require_starttls=True,
+                                                    auth_required=True, authenticator=authenticator)
+        return server
+
+    return start, ca_file
+
+
+def use_tls(app, port, username="portal", password="s3cret-pass"):
+    point_mail_at(app, port)
+    state = app.extensions["mail"]
+    state.use_tls, state.username, state.password = True, username, password
+
+
+def test_starttls_with_a_trusted_certificate_and_auth(app, tls_server, monkeypatch):
+    start, ca_file = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    with start() as smtp:
+        use_tls(app, smtp.port)
+        summary = EmailSenderService.from_app(app).send_bulk_emails(emails("a@example.edu"))
+    assert summary["sent"] == 1
+    assert smtp.handler.recipients == ["a@example.edu"]
+
+
+def test_an_untrusted_certificate_is_refused(app, tls_server):
+    start, _ = tls_server
+    results = []
+    with start() as smtp:
+        use_tls(app, smtp.port)
+        EmailSenderService.from_app(app).send_bulk_emails(emails("a@example.edu"), on_result=lambda e, r: results.append(r))
+    assert results[0].sent is False and results[0].transient is True
+    assert "certificate verify failed" in results[0].reason
+    assert smtp.handler.received == []
+
+
+def test_a_certificate_for_another_host_is_refused(app, tls_server, monkeypatch):
+    start, ca_file = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    results = []
+    with start(names=("mail.example.org",)) as smtp:
+        use_tls(app, smtp.port)
+        EmailSenderService.from_app(app).send_bulk_emails(emails("a@example.edu"), on_result=lambda e, r: results.append(r))
+    assert results[0].sent is False
+    assert "certificate verify failed" in results[0].reason or "match" in results[0].reason
+    assert smtp.handler.received == []
+
+
+def test_wrong_smtp_password_fails_without_sending(app, tls_server, monkeypatch):
+    start, ca_file = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    results = []
+    with start() as smtp:
+        use_tls(app, smtp.port, password="wrong")
+        EmailSenderService.from_app(app).send_bulk_emails(emails("a@example.edu"), on_result=lambda e, r: results.append(r))
+    assert results[0].sent is False and "535" in results[0].reason
+    assert smtp.handler.received == []

@@ -293,3 +293,19 @@ def test_worker_py_runs_the_periodic_sweep(app, course, smtp_server, tmp_path):
         worker.wait(timeout=20)
     assert sorted(smtp_server.handler.recipients) == emails_of(students)
     assert statuses(session.id) == {"sent": 3}
+
+
+def test_the_email_mentions_the_distance_only_when_the_session_has_a_location(app, course, run_worker, smtp_server):
+    from tests.conftest import make_session
+    from tests.smtp_servers import parts
+
+    make_students(course.program, 1)
+    dispatch.enqueue_generation(make_session(course, latitude=1.0, longitude=2.0).id)
+    run_worker()
+    dispatch.enqueue_generation(make_session(course).id)
+    run_worker()
+    with_location, without = (parts(r.message) for r in smtp_server.handler.received)
+    for body in with_location.values():
+        assert "within 30 meters of the session location" in body
+    for body in without.values():
+        assert "meters" not in body

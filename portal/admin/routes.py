@@ -1,11 +1,13 @@
-"""Admin pages: programs and streams, courses, staff accounts, student import."""
-from flask import flash, redirect, render_template, request, url_for
+"""Admin pages: programs and streams, courses, staff accounts, student import, the queue."""
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from portal.admin import bp
+from portal.admin.queue_overview import queue_overview
 from portal.admin.forms import CourseForm, ImportForm, ProgramForm, StaffForm, StreamForm
 from portal.auth.access import admin_required
 from portal.exceptions import ValidationError
@@ -13,6 +15,7 @@ from portal.extensions import db
 from portal.models import Course, Program, User
 from portal.services import directory_service
 from portal.services.student_import import import_students
+from portal.services.sweep_service import run_sweep
 
 
 @bp.before_request
@@ -115,3 +118,20 @@ def import_page():
             return redirect(url_for(".import_page"))
     status = 400 if form.errors or problems else 200
     return render_template("admin/import.html", form=form, problems=problems), status
+
+
+@bp.route("/queue")
+def queue():
+    """What the workers are doing: queue length, registries, workers, recent failures."""
+    try:
+        overview = queue_overview(current_app.extensions["rq_queue"])
+    except RedisError:
+        overview = None
+    return render_template("admin/queue.html", overview=overview), 200 if overview else 503
+
+
+@bp.route("/queue/sweep", methods=["POST"])
+def queue_sweep():
+    summary = run_sweep()
+    flash("Sweep done: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in summary.items()) + ".", "success")
+    return redirect(url_for(".queue"))

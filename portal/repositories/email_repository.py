@@ -68,6 +68,7 @@ class EmailNotificationRepository:
                 AttendanceSession.starts_at,
                 AttendanceSession.ends_at,
                 AttendanceSession.radius_m,
+                AttendanceSession.latitude,
                 Course.course_name,
                 Course.course_code,
             )

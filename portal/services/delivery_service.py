@@ -110,6 +110,7 @@ class DeliveryService:
             "attendance_link": f"{self.base_url}/attendance?token={row.token}",
             "token_expiry": local_datetime(row.token_expires_at),
             "radius_m": row.radius_m,
+            "location_required": row.latitude is not None,
         }
         return {"id": row.id, "attempts": row.attempts, "recipient_email": row.email, "context": context}
 

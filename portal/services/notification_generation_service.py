@@ -1,5 +1,6 @@
 """NotificationGenerationService: one pending notification per eligible student."""
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -36,6 +37,7 @@ class NotificationGenerationService:
         self.now = clock
 
     def generate_notifications_for_session(self, session_id: int) -> dict:
+        started = time.monotonic()
         session = self.sessions.get_by_id(session_id)
         if session is None:
             raise SessionNotFoundError(f"Session {session_id} not found")
@@ -56,7 +58,8 @@ class NotificationGenerationService:
         session.generation_error = None
         session.generated_at = self.now()
         db.session.commit()
-        log.info("session %s: %d eligible, %d notifications created", session_id, len(eligible), len(created))
+        log.info("session %s: %d eligible, %d notifications created in %.2f s",
+                 session_id, len(eligible), len(created), time.monotonic() - started)
         return {"session_id": session_id, "notifications_created": len(created), "eligible_students": len(eligible)}
 
     def retry_failed_notifications(self, email_ids: list[int]) -> dict:

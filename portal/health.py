@@ -1,0 +1,38 @@
+"""`/healthz`: is the database answering, is the queue answering. 503 when either is not."""
+import logging
+
+from flask import Blueprint, current_app, jsonify
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+bp = Blueprint("health", __name__)
+
+
+@bp.route("/healthz")
+def healthz():
+    checks = {"database": _database(), "queue": _queue()}
+    healthy = all(state == "ok" for state in checks.values())
+    return jsonify(status="ok" if healthy else "unavailable", **checks), 200 if healthy else 503
+
+
+def _database() -> str:
+    try:
+        db.session.execute(text("SELECT 1"))
+        return "ok"
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.warning("health check: database unreachable: %s", exc.__class__.__name__)
+        return "unreachable"
+
+
+def _queue() -> str:
+    try:
+        current_app.extensions["redis"].ping()
+        return "ok"
+    except (RedisError, OSError) as exc:
+        log.warning("health check: queue unreachable: %s", exc.__class__.__name__)
+        return "unreachable"
