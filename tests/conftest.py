@@ -27,11 +27,14 @@ def database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture(autouse=True)
-def no_token_in_logs(caplog):
-    """Every test: no captured log line may carry a whole attendance token."""
+def no_token_in_logs(caplog, tmp_path):
+    """Every test: no log line, captured here or written by a worker or demo subprocess
+    (their `*.log` files in tmp_path), may carry a whole attendance token."""
     caplog.set_level(logging.INFO)
     yield
-    leaked = [r.getMessage() for r in caplog.records if JWT_PATTERN.search(r.getMessage())]
+    lines = [r.getMessage() for r in caplog.records]
+    lines += [line for log in tmp_path.glob("*.log") for line in log.read_text(errors="replace").splitlines()]
+    leaked = [line for line in lines if JWT_PATTERN.search(line)]
     assert not leaked, f"a token reached the logs: {leaked[0][:120]}"
 
 
