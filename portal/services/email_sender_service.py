@@ -15,6 +15,7 @@ from flask import current_app
 from flask_mail import Mail, Message
 
 from portal.mail_connection import SafeConnection
+from portal.services.email_composer import EmailComposer
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class EmailSenderService:
         self.sender = sender
         self.batch_size = max(1, batch_size)
         self.timeout = timeout
+        self._composers: dict[str, EmailComposer] = {}
 
     @classmethod
     def from_app(cls, app=None) -> "EmailSenderService":
@@ -75,12 +77,11 @@ class EmailSenderService:
 
     def build_message(self, recipient_email: str, context: dict) -> Message:
         subject = SUBJECT.format(course_name=context["course_name"])
-        return Message(
-            subject=subject,
-            recipients=[recipient_email],
-            body=_render(f"{TEMPLATE}.txt", context),
-            html=_render(f"{TEMPLATE}.html", context),
-            sender=self.sender,
+        composer = self._composers.get(subject)
+        if composer is None:  # one per subject: a batch is one session, so one course
+            composer = self._composers[subject] = EmailComposer(self.sender, subject)
+        return composer.compose(
+            recipient_email, _render(f"{TEMPLATE}.txt", context), _render(f"{TEMPLATE}.html", context)
         )
 
     def send_attendance_notification(self, recipient_email: str, context: dict) -> bool:
