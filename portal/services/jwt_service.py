@@ -45,6 +45,20 @@ class JWTTokenService:
         except (TypeError, ValueError, jwt.PyJWTError) as exc:
             raise TokenGenerationError(f"Could not sign token: {exc}") from exc
 
+    def generate_tokens(self, student_profile_ids: list[int], session_id: int, expires_at: datetime) -> list[str]:
+        """`generate_token` for a whole class at once (one clock reading, one expiry check)."""
+        if expires_at.tzinfo is None or expires_at <= self._now():
+            raise InvalidTokenExpiryError(f"Token expiry {expires_at.isoformat()} is not in the future")
+        issued, expires, key = int(self._now().timestamp()), int(expires_at.timestamp()), self._keys[0]
+        try:
+            return [
+                jwt.encode({"student_profile_id": student_id, "session_id": session_id, "iat": issued, "exp": expires},
+                           key, algorithm=ALGORITHM)
+                for student_id in student_profile_ids
+            ]
+        except (TypeError, ValueError, jwt.PyJWTError) as exc:
+            raise TokenGenerationError(f"Could not sign token: {exc}") from exc
+
     def decode_token(self, token: str) -> dict:
         if not isinstance(token, str) or token.count(".") != 2:
             raise InvalidTokenError("Token format invalid")

@@ -43,24 +43,26 @@ class NotificationGenerationService:
             raise SessionNotFoundError(f"Session {session_id} not found")
         eligible = self.students.get_by_program_and_stream(session.program_id, session.stream_id, active_only=True)
         expires_at = session.starts_at + self.expiry
+        student_ids = [student.student_profile_id for student in eligible]
+        tokens = self.jwt.generate_tokens(student_ids, session_id, expires_at) if student_ids else []
         rows = [
             {
                 "session_id": session_id,
-                "student_profile_id": student.student_profile_id,
-                "token": self.jwt.generate_token(student.student_profile_id, session_id, expires_at),
+                "student_profile_id": student_id,
+                "token": token,
                 "token_expires_at": expires_at,
                 "status": NotificationStatus.PENDING,
             }
-            for student in eligible
+            for student_id, token in zip(student_ids, tokens)
         ]
-        created = self.notifications.bulk_create(rows)
+        created = self.notifications.bulk_create(rows)  # how many were new
         session.generation_status = GenerationStatus.DONE
         session.generation_error = None
         session.generated_at = self.now()
         db.session.commit()
         log.info("session %s: %d eligible, %d notifications created in %.2f s",
-                 session_id, len(eligible), len(created), time.monotonic() - started)
-        return {"session_id": session_id, "notifications_created": len(created), "eligible_students": len(eligible)}
+                 session_id, len(eligible), created, time.monotonic() - started)
+        return {"session_id": session_id, "notifications_created": created, "eligible_students": len(eligible)}
 
     def retry_failed_notifications(self, email_ids: list[int]) -> dict:
         """Failed → pending (sent_at cleared); anything else is skipped with its reason."""

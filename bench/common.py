@@ -1,0 +1,146 @@
+"""Shared set-up for the benchmarks: databases, an app, students, a local SMTP sink process."""
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_SERVER = os.environ.get("BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
+BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def sqlite_url() -> str:
+    return f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/bench.db"
+
+
+def postgres_url() -> str:
+    """A database of its own (`portal_bench`), created on first use."""
+    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        if not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = 'portal_bench'")).scalar():
+            connection.execute(text("CREATE DATABASE portal_bench"))
+    admin.dispose()
+    return f"{PG_SERVER}/portal_bench"
+
+
+def make_app(database_url: str, smtp_port: int = 25, **config):
+    from portal import create_app
+    from portal.extensions import db
+
+    app = create_app({
+        "ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": BENCH_REDIS,
+        "RQ_QUEUE_NAME": "bench", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_port,
+        "MAIL_DEFAULT_SENDER": "attendance@example.edu", "MAIL_RETRY_DELAYS": [0, 0], "RATELIMIT_ENABLED": False,
+        "WTF_CSRF_ENABLED": False, **config,
+    })
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    app.extensions["redis"].flushdb()
+    return app
+
+
+def seed_students(count: int) -> tuple:
+    """A program, a course and `count` active students, inserted in bulk. Returns (program, course)."""
+    from portal.extensions import db
+    from portal.models import Course, Program, StudentProfile, User
+
+    program = Program(code="BENCH", name="Benchmark program")
+    course = Course(course_code="B101", course_name="Benchmarking", program=program)
+    db.session.add_all([program, course])
+    db.session.commit()
+    db.session.execute(User.__table__.insert(), [
+        {"email": f"student{n}@example.edu", "first_name": f"Student{n}", "last_name": "Bench", "role": "student",
+         "is_active": True} for n in range(count)])
+    user_ids = db.session.scalars(text("SELECT id FROM users WHERE role = 'student' ORDER BY id")).all()
+    db.session.execute(StudentProfile.__table__.insert(), [
+        {"user_id": user_id, "student_number": f"B{user_id:07d}", "program_id": program.id, "is_active": True}
+        for user_id in user_ids])
+    db.session.commit()
+    return program, course
+
+
+def new_session(course, lecturer_id=None):
+    from portal.extensions import db
+    from portal.models import AttendanceSession
+
+    starts = datetime.now(timezone.utc) + timedelta(minutes=5)
+    session = AttendanceSession(course=course, program_id=course.program_id, starts_at=starts,
+                                ends_at=starts + timedelta(hours=1), lecturer_id=lecturer_id)
+    db.session.add(session)
+    db.session.commit()
+    return session
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SMTPSink:
+    """`bench/smtp_sink.py` in its own process; `received()` lists every recipient it accepted."""
+
+    def __init__(self, delay: float = 0.0):
+        self.port = free_port()
+        self.file = Path(tempfile.mkstemp(prefix="sink-", suffix=".txt")[1])
+        self.delay = delay
+
+    def __enter__(self) -> "SMTPSink":
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.smtp_sink", str(self.port), str(self.file), "--delay", str(self.delay)],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout.readline().strip() == "ready"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.file.unlink(missing_ok=True)
+
+    def received(self) -> list[str]:
+        return self.file.read_text().split()
+
+    def reset(self) -> None:
+        self.file.write_text("")
+
+    def wait_for(self, count: int, timeout: float = 600) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.received()) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the SMTP sink got {len(self.received())} of {count} messages")
+            time.sleep(0.01)
+
+
+def best_of(runs: int, measure) -> float:
+    """The fastest of `runs` measurements: the least disturbed by whatever else the machine does."""
+    return min(measure() for _ in range(runs))
+
+
+def median_of(runs: int, measure) -> float:
+    return statistics.median(measure() for _ in range(runs))
+
+
+@contextmanager
+def app_context(app):
+    with app.app_context():
+        yield
+
+
+def report(title: str, rows: list[tuple], note: str = "") -> None:
+    """Print one benchmark: rows of (label, value, unit)."""
+    print(f"\n## {title}")
+    width = max(len(label) for label, *_ in rows)
+    for label, value, unit in rows:
+        print(f"  {label:<{width}}  {value:>10.3f} {unit}" if isinstance(value, float) else
+              f"  {label:<{width}}  {value:>10} {unit}")
+    if note:
+        print(f"  {note}")

@@ -1,0 +1,39 @@
+"""`make bench`: every benchmark, each against a floor measured in the same run.
+
+    python -m bench.run            # small sizes, a few minutes
+    python -m bench.run --full     # the sizes of the issue (10,000 students, 2,000 emails, …)
+"""
+import argparse
+import logging
+import platform
+import os
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="the full sizes (slower)")
+    parser.add_argument("--only", help="run only benchmarks whose name contains this")
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)  # the pipeline's info lines would drown the figures
+
+    from bench import bench_generation
+
+    sizes = {"students": 10_000 if args.full else 2_000}
+    print(f"# Benchmarks ({'full' if args.full else 'small'} sizes) on {platform.node()}: "
+          f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
+    results = []
+    suites = [("generation", lambda: bench_generation.run(sizes["students"]))]
+    for name, suite in suites:
+        if args.only and args.only not in name:
+            continue
+        results += suite()
+
+    print("\n## Summary")
+    for result in results:
+        ok = result["ratio"] <= result["target"] if result["lower_is_better"] else result["ratio"] >= result["target"]
+        sign = "≤" if result["lower_is_better"] else "≥"
+        print(f"  {'PASS' if ok else 'MISS'}  {result['name']}: {result['ratio']:.2f} (target {sign} {result['target']})")
+
+
+if __name__ == "__main__":
+    main()
