@@ -16,13 +16,16 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the pipeline's info lines would drown the figures
 
-    from bench import bench_generation
+    from bench import bench_delivery, bench_generation
 
-    sizes = {"students": 10_000 if args.full else 2_000}
+    sizes = {"students": 10_000 if args.full else 2_000, "emails": 2_000 if args.full else 500}
     print(f"# Benchmarks ({'full' if args.full else 'small'} sizes) on {platform.node()}: "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
     results = []
-    suites = [("generation", lambda: bench_generation.run(sizes["students"]))]
+    suites = [
+        ("generation", lambda: bench_generation.run(sizes["students"])),
+        ("delivery", lambda: bench_delivery.run(sizes["emails"])),
+    ]
     for name, suite in suites:
         if args.only and args.only not in name:
             continue

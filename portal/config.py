@@ -63,6 +63,8 @@ class Config:
             "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "no-reply@localhost"),
             "MAIL_BATCH_SIZE": _env_int("MAIL_BATCH_SIZE", 50),
             "MAIL_TIMEOUT_SECONDS": _env_int("MAIL_TIMEOUT_SECONDS", 30),
+            # SMTP connections a send job uses at once (its batch is split between them).
+            "MAIL_CONNECTIONS": _env_int("MAIL_CONNECTIONS", 2),
             # Waits before the 2nd and 3rd attempt of a transiently failed email.
             "MAIL_RETRY_DELAYS": [int(x) for x in _env_list("MAIL_RETRY_DELAYS")] or [60, 300],
             "SWEEP_INTERVAL_SECONDS": _env_int("SWEEP_INTERVAL_SECONDS", 60),

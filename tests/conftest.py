@@ -55,6 +55,7 @@ def app_config(tmp_path, smtp_server) -> dict:
         "MAIL_PORT": smtp_server.port,
         "MAIL_DEFAULT_SENDER": "attendance@example.edu",
         "MAIL_TIMEOUT_SECONDS": 2,
+        "MAIL_CONNECTIONS": 1,  # tests that need more say so
         "MAIL_RETRY_DELAYS": [0, 0],
         "PORTAL_BASE_URL": "https://portal.example.edu",
         "WTF_CSRF_ENABLED": False,
@@ -124,6 +125,7 @@ def env_for(app) -> dict:
         "MAIL_TIMEOUT_SECONDS": str(config["MAIL_TIMEOUT_SECONDS"]),
         "MAIL_RETRY_DELAYS": ",".join(map(str, config["MAIL_RETRY_DELAYS"])),
         "MAIL_BATCH_SIZE": str(config["MAIL_BATCH_SIZE"]),
+        "MAIL_CONNECTIONS": str(config["MAIL_CONNECTIONS"]),
         "PORTAL_BASE_URL": config["PORTAL_BASE_URL"],
         "SENDING_TIMEOUT_SECONDS": str(config["SENDING_TIMEOUT_SECONDS"]),
     }

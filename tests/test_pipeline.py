@@ -311,3 +311,17 @@ def test_the_email_mentions_the_distance_only_when_the_session_has_a_location(ap
         assert "within 30 meters of the session location" in body
     for body in without.values():
         assert "meters" not in body
+
+
+def test_a_batch_split_over_two_connections_sends_each_email_once(app, course, run_worker, smtp_server):
+    app.config["MAIL_CONNECTIONS"] = 2
+    smtp_server.handler.refuse = ("refuse",)
+    fine = make_students(course.program, 29)
+    refused = make_students(course.program, 1, prefix="refuse")
+    session, _ = create_session(course)
+    run_worker()
+    assert statuses(session.id) == {"sent": 29, "failed": 1}
+    assert smtp_server.handler.connections == 2
+    assert Counter(smtp_server.handler.recipients) == Counter(emails_of(fine))
+    failed = db.session.scalars(select(EmailNotification).where(EmailNotification.status == "failed")).one()
+    assert failed.student_profile_id == refused[0].id and "550" in failed.last_error

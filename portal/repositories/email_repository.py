@@ -1,4 +1,5 @@
 import functools
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from collections import Counter
@@ -212,6 +213,10 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
+def _sqlite_naive(moment: datetime) -> str:
+    return _sqlite_time(_naive_utc(moment))
+
+
 def _sqlite_time(moment: datetime) -> str:
     """The text form SQLAlchemy's SQLite DateTime stores and reads back."""
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -234,6 +239,49 @@ def _copy_insert(connection, rows: list[tuple]) -> int:
         "ON CONFLICT (session_id, student_profile_id) DO NOTHING"
     )
     return cursor.rowcount
+
+
+class OutcomeWriter:
+    """Writes delivery outcomes one by one, each committed at once, on a connection of its own.
+
+    This is the hot path of delivery (one write per email), so it skips the ORM session
+    (no pool checkout or ping per row) and sends one plain UPDATE to the driver. On
+    PostgreSQL the connection runs with `synchronous_commit = off` (a crash can lose the
+    last few hundred milliseconds of outcomes, which the sweep then re-sends: the
+    at-least-once guarantee); SQLite runs in WAL mode with synchronous=NORMAL.
+    """
+
+    def __init__(self, connection):
+        self.connection = connection
+        postgres = connection.dialect.name == "postgresql"
+        self._convert = _naive_utc if postgres else _sqlite_naive
+        mark = "%s" if postgres else "?"
+        self._sql = (f"UPDATE email_notifications SET status = {mark}, last_error = {mark}, sent_at = {mark}, "
+                     f"next_attempt_at = {mark}, updated_at = {mark} WHERE id = {mark}")
+
+    @classmethod
+    @contextmanager
+    def open(cls):
+        with db.engine.connect() as connection:
+            postgres = connection.dialect.name == "postgresql"
+            if postgres:
+                connection.exec_driver_sql("SET synchronous_commit = off")
+                connection.commit()
+            try:
+                yield cls(connection)
+            finally:
+                if postgres:
+                    connection.rollback()
+                    connection.exec_driver_sql("RESET synchronous_commit")
+                    connection.commit()
+
+    def record(self, notification_id: int, status: str, last_error: str | None, now: datetime,
+               sent_at: datetime | None = None, next_attempt_at: datetime | None = None) -> None:
+        convert = self._convert
+        self.connection.exec_driver_sql(self._sql, (
+            status, last_error, sent_at and convert(sent_at), next_attempt_at and convert(next_attempt_at),
+            convert(now), notification_id))
+        self.connection.commit()
 
 
 def _due(now: datetime):

@@ -48,7 +48,7 @@ class EmailComposer:
     def compose(self, recipient: str, text: str, html: str) -> PreparedMessage:
         boundary = "=_" + uuid.uuid4().hex  # "=_" never occurs in quoted-printable text
         head = (
-            f"{self._head}To: {recipient}\r\nDate: {formatdate()}\r\n"
+            f"{self._head}To: {recipient}\r\nDate: {formatdate(usegmt=True)}\r\n"
             f"Message-ID: <{uuid.uuid4().hex}@{self.domain}>\r\n"
             f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'
         ).encode("utf-8")
