@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test worker upgrade clean
+.PHONY: install demo test bench worker upgrade clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ demo: $(STAMP)
 ## make test: the whole suite (SQLite; set TEST_DATABASE_URL for PostgreSQL). Needs Redis on 127.0.0.1:6379.
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make bench: benchmarks against floors measured in the same run (BENCH_ARGS=--full for the full sizes).
+## Needs Redis and PostgreSQL like the tests; installs requirements-bench.txt (django-post_office, the peer).
+bench: $(STAMP) $(VENV)/.bench-installed
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: requirements-bench.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	touch $@
 
 ## make upgrade: build or migrate the database schema (DATABASE_URL, default instance/portal.db)
 upgrade: $(STAMP)

@@ -144,3 +144,39 @@ def report(title: str, rows: list[tuple], note: str = "") -> None:
               f"  {label:<{width}}  {value:>10} {unit}")
     if note:
         print(f"  {note}")
+
+
+def worker_env(app) -> dict:
+    """Environment for `python worker.py` processes pointed at the benchmark's services."""
+    config = app.config
+    return {
+        **os.environ, "PORTAL_ENV": "testing", "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": config["REDIS_URL"], "RQ_QUEUE_NAME": config["RQ_QUEUE_NAME"],
+        "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(config["MAIL_PORT"]),
+        "MAIL_DEFAULT_SENDER": config["MAIL_DEFAULT_SENDER"], "MAIL_BATCH_SIZE": str(config["MAIL_BATCH_SIZE"]),
+        "MAIL_CONNECTIONS": str(config["MAIL_CONNECTIONS"]), "MAIL_RETRY_DELAYS": "0,0",
+        "PORTAL_BASE_URL": config["PORTAL_BASE_URL"], "SWEEP_INTERVAL_SECONDS": "3600",
+    }
+
+
+@contextmanager
+def workers(app, count: int):
+    """`count` idle `python worker.py` processes, ready before the timing starts."""
+    env = worker_env(app)
+    processes = [subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for _ in range(count)]
+    try:
+        from rq import Worker
+
+        deadline = time.monotonic() + 60
+        queue = app.extensions["rq_queue"]
+        while len(Worker.all(queue=queue)) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError("workers did not start")
+            time.sleep(0.05)
+        yield processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)

@@ -16,15 +16,19 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the pipeline's info lines would drown the figures
 
-    from bench import bench_delivery, bench_generation
+    from bench import bench_delivery, bench_end_to_end, bench_generation, bench_pages, bench_scaleout
 
-    sizes = {"students": 10_000 if args.full else 2_000, "emails": 2_000 if args.full else 500}
+    sizes = {"students": 10_000 if args.full else 2_000, "emails": 2_000 if args.full else 500,
+             "slow_emails": 400 if args.full else 160, "rows": 10_000 if args.full else 2_000}
     print(f"# Benchmarks ({'full' if args.full else 'small'} sizes) on {platform.node()}: "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
     results = []
     suites = [
         ("generation", lambda: bench_generation.run(sizes["students"])),
         ("delivery", lambda: bench_delivery.run(sizes["emails"])),
+        ("scale-out", lambda: bench_scaleout.run(sizes["slow_emails"])),
+        ("pages", lambda: bench_pages.run(sizes["rows"])),
+        ("end-to-end", lambda: bench_end_to_end.run(1_000)),
     ]
     for name, suite in suites:
         if args.only and args.only not in name:

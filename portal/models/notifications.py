@@ -23,6 +23,8 @@ class EmailNotification(db.Model):
     __table_args__ = (
         UniqueConstraint("session_id", "student_profile_id"),
         Index("ix_email_notifications_session_status", "session_id", "status"),
+        # Pages walk this index: a session's notifications in order, or all, newest first.
+        Index("ix_email_notifications_session_id_id", "session_id", "id"),
         Index("ix_email_notifications_status_updated", "status", "updated_at"),
     )
 

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from collections import Counter
 
 from sqlalchemy import Row, func, or_, select, update
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import joinedload
 
 from portal.database import utcnow
 from portal.extensions import db
@@ -171,34 +171,45 @@ class EmailNotificationRepository:
 
     def search(self, *, lecturer_id: int | None, session_id: int | None, status: str | None, text: str | None,
                page: int, per_page: int = 50):
-        """A page of notifications with their students, filtered; one query for rows, one for the total."""
-        query = (
-            select(EmailNotification)
-            .join(EmailNotification.student_profile)
-            .join(StudentProfile.user)
-            .join(EmailNotification.session)
-            .options(
-                contains_eager(EmailNotification.student_profile).contains_eager(StudentProfile.user),
-                contains_eager(EmailNotification.session),
-            )
-            .order_by(EmailNotification.session_id.desc(), EmailNotification.id)
-        )
+        """A page of notifications with their students: one session's in order, or all, newest first.
+
+        Two queries whatever the number of rows: the page (walking the (session, id) index,
+        students joined for those rows only) and the total (counted on the notifications
+        table alone, joined to students only when searching by name).
+        """
+        filters = []
         if lecturer_id is not None:
-            query = query.where(AttendanceSession.lecturer_id == lecturer_id)
+            own = select(AttendanceSession.id).where(AttendanceSession.lecturer_id == lecturer_id)
+            filters.append(EmailNotification.session_id.in_(own))
         if session_id is not None:
-            query = query.where(EmailNotification.session_id == session_id)
+            filters.append(EmailNotification.session_id == session_id)
         if status:
-            query = query.where(EmailNotification.status == status)
+            filters.append(EmailNotification.status == status)
         if text:
             pattern = f"%{_escape_like(text.strip().lower())}%"
-            query = query.where(
-                or_(
+            matching = (
+                select(StudentProfile.id)
+                .join(User, User.id == StudentProfile.user_id)
+                .where(or_(
                     func.lower(User.first_name + " " + User.last_name).like(pattern, escape="\\"),
                     func.lower(User.email).like(pattern, escape="\\"),
                     func.lower(StudentProfile.student_number).like(pattern, escape="\\"),
-                )
+                ))
             )
-        return db.paginate(query, page=page, per_page=per_page, error_out=False)
+            filters.append(EmailNotification.student_profile_id.in_(matching))
+        rows = (
+            select(EmailNotification)
+            .where(*filters)
+            .options(joinedload(EmailNotification.student_profile).joinedload(StudentProfile.user),
+                     joinedload(EmailNotification.session))
+        )
+        if session_id is not None:
+            rows = rows.order_by(EmailNotification.id)
+        else:
+            rows = rows.order_by(EmailNotification.session_id.desc(), EmailNotification.id.desc())
+        pagination = db.paginate(rows, page=page, per_page=per_page, error_out=False, count=False)
+        pagination.total = db.session.scalar(select(func.count()).select_from(EmailNotification).where(*filters))
+        return pagination
 
 
 def _escape_like(text: str) -> str:
