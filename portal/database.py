@@ -45,14 +45,3 @@ def init_app(app: Flask) -> None:
         engine = db.engine
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _tune_sqlite)
-
-
-def is_postgresql() -> bool:
-    return db.engine.dialect.name == "postgresql"
-
-
-def fast_commit_hint() -> None:
-    """Per-email status writes need not wait for a disk flush on PostgreSQL."""
-    if is_postgresql():
-        db.session.execute(db.text("SET LOCAL synchronous_commit = off"))
-
