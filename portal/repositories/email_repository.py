@@ -256,14 +256,16 @@ class OutcomeWriter:
     """Writes delivery outcomes one by one, each committed at once, on a connection of its own.
 
     This is the hot path of delivery (one write per email), so it skips the ORM session
-    (no pool checkout or ping per row) and sends one plain UPDATE to the driver. On
+    (no pool checkout or ping per row) and hands one plain UPDATE straight to the
+    driver's own connection, which it has to itself for the whole batch. On
     PostgreSQL the connection runs with `synchronous_commit = off` (a crash can lose the
     last few hundred milliseconds of outcomes, which the sweep then re-sends: the
     at-least-once guarantee); SQLite runs in WAL mode with synchronous=NORMAL.
     """
 
     def __init__(self, connection):
-        self.connection = connection
+        self._driver = connection.connection.driver_connection
+        self._cursor = self._driver.cursor()
         postgres = connection.dialect.name == "postgresql"
         self._convert = _naive_utc if postgres else _sqlite_naive
         mark = "%s" if postgres else "?"
@@ -289,10 +291,10 @@ class OutcomeWriter:
     def record(self, notification_id: int, status: str, last_error: str | None, now: datetime,
                sent_at: datetime | None = None, next_attempt_at: datetime | None = None) -> None:
         convert = self._convert
-        self.connection.exec_driver_sql(self._sql, (
+        self._cursor.execute(self._sql, (
             status, last_error, sent_at and convert(sent_at), next_attempt_at and convert(next_attempt_at),
             convert(now), notification_id))
-        self.connection.commit()
+        self._driver.commit()
 
 
 def _due(now: datetime):

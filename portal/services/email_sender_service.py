@@ -16,6 +16,7 @@ from flask_mail import Mail, Message
 
 from portal.mail_connection import SafeConnection
 from portal.services.email_composer import EmailComposer
+from portal.services.email_templates import BatchRenderer
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class EmailSenderService:
         self.batch_size = max(1, batch_size)
         self.timeout = timeout
         self._composers: dict[str, EmailComposer] = {}
+        self._renderer: BatchRenderer | None = None
 
     @classmethod
     def from_app(cls, app=None) -> "EmailSenderService":
@@ -80,9 +82,10 @@ class EmailSenderService:
         composer = self._composers.get(subject)
         if composer is None:  # one per subject: a batch is one session, so one course
             composer = self._composers[subject] = EmailComposer(self.sender, subject)
-        return composer.compose(
-            recipient_email, _render(f"{TEMPLATE}.txt", context), _render(f"{TEMPLATE}.html", context)
-        )
+        if self._renderer is None:
+            self._renderer = BatchRenderer(current_app.jinja_env)
+        render = self._renderer.render
+        return composer.compose(recipient_email, render(f"{TEMPLATE}.txt", context), render(f"{TEMPLATE}.html", context))
 
     def send_attendance_notification(self, recipient_email: str, context: dict) -> bool:
         summary = self.send_bulk_emails([{"recipient_email": recipient_email, "context": context}])
@@ -187,12 +190,6 @@ class EmailSenderService:
 def _timed_out(exc: BaseException) -> bool:
     """smtplib reports a read timeout as SMTPServerDisconnected; the TimeoutError is its context."""
     return isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
-
-
-def _render(name: str, context: dict) -> str:
-    """Straight from the Jinja environment (autoescaped for .html): emails need no
-    request context processors, and workers have no request."""
-    return current_app.jinja_env.get_template(name).render(context)
 
 
 def _decode(text) -> str:
