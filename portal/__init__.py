@@ -5,8 +5,6 @@ from pathlib import Path
 from flask import Flask
 
 from portal.config import load_config
-from werkzeug.middleware.proxy_fix import ProxyFix
-
 from portal.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,9 +53,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     limiter.init_app(app)
-    if app.config["TRUSTED_PROXIES"]:
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     queueing.init_app(app)
 
 

@@ -36,7 +36,7 @@ def _env_list(name: str) -> list[str]:
 
 
 class Config:
-    """Settings shared by every mode; read when the class body runs via `from_env`."""
+    """Production settings, and what every mode shares; `from_env` reads them."""
 
     ENV_NAME = "production"
     TESTING = False
@@ -128,9 +128,9 @@ class TestingConfig(Config):
 
     @staticmethod
     def check(config: dict) -> None:
-        config.setdefault("SECRET_KEY", None)
-        config["SECRET_KEY"] = config["SECRET_KEY"] or "test-secret-key-" + "x" * 32
-        config["JWT_SECRET_KEY"] = config["JWT_SECRET_KEY"] or "test-jwt-key-" + "y" * 32
+        """Fixed keys for tests only, so worker subprocesses sign and check the same links."""
+        config["SECRET_KEY"] = config.get("SECRET_KEY") or "test-secret-key-" + "x" * 32
+        config["JWT_SECRET_KEY"] = config.get("JWT_SECRET_KEY") or "test-jwt-key-" + "y" * 32
 
 
 CONFIGS = {"production": Config, "development": DevelopmentConfig, "demo": DevelopmentConfig, "testing": TestingConfig}

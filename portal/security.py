@@ -1,5 +1,6 @@
-"""Security headers on every response, and cookie flags outside development."""
+"""Security headers on every response, cookie flags outside development, trusted proxies."""
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -19,6 +20,9 @@ def init_app(app: Flask) -> None:
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_HTTPONLY=True)
     app.config.setdefault("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+    if app.config["TRUSTED_PROXIES"]:  # only then is X-Forwarded-For the client's address
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     @app.after_request
     def set_headers(response):

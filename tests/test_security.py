@@ -125,3 +125,18 @@ def test_an_unexpected_exception_is_a_500_page(app, client):
     response = client.get("/explode")
     assert response.status_code == 500
     assert b"Something went wrong on our side" in response.data and b"secret internals" not in response.data
+
+
+def test_trusted_proxy_gives_the_client_address(app_config):
+    from flask import request
+
+    from portal import create_app
+
+    behind_proxy = create_app({**app_config, "TRUSTED_PROXIES": 1})
+    behind_proxy.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
+    client = behind_proxy.test_client()
+    assert client.get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"}).get_data(as_text=True) == "203.0.113.9"
+    direct = create_app(app_config)
+    direct.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
+    assert direct.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"}).get_data(
+        as_text=True) == "127.0.0.1"
