@@ -121,7 +121,7 @@ def test_send_jobs_have_deterministic_ids(app, course, queue):
 
 def test_two_workers_on_one_queue_never_send_a_notification_twice(app, course, tmp_path):
     app.config["MAIL_BATCH_SIZE"] = 10
-    with SMTPServer(ScriptedHandler(reply_delay=0.005)) as smtp:
+    with SMTPServer(ScriptedHandler(reply_delay=0.01)) as smtp:
         point_mail_at(app, smtp.port)
         students = make_students(course.program, 200)
         session, _ = create_session(course)
