@@ -56,6 +56,7 @@ def test_creating_a_session_redirects_to_it_and_says_how_many_are_notified(clien
     assert f"generate-session-{session.id}" in queue.job_ids
     page = client.get(response.location).get_data(as_text=True)
     assert "Notifying 4 students." in page
+    assert "attendance links expire at 09:00, before the session ends" in page  # 08:00–10:00, links last 60 min
 
 
 def test_stream_and_location_are_saved(client, auth, people, form):

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -12,7 +12,7 @@ from portal.services.session_service import SessionRequest, create_session
 from portal.sessions import bp
 from portal.sessions.forms import SessionForm
 from portal.sessions.progress import progress_of
-from portal.timefmt import local_date, portal_zone
+from portal.timefmt import local_date, local_time, portal_zone
 
 
 @bp.route("")
@@ -62,7 +62,11 @@ def _created_message(session, queued: bool) -> str:
         return ("Session saved. The delivery queue is not reachable right now; "
                 "emails will go out automatically as soon as it is back.")
     count = StudentProfileRepository().count_eligible(session.program_id, session.stream_id)
-    return f"Session created. Notifying {count} student{'s' if count != 1 else ''}."
+    message = f"Session created. Notifying {count} student{'s' if count != 1 else ''}."
+    expires_at = session.starts_at + timedelta(minutes=current_app.config["TOKEN_EXPIRY_MINUTES"])
+    if expires_at < session.ends_at:
+        message += f" Note: attendance links expire at {local_time(expires_at)}, before the session ends."
+    return message
 
 
 @bp.route("/<int:session_id>")
