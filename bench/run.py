@@ -19,7 +19,7 @@ def main() -> None:
     from bench import bench_delivery, bench_end_to_end, bench_generation, bench_pages, bench_scaleout
 
     sizes = {"students": 10_000 if args.full else 2_000, "emails": 2_000 if args.full else 500,
-             "slow_emails": 400 if args.full else 160, "rows": 10_000 if args.full else 2_000}
+             "slow_emails": 400 if args.full else 240, "rows": 10_000 if args.full else 2_000}
     print(f"# Benchmarks ({'full' if args.full else 'small'} sizes) on {platform.node()}: "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
     results = []

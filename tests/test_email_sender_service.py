@@ -277,3 +277,24 @@ def test_a_template_that_transforms_a_personal_value_is_rendered_in_full(app):
     renderer = BatchRenderer(env)
     assert renderer.render("t.html", {"student_first_name": "ann", "attendance_link": "l"}) == "Hi ANN l"
     assert renderer._pieces[("t.html", ())] is None
+
+
+def test_implicit_ssl_with_a_verified_certificate(app, tmp_path, monkeypatch):
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    server = SMTPServer()
+    server.controller = type(server.controller)(server.handler, hostname="127.0.0.1", port=server.port,
+                                                ssl_context=context)
+    with server as smtp:
+        point_mail_at(app, smtp.port)
+        app.extensions["mail"].use_ssl = True
+        summary = EmailSenderService.from_app(app).send_bulk_emails(emails("a@example.edu"))
+    assert summary["sent"] == 1 and smtp.handler.recipients == ["a@example.edu"]
