@@ -50,7 +50,7 @@ def _measure(app, name: str, students: int, runs: int) -> dict:
         issued, exp = int(time.time()), int(expires.timestamp())
         tokens = [jwt.encode({"student_profile_id": p, "session_id": session.id, "iat": issued, "exp": exp}, key,
                              algorithm="HS256") for p in profile_ids]
-        rows = [(session.id, p, t, naive, "pending", 0, naive, naive) for p, t in zip(profile_ids, tokens)]
+        rows = [(session.id, p, t, naive, "pending", 0, naive, naive) for p, t in zip(profile_ids, tokens, strict=True)]
         _raw_insert(rows)
         db.session.commit()
         elapsed = time.perf_counter() - started

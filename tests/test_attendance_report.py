@@ -1,7 +1,7 @@
 """The lecturer's attendance view: confirmed, not confirmed, failed, clusters flagged, CSV export."""
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from portal.extensions import db
 from portal.models import AttendanceRecord

@@ -133,7 +133,7 @@ def test_retry_resets_failed_rows_and_reports_the_rest(jwt_service, school):
 
     assert summary["retried"] == 2
     assert summary["skipped"] == 2
-    assert f"Notification 999999 not found" in summary["errors"]
+    assert "Notification 999999 not found" in summary["errors"]
     assert any(f"Notification {sent.id} skipped" in e and "sent" in e for e in summary["errors"])
     assert len(summary["errors"]) == 3
     assert dispatched == [[failed1.id, failed2.id]]

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, select
 
 from portal.extensions import db
-from portal.models import EmailNotification, Role, StudentProfile, User
+from portal.models import EmailNotification
 from tests.conftest import make_session, make_students
 
 

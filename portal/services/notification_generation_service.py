@@ -53,7 +53,7 @@ class NotificationGenerationService:
                 "token_expires_at": expires_at,
                 "status": NotificationStatus.PENDING,
             }
-            for student_id, token in zip(student_ids, tokens)
+            for student_id, token in zip(student_ids, tokens, strict=True)
         ]
         created = self.notifications.bulk_create(rows)  # how many were new
         session.generation_status = GenerationStatus.DONE
