@@ -80,6 +80,7 @@ class Config:
             "RATELIMIT_KEY_PREFIX": "portal-ratelimit",
             "ATTENDANCE_RATE_LIMIT": os.environ.get("ATTENDANCE_RATE_LIMIT", "120 per minute"),
             "ATTENDANCE_TOKEN_RATE_LIMIT": os.environ.get("ATTENDANCE_TOKEN_RATE_LIMIT", "10 per minute"),
+            "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
             # Reverse proxies in front of the portal whose X-Forwarded-* headers are trusted.
             "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
             # This many confirmations from one IP within a minute are flagged for review.

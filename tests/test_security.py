@@ -140,3 +140,11 @@ def test_trusted_proxy_gives_the_client_address(app_config):
     direct.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
     assert direct.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"}).get_data(
         as_text=True) == "127.0.0.1"
+
+
+def test_sign_in_attempts_are_rate_limited(client, people):
+    statuses = [client.post("/login", data={"email": "lecturer@example.edu", "password": f"guess {n}"}).status_code
+                for n in range(11)]
+    assert statuses == [401] * 10 + [429]
+    assert b"Too many requests" in client.post("/login", data={"email": "x@example.edu", "password": "y"}).data
+    assert client.get("/login").status_code == 200  # the page itself still opens

@@ -1,13 +1,13 @@
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
 from portal.auth import bp
 from portal.auth.access import STAFF, staff_required
 from portal.auth.forms import LoginForm
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.models import User
 
 
@@ -20,6 +20,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("sessions.index"))
