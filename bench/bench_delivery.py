@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from bench.common import ROOT, SMTPSink, make_app, new_session, report, seed_students, sqlite_url
 
-
 # About the size of a real attendance email (≈ 3 KiB with both parts).
 TEXT = "Hi Student,\n\n" + ("Your lecturer has created an attendance session for you.\n" * 12)
 HTML = "<html><body>" + ("<p style=\"margin:0 0 16px\">Your lecturer has created an attendance session.</p>\n" * 24) + "</body></html>"

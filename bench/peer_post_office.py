@@ -29,10 +29,11 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
     from post_office import mail
-    from post_office.models import Email, STATUS
+    from post_office.models import STATUS, Email
 
     call_command("migrate", verbosity=0)
-    from bench.bench_delivery import HTML as html, TEXT as text
+    from bench.bench_delivery import HTML as html
+    from bench.bench_delivery import TEXT as text
     Email.objects.bulk_create([
         Email(from_email="attendance@example.edu", to=[f"student{n}@example.edu"],
               subject="Attendance Session Created: Benchmarking", message=text, html_message=html,

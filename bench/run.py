@@ -5,8 +5,8 @@
 """
 import argparse
 import logging
-import platform
 import os
+import platform
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Demo data for `seed-demo`: two programs, three courses, two staff, 60 students."""
+from portal.extensions import db
 from portal.models import Program, Role, StudentProfile, User
 from portal.services import directory_service
-from portal.extensions import db
 
 FIRST_NAMES = ["Amina", "Ben", "Chen", "Dana", "Emeka", "Fatima", "Goran", "Hana", "Ivan", "Jia",
                "Kofi", "Lena", "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sami", "Tara"]

@@ -2,8 +2,8 @@
 served over HTTP, with a real `worker.py` delivering to a real SMTP server."""
 import re
 import shutil
-import time
 import threading
+import time
 from pathlib import Path
 
 import pytest

@@ -5,7 +5,7 @@ import pytest
 
 from portal.services.email_sender_service import EmailSenderService
 from tests.conftest import point_mail_at
-from tests.smtp_servers import SilentServer, SMTPServer, ScriptedHandler, free_port, parts
+from tests.smtp_servers import ScriptedHandler, SilentServer, SMTPServer, free_port, parts
 
 CONTEXT = {
     "student_first_name": "John",

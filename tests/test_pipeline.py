@@ -14,7 +14,7 @@ from portal.services import session_service
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
 from portal.services.sweep_service import run_sweep
-from tests.conftest import queue_down, env_for, make_course, make_program, make_students, point_mail_at, start_worker
+from tests.conftest import env_for, make_course, make_program, make_students, point_mail_at, queue_down, start_worker
 from tests.smtp_servers import ScriptedHandler, SMTPServer
 
 

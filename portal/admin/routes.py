@@ -7,8 +7,8 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from portal.admin import bp
-from portal.admin.queue_overview import queue_overview
 from portal.admin.forms import CourseForm, ImportForm, ProgramForm, StaffForm, StreamForm
+from portal.admin.queue_overview import queue_overview
 from portal.auth.access import admin_required
 from portal.exceptions import ValidationError
 from portal.extensions import db

@@ -1,8 +1,7 @@
 import functools
+from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timezone
-
-from collections import Counter
 
 from sqlalchemy import Row, func, or_, select, update
 from sqlalchemy.orm import joinedload
@@ -11,7 +10,6 @@ from portal.database import utcnow
 from portal.extensions import db
 from portal.models import AttendanceSession, Course, EmailNotification, StudentProfile, User
 from portal.models import NotificationStatus as Status
-
 
 
 class EmailNotificationRepository:

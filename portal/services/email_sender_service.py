@@ -42,20 +42,20 @@ def _transient(reason: str) -> DeliveryResult:
     return DeliveryResult(sent=False, transient=True, reason=reason)
 
 
-class _ConnectionLost(Exception):
+class _SMTPTrouble(Exception):
+    """A connection-level problem; `reason` is what the notification's record will say."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _ConnectionLost(_SMTPTrouble):
     """The SMTP connection is unusable; the message may be retried on a new one."""
 
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
-
-class _ConnectFailed(Exception):
+class _ConnectFailed(_SMTPTrouble):
     """No connection could be opened: the rest of the batch would fail the same way."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 class EmailSenderService:
@@ -158,7 +158,9 @@ class EmailSenderService:
         try:
             return connection.configure_host()
         except smtplib.SMTPResponseException as exc:
-            raise _ConnectFailed(f"Mail server {where} refused the connection ({_smtp_text(exc)})") from None
+            raise _ConnectFailed(
+                f"Mail server {where} refused the connection ({_smtp_text(exc.smtp_code, exc.smtp_error)})"
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             if _timed_out(exc):
                 raise _ConnectFailed(f"Mail server {where} did not answer within {self.timeout:g} s") from None
@@ -180,11 +182,10 @@ class EmailSenderService:
 
     @staticmethod
     def _classify(code: int, text, what: str) -> DeliveryResult:
-        detail = f"{what} ({code} {_decode(text)})"
+        detail = f"{what} ({_smtp_text(code, text)})"
         if code == 421:  # smtplib has closed the connection: reconnect and retry
             raise _ConnectionLost(detail)
         return _permanent(detail) if code >= 500 else _transient(detail)
-
 
 
 def _timed_out(exc: BaseException) -> bool:
@@ -192,9 +193,5 @@ def _timed_out(exc: BaseException) -> bool:
     return isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
 
 
-def _decode(text) -> str:
-    return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-
-
-def _smtp_text(exc: smtplib.SMTPResponseException) -> str:
-    return f"{exc.smtp_code} {_decode(exc.smtp_error)}"
+def _smtp_text(code: int, text: bytes | str) -> str:
+    return f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}"

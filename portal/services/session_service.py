@@ -26,6 +26,11 @@ class SessionRequest:
     radius_m: int = DEFAULT_RADIUS_METRES
 
 
+def link_expiry(starts_at: datetime) -> datetime:
+    """When a session's attendance links expire: start + TOKEN_EXPIRY_MINUTES (the seed's formula)."""
+    return starts_at + timedelta(minutes=current_app.config["TOKEN_EXPIRY_MINUTES"])
+
+
 def validate(request: SessionRequest) -> dict[str, str]:
     """Every problem with the request, keyed by the form field it belongs to."""
     errors = {}
@@ -41,7 +46,7 @@ def validate(request: SessionRequest) -> dict[str, str]:
         errors["lecturer_id"] = "Unknown lecturer"
     if request.ends_at <= request.starts_at:
         errors["end_time"] = "The session must end after it starts"
-    expires_at = request.starts_at + timedelta(minutes=current_app.config["TOKEN_EXPIRY_MINUTES"])
+    expires_at = link_expiry(request.starts_at)
     if expires_at <= utcnow():
         errors["start_time"] = (
             f"Attendance links for this session would already have expired at {local_datetime(expires_at)}"

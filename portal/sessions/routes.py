@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -8,7 +8,7 @@ from portal.auth.access import owner_filter, session_or_404, staff_required
 from portal.exceptions import ValidationError
 from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
 from portal.services.attendance_report import build_report, report_csv
-from portal.services.session_service import SessionRequest, create_session
+from portal.services.session_service import SessionRequest, create_session, link_expiry
 from portal.sessions import bp
 from portal.sessions.forms import SessionForm
 from portal.sessions.progress import progress_of
@@ -63,7 +63,7 @@ def _created_message(session, queued: bool) -> str:
                 "emails will go out automatically as soon as it is back.")
     count = StudentProfileRepository().count_eligible(session.program_id, session.stream_id)
     message = f"Session created. Notifying {count} student{'s' if count != 1 else ''}."
-    expires_at = session.starts_at + timedelta(minutes=current_app.config["TOKEN_EXPIRY_MINUTES"])
+    expires_at = link_expiry(session.starts_at)
     if expires_at < session.ends_at:
         message += f" Note: attendance links expire at {local_time(expires_at)}, before the session ends."
     return message
