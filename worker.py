@@ -14,9 +14,9 @@ from dotenv import load_dotenv
 from redis.exceptions import RedisError
 from rq import SimpleWorker
 
-from portal import create_app, tasks
-from portal.dispatch import SWEEP_JOB
-from portal.queueing import enqueue_once
+from portal import create_app
+from portal.delivery import jobs
+from portal.delivery.queueing import SWEEP_JOB, enqueue_once
 
 log = logging.getLogger("portal.worker")
 SWEEP_LOCK = "portal:sweep-lock"
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
 
     load_dotenv()
     app = create_app()
-    tasks.bind_app(app)
+    jobs.bind_app(app)
     stop = threading.Event()
     if not args.burst:
         threading.Thread(target=schedule_sweeps, args=(app, stop), daemon=True, name="sweep").start()

@@ -58,7 +58,7 @@ def _floor(sink: SMTPSink, count: int) -> float:
 
 
 def _portal(sink: SMTPSink, count: int) -> tuple[float, str]:
-    from portal import dispatch
+    from portal.delivery import queueing
     from portal.extensions import db
     from portal.models import EmailNotification
     from portal.services.jwt_service import JWTTokenService
@@ -72,7 +72,7 @@ def _portal(sink: SMTPSink, count: int) -> tuple[float, str]:
             session.id)
         ids = list(db.session.scalars(select(EmailNotification.id)))
         queue = app.extensions["rq_queue"]
-        dispatch.enqueue_send_batches(ids)
+        queueing.enqueue_send_batches(ids)
         sink.reset()
         started = time.perf_counter()
         SimpleWorker([queue], connection=queue.connection).work(burst=True, logging_level="ERROR")

@@ -26,7 +26,7 @@ def run(count: int, delay: float = 0.02, batch: int = 20) -> list[dict]:
 
 
 def _measure(app, sink, course, count: int, worker_count: int) -> float:
-    from portal import dispatch
+    from portal.delivery import queueing
     from portal.extensions import db
     from portal.models import EmailNotification
     from portal.services.jwt_service import JWTTokenService
@@ -40,7 +40,7 @@ def _measure(app, sink, course, count: int, worker_count: int) -> float:
     sink.reset()
     with workers(app, worker_count):
         started = time.perf_counter()
-        dispatch.enqueue_send_batches(ids)
+        queueing.enqueue_send_batches(ids)
         sink.wait_for(count)
         elapsed = time.perf_counter() - started
     received = Counter(sink.received())

@@ -41,7 +41,8 @@ def load_settings(app: Flask, overrides: dict) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from portal import database, queueing
+    from portal import database
+    from portal.delivery import queueing
 
     db.init_app(app)
     database.init_app(app)

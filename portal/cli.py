@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import Course, Program, Stream, User
 from portal.services import directory_service, session_service
 from portal.services.student_import import import_students
-from portal.services.sweep_service import run_sweep
+from portal.delivery.sweep import run_sweep
 from portal.timefmt import portal_zone
 
 

@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_port), MAIL_USE_TLS="false",
                           MAIL_USE_SSL="false")
 
-    from portal import create_app, tasks
+    from portal import create_app
+    from portal.delivery import jobs
     from worker import schedule_sweeps
 
     app = create_app()
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     with app.app_context():
         upgrade()
         accounts, password = _demo_accounts(app)
-    tasks.bind_app(app)
+    jobs.bind_app(app)
 
     server = make_server(args.host, args.port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True, name="web").start()

@@ -113,7 +113,7 @@ def test_queue_page_shows_counts_workers_and_failures(client, auth, app, people,
 
     queue.enqueue("builtins.int", "not a number", job_id="broken-job")
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
-    queue.enqueue("portal.tasks.send_notifications", [999], job_id="waiting-job")
+    queue.enqueue("portal.delivery.jobs.send_notifications", [999], job_id="waiting-job")
     auth.login("admin@example.edu")
     html = client.get("/admin/queue").get_data(as_text=True)
     assert '<div class="h4 mb-0" data-count="queued">1</div>' in html

@@ -161,14 +161,14 @@ def test_students_confirm_from_the_emailed_link_on_site_and_are_refused_far_away
         browser, app, portal_url, people, smtp_server, run_worker):
     from datetime import timedelta
 
-    from portal import dispatch
+    from portal.delivery import queueing
     from tests.conftest import make_session
 
     app.config["PORTAL_BASE_URL"] = portal_url
     near, far = make_students(people["course"].program, 2, prefix="phone")
     session = make_session(people["course"], starts_in=timedelta(minutes=-2), latitude=ROOM[0], longitude=ROOM[1],
                            lecturer=people["lecturer"])
-    dispatch.enqueue_generation(session.id)
+    queueing.enqueue_generation(session.id)
     run_worker()
 
     email_view = browser.new_page(viewport={"width": 640, "height": 760})

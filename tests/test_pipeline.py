@@ -7,13 +7,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from portal import dispatch
+from portal.delivery import queueing
 from portal.extensions import db
 from portal.models import AttendanceSession, EmailNotification, GenerationStatus
 from portal.services import session_service
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
-from portal.services.sweep_service import run_sweep
+from portal.delivery.sweep import run_sweep
 from tests.conftest import env_for, make_course, make_program, make_students, point_mail_at, queue_down, start_worker
 from tests.smtp_servers import ScriptedHandler, SMTPServer
 
@@ -96,10 +96,10 @@ def test_worker_py_burst_drains_the_queue(app, course, smtp_server, tmp_path):
 def test_generation_twice_creates_nothing_new_and_sends_nothing_twice(app, course, queue, run_worker, smtp_server):
     students = make_students(course.program, 20)
     session, _ = create_session(course)
-    assert dispatch.enqueue_generation(session.id) is True  # already queued: not queued again
+    assert queueing.enqueue_generation(session.id) is True  # already queued: not queued again
     assert queue.count == 1
     run_worker()
-    dispatch.enqueue_generation(session.id)  # finished before: runs again, finds nothing to do
+    queueing.enqueue_generation(session.id)  # finished before: runs again, finds nothing to do
     run_worker()
     assert statuses(session.id) == {"sent": 20}
     assert Counter(smtp_server.handler.recipients) == Counter(emails_of(students))
@@ -112,9 +112,9 @@ def test_send_jobs_have_deterministic_ids(app, course, queue):
     NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(session.id)
     ids = list(db.session.scalars(select(EmailNotification.id)))
     queue.empty()
-    dispatch.enqueue_send_batches(ids)
+    queueing.enqueue_send_batches(ids)
     first = sorted(queue.job_ids)
-    dispatch.enqueue_send_batches(list(reversed(ids)))
+    queueing.enqueue_send_batches(list(reversed(ids)))
     assert sorted(queue.job_ids) == first
     assert len(first) == 3
 
@@ -131,8 +131,8 @@ def test_two_workers_on_one_queue_never_send_a_notification_twice(app, course, t
         # Every row is offered to both workers by two different jobs, so claims are really contended.
         queue = app.extensions["rq_queue"]
         queue.empty()
-        dispatch.enqueue_send_batches(ids)
-        dispatch.enqueue_send_batches(list(ids), suffix="-duplicate")
+        queueing.enqueue_send_batches(ids)
+        queueing.enqueue_send_batches(list(ids), suffix="-duplicate")
         workers = [start_worker(env_for(app), tmp_path / f"worker{n}.log") for n in range(2)]
         for worker in workers:
             assert worker.wait(timeout=120) == 0
@@ -208,7 +208,7 @@ def test_refused_recipients_fail_and_a_retry_resends_exactly_those(app, course, 
 
     smtp_server.handler.refuse = ()
     service = NotificationGenerationService(JWTTokenService.from_config(app.config),
-                                            dispatch=dispatch.enqueue_send_batches)
+                                            dispatch=queueing.enqueue_send_batches)
     summary = service.retry_failed_notifications([row.id for row in failed])
     assert summary == {"retried": 2, "skipped": 0, "errors": []}
     run_worker()
@@ -302,9 +302,9 @@ def test_the_email_mentions_the_distance_only_when_the_session_has_a_location(ap
     from tests.smtp_servers import parts
 
     make_students(course.program, 1)
-    dispatch.enqueue_generation(make_session(course, latitude=1.0, longitude=2.0).id)
+    queueing.enqueue_generation(make_session(course, latitude=1.0, longitude=2.0).id)
     run_worker()
-    dispatch.enqueue_generation(make_session(course).id)
+    queueing.enqueue_generation(make_session(course).id)
     run_worker()
     with_location, without = (parts(r.message) for r in smtp_server.handler.received)
     for body in with_location.values():

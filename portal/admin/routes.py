@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.models import Course, Program, User
 from portal.services import directory_service
 from portal.services.student_import import import_students
-from portal.services.sweep_service import run_sweep
+from portal.delivery.sweep import run_sweep
 
 
 @bp.before_request

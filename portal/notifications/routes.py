@@ -1,6 +1,6 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from portal import dispatch
+from portal.delivery import queueing
 from portal.auth.access import admin_required, is_admin, owner_filter, staff_required
 from portal.auth.routes import safe_next
 from portal.models import NotificationStatus
@@ -51,7 +51,7 @@ def retry():
         return render_template("notifications/confirm_retry.html", ids=ids, back=back)
 
     service = NotificationGenerationService(JWTTokenService.from_config(current_app.config),
-                                            dispatch=dispatch.enqueue_send_batches)
+                                            dispatch=queueing.enqueue_send_batches)
     summary = service.retry_failed_notifications(ids)
     flash(_summary_message(summary), "success" if summary["retried"] else "warning")
     return redirect(back)

@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_mail import Mail, Message
 
-from portal.mail_connection import SafeConnection
+from portal.delivery.smtp import SafeConnection
 from portal.services.email_composer import EmailComposer
 from portal.services.email_templates import BatchRenderer
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
-from portal import dispatch
+from portal.delivery import queueing
 from portal.database import utcnow
 from portal.exceptions import ValidationError
 from portal.extensions import db
@@ -69,4 +69,4 @@ def create_session(request: SessionRequest) -> tuple[AttendanceSession, bool]:
     session = AttendanceSession(**vars(request))
     db.session.add(session)
     db.session.commit()
-    return session, dispatch.enqueue_generation(session.id)
+    return session, queueing.enqueue_generation(session.id)

@@ -1,15 +1,29 @@
-"""The RQ queue, built from config and hung on the app, and idempotent enqueueing."""
+"""The RQ queue and every job the portal puts on it: names, ids and enqueueing, in one place.
+
+Job ids are deterministic, and a job whose id is still waiting or running is not
+enqueued again. Every `enqueue_*` function tolerates a queue that is down: it logs,
+returns False, and leaves the rows in the database for the sweep to find.
+"""
 import hashlib
 import logging
 from datetime import timedelta
 
 from flask import Flask, current_app
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
+from sqlalchemy import update
+
+from portal.extensions import db
+from portal.models import AttendanceSession, GenerationStatus
 
 log = logging.getLogger(__name__)
+
+GENERATE_JOB = "portal.delivery.jobs.generate_notifications"
+SEND_JOB = "portal.delivery.jobs.send_notifications"
+SWEEP_JOB = "portal.delivery.jobs.sweep"
 
 # A job that still has these is on its way; enqueueing it again would run it twice.
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
@@ -79,3 +93,39 @@ def enqueue_once(func: str, args: tuple, job_id: str, delay: int = 0, **options)
             existing.delete()  # a finished or failed run: make room for a new one
     return None
 
+
+def enqueue_generation(session_id: int) -> bool:
+    """Queue the generation job of a committed session; marks it `queued` when that worked."""
+    try:
+        enqueue_once(GENERATE_JOB, (session_id,), f"generate-session-{session_id}", job_timeout=1800)
+    except RedisError as exc:
+        log.warning("queue unreachable, session %s waits for the sweep: %s", session_id, exc)
+        return False
+    db.session.execute(
+        update(AttendanceSession)
+        .where(AttendanceSession.id == session_id, AttendanceSession.generation_status == GenerationStatus.WAITING)
+        .values(generation_status=GenerationStatus.QUEUED)
+    )
+    db.session.commit()
+    return True
+
+
+def enqueue_send_batches(notification_ids: list[int], delay: int = 0, suffix: str = "") -> bool:
+    """One send job per MAIL_BATCH_SIZE ids; the same ids (and suffix) always give the same job id."""
+    config = current_app.config
+    size = config["MAIL_BATCH_SIZE"]
+    timeout = size * (2 * config["MAIL_TIMEOUT_SECONDS"] + 5) + 60
+    ids = sorted(notification_ids)
+    try:
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            job_id = f"send-{ids_digest(chunk)}{suffix}"
+            enqueue_once(SEND_JOB, (chunk,), job_id, delay=delay, job_timeout=timeout)
+    except RedisError as exc:
+        log.warning("queue unreachable, %d notifications wait for the sweep: %s", len(ids), exc)
+        return False
+    return True
+
+
+def schedule_retry(notification_ids: list[int], delay: int, attempts_done: int) -> bool:
+    return enqueue_send_batches(notification_ids, delay=delay, suffix=f"-attempt{attempts_done + 1}")

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
-from portal import dispatch
 from portal.database import utcnow
+from portal.delivery import queueing
 from portal.extensions import db
 from portal.repositories import EmailNotificationRepository, SessionRepository
 
@@ -25,13 +25,13 @@ def run_sweep(now: datetime | None = None) -> dict:
     session_ids = SessionRepository().ids_awaiting_generation()
     db.session.commit()
     for session_id in session_ids:
-        dispatch.enqueue_generation(session_id)
+        queueing.enqueue_generation(session_id)
 
     recovered = notifications.release_abandoned(now - timedelta(seconds=config["SENDING_TIMEOUT_SECONDS"]), now)
     db.session.commit()
     if recovered:
         # A fresh id: the dead worker's job may still look "started" to RQ.
-        dispatch.enqueue_send_batches(recovered, suffix=f"-recovered{int(now.timestamp())}")
+        queueing.enqueue_send_batches(recovered, suffix=f"-recovered{int(now.timestamp())}")
 
     stale = notifications.stale_pending(now - timedelta(seconds=config["PENDING_STALE_SECONDS"]), now)
     db.session.commit()
@@ -39,7 +39,7 @@ def run_sweep(now: datetime | None = None) -> dict:
     for session_id, notification_id in stale:
         by_session[session_id].append(notification_id)
     for ids in by_session.values():
-        dispatch.enqueue_send_batches(ids)
+        queueing.enqueue_send_batches(ids)
 
     summary = {"sessions_checked": len(session_ids), "recovered_sending": len(recovered), "requeued_pending": len(stale)}
     log.info("sweep: %s", summary)
