@@ -11,28 +11,10 @@ import logging
 import threading
 
 from dotenv import load_dotenv
-from redis.exceptions import RedisError
 from rq import SimpleWorker
 
 from portal import create_app
-from portal.delivery import jobs
-from portal.delivery.queueing import SWEEP_JOB, enqueue_once
-
-log = logging.getLogger("portal.worker")
-SWEEP_LOCK = "portal:sweep-lock"
-
-
-def schedule_sweeps(app, stop: threading.Event) -> None:
-    """Every SWEEP_INTERVAL_SECONDS, one worker (whichever takes the lock) queues a sweep."""
-    interval = app.config["SWEEP_INTERVAL_SECONDS"]
-    while not stop.wait(interval):
-        with app.app_context():
-            try:
-                if app.extensions["redis"].set(SWEEP_LOCK, "1", nx=True, ex=max(1, interval - 1)):
-                    enqueue_once(SWEEP_JOB, (), "portal-sweep", at_front=True)
-            except RedisError as exc:
-                log.warning("could not queue the sweep: %s", exc)
-
+from portal.delivery import jobs, queueing, upkeep
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -44,10 +26,10 @@ def main(argv: list[str] | None = None) -> None:
     jobs.bind_app(app)
     stop = threading.Event()
     if not args.burst:
-        threading.Thread(target=schedule_sweeps, args=(app, stop), daemon=True, name="sweep").start()
+        threading.Thread(target=upkeep.run, args=(app, stop), daemon=True, name="upkeep").start()
     # SimpleWorker runs jobs in this process: no fork per job (a job is a whole batch of
     # emails, and forking would cost more than the bookkeeping it isolates).
-    worker = SimpleWorker([app.extensions["rq_queue"]], connection=app.extensions["redis"])
+    worker = SimpleWorker(queueing.worker_queues(app), connection=app.extensions["redis"])
     try:
         worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
     finally:

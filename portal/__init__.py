@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from portal.config import load_config
+from portal.config import check_delivery, load_config
 from portal.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,7 @@ def load_settings(app: Flask, overrides: dict) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'portal.db'}"
     config_class.check(settings)
+    check_delivery(settings)
     app.config.from_mapping(settings)
 
 

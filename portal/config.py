@@ -31,6 +31,31 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from None
 
 
+def _env_int_list(name: str) -> list[int]:
+    try:
+        return [int(item) for item in _env_list(name)]
+    except ValueError:
+        raise ConfigurationError(f"{name} must be comma-separated whole numbers of seconds, "
+                                 f"got {os.environ.get(name)!r}") from None
+
+
+def check_delivery(config: dict) -> None:
+    """Settings every mode needs right, checked once at start-up with one readable line."""
+    from portal.delivery.pacing import parse_rate
+
+    try:
+        parse_rate(config["MAIL_RATE_LIMIT"])
+    except ValueError as exc:
+        raise ConfigurationError(f"MAIL_RATE_LIMIT: {exc}") from None
+    delays = config["MAIL_RETRY_DELAYS"]
+    if not delays or any(delay < 0 for delay in delays) or delays[-1] < 1:
+        raise ConfigurationError("MAIL_RETRY_DELAYS must be delays in seconds, the last at least 1 "
+                                 "(it repeats until the link expires)")
+    for name in ("MAIL_CONNECTIONS", "MAIL_PAUSE_PROBE_SECONDS", "MAIL_BATCH_SIZE"):
+        if config[name] < 1:
+            raise ConfigurationError(f"{name} must be at least 1")
+
+
 def _env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
@@ -63,10 +88,16 @@ class Config:
             "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "no-reply@localhost"),
             "MAIL_BATCH_SIZE": _env_int("MAIL_BATCH_SIZE", 50),
             "MAIL_TIMEOUT_SECONDS": _env_int("MAIL_TIMEOUT_SECONDS", 30),
-            # SMTP connections a send job uses at once (its batch is split between them).
-            "MAIL_CONNECTIONS": _env_int("MAIL_CONNECTIONS", 2),
-            # Waits before the 2nd and 3rd attempt of a transiently failed email.
-            "MAIL_RETRY_DELAYS": [int(x) for x in _env_list("MAIL_RETRY_DELAYS")] or [60, 300],
+            # SMTP connections one worker keeps busy at once (each reused for many messages).
+            "MAIL_CONNECTIONS": _env_int("MAIL_CONNECTIONS", 16),
+            # Cap on connections open at once across all workers (0: none), counted in Redis.
+            "MAIL_MAX_CONNECTIONS": _env_int("MAIL_MAX_CONNECTIONS", 0) or None,
+            # N/second, N/minute or N/hour across all workers; empty: no limit.
+            "MAIL_RATE_LIMIT": os.environ.get("MAIL_RATE_LIMIT", "").strip(),
+            # Waits before the 2nd, 3rd, … attempt; the last repeats until the link expires.
+            "MAIL_RETRY_DELAYS": _env_int_list("MAIL_RETRY_DELAYS") or [60, 300],
+            # While delivery is paused, how often a worker tries the relay (one login).
+            "MAIL_PAUSE_PROBE_SECONDS": _env_int("MAIL_PAUSE_PROBE_SECONDS", 60),
             "SWEEP_INTERVAL_SECONDS": _env_int("SWEEP_INTERVAL_SECONDS", 60),
             "SENDING_TIMEOUT_SECONDS": _env_int("SENDING_TIMEOUT_SECONDS", 600),
             # A pending row untouched this long is re-enqueued by the sweep.

@@ -29,6 +29,14 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def driver_time(dialect_name: str):
+    """How to hand an aware datetime straight to the driver, as UTCDateTime would store it
+    (naive UTC; on SQLite, the text SQLAlchemy writes and reads back)."""
+    if dialect_name == "postgresql":
+        return lambda moment: moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return lambda moment: moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def _tune_sqlite(dbapi_connection, _record) -> None:
     # WAL lets the web process read while a worker writes; NORMAL keeps a commit
     # per delivered email cheap (no fsync per row) without risking corruption.

@@ -42,8 +42,7 @@ def main(argv: list[str] | None = None) -> None:
                           MAIL_USE_SSL="false")
 
     from portal import create_app
-    from portal.delivery import jobs
-    from worker import schedule_sweeps
+    from portal.delivery import jobs, queueing, upkeep
 
     app = create_app()
     if outbox is not None:
@@ -56,10 +55,10 @@ def main(argv: list[str] | None = None) -> None:
     server = make_server(args.host, args.port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True, name="web").start()
     stop = threading.Event()
-    threading.Thread(target=schedule_sweeps, args=(app, stop), daemon=True, name="sweep").start()
+    threading.Thread(target=upkeep.run, args=(app, stop), daemon=True, name="upkeep").start()
     _banner(app, args, accounts, password)
     try:
-        worker = SimpleWorker([app.extensions["rq_queue"]], connection=app.extensions["redis"])
+        worker = SimpleWorker(queueing.worker_queues(app), connection=app.extensions["redis"])
         worker.work(with_scheduler=True, logging_level="WARNING")
     finally:
         stop.set()

@@ -13,6 +13,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from portal import create_app
+from portal.delivery import queueing
 from portal.extensions import db
 from portal.log_redaction import JWT_PATTERN
 from portal.models import AttendanceSession, Course, Program, Role, Stream, StudentProfile, User
@@ -56,7 +57,7 @@ def app_config(tmp_path, smtp_server) -> dict:
         "MAIL_DEFAULT_SENDER": "attendance@example.edu",
         "MAIL_TIMEOUT_SECONDS": 2,
         "MAIL_CONNECTIONS": 1,  # tests that need more say so
-        "MAIL_RETRY_DELAYS": [0, 0],
+        "MAIL_RETRY_DELAYS": [0, 1],  # a second try at once; later ones need worker.py's retry poll
         "PORTAL_BASE_URL": "https://portal.example.edu",
         "WTF_CSRF_ENABLED": False,
     }
@@ -78,15 +79,17 @@ def app(app_config):
 
 @pytest.fixture
 def queue(app):
-    return app.extensions["rq_queue"]
+    """The queue of classes starting now (where the tests' sessions go)."""
+    return app.extensions["rq_queues"]["urgent"]
 
 
 @pytest.fixture
-def run_worker(app, queue):
-    """Drain the queue with an in-process RQ worker (real Redis, real jobs)."""
+def run_worker(app):
+    """Drain the queues with an in-process RQ worker (real Redis, real jobs)."""
 
     def run() -> None:
-        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
+        SimpleWorker(queueing.worker_queues(app), connection=app.extensions["redis"]).work(
+            burst=True, with_scheduler=False)
         db.session.expire_all()
 
     return run
@@ -95,13 +98,16 @@ def run_worker(app, queue):
 @contextmanager
 def queue_down(app):
     """Within the block, the app's queue points at a port where no Redis listens."""
-    live = app.extensions["redis"], app.extensions["rq_queue"]
+    names = ("redis", "rq_queue", "rq_queues")
+    live = {name: app.extensions[name] for name in names}
     dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
-    app.extensions["redis"], app.extensions["rq_queue"] = dead, Queue("portal", connection=dead)
+    app.extensions["redis"] = dead
+    app.extensions["rq_queues"] = {p: Queue(q.name, connection=dead) for p, q in live["rq_queues"].items()}
+    app.extensions["rq_queue"] = app.extensions["rq_queues"]["normal"]
     try:
         yield
     finally:
-        app.extensions["redis"], app.extensions["rq_queue"] = live
+        app.extensions.update(live)
 
 
 def point_mail_at(app, port: int) -> None:

@@ -252,33 +252,6 @@ def test_wrong_smtp_password_fails_without_sending(app, tls_server, monkeypatch)
     assert smtp.handler.received == []
 
 
-def test_batch_rendering_matches_a_full_render_for_every_student(app):
-    from flask import current_app
-
-    from portal.services.email_templates import BatchRenderer
-
-    renderer = BatchRenderer(current_app.jinja_env)
-    names = ["Ann", "Zoë & <Bo>", "O'Neil \"Q\"", ""]
-    for name in names:
-        context = {**CONTEXT, "student_first_name": name, "attendance_link": f"https://x.example/a?token={name}&z=1"}
-        for template in ("emails/attendance_notification.txt", "emails/attendance_notification.html"):
-            expected = current_app.jinja_env.get_template(template).render(context)
-            assert renderer.render(template, context) == expected
-    assert len(renderer._pieces) == 2  # one split per template for the whole batch
-
-
-def test_a_template_that_transforms_a_personal_value_is_rendered_in_full(app):
-    from jinja2 import DictLoader, Environment
-
-    from portal.services.email_templates import BatchRenderer
-
-    env = Environment(loader=DictLoader({"t.html": "Hi {{ student_first_name|upper }} {{ attendance_link }}"}),
-                      autoescape=True)
-    renderer = BatchRenderer(env)
-    assert renderer.render("t.html", {"student_first_name": "ann", "attendance_link": "l"}) == "Hi ANN l"
-    assert renderer._pieces[("t.html", ())] is None
-
-
 def test_implicit_ssl_with_a_verified_certificate(app, tmp_path, monkeypatch):
     import ssl
 

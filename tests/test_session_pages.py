@@ -42,7 +42,7 @@ def test_get_offers_sensible_defaults(client, auth, people):
     assert "Whole program" in html and 'data-program="' in html
 
 
-def test_creating_a_session_redirects_to_it_and_says_how_many_are_notified(client, auth, people, form, queue):
+def test_creating_a_session_redirects_to_it_and_says_how_many_are_notified(client, auth, people, form, app):
     make_students(people["course"].program, 4)
     auth.login("lecturer@example.edu")
     before = session_count()
@@ -53,7 +53,7 @@ def test_creating_a_session_redirects_to_it_and_says_how_many_are_notified(clien
     assert session_count() == before + 1
     assert session.lecturer_id == people["lecturer"].id
     assert session.starts_at.strftime("%H:%M") == "08:00"
-    assert f"generate-session-{session.id}" in queue.job_ids
+    assert f"generate-session-{session.id}" in app.extensions["rq_queues"]["later"].job_ids  # tomorrow: not urgent
     page = client.get(response.location).get_data(as_text=True)
     assert "Notifying 4 students." in page
     assert "attendance links expire at 09:00, before the session ends" in page  # 08:00–10:00, links last 60 min

@@ -16,23 +16,27 @@ class FailedJob:
     error: str
 
 
-def queue_overview(queue: Queue) -> dict:
-    connection = queue.connection
-    failed = FailedJobRegistry(queue=queue)
-    failed_ids = failed.get_job_ids(start=0, end=RECENT_FAILURES - 1)
-    jobs = [job for job in Job.fetch_many(failed_ids, connection=connection) if job is not None]
+def queue_overview(queues: dict[str, Queue]) -> dict:
+    """Counts summed over the priority queues (urgent, normal, later), and the waiting jobs of each."""
+    connection = next(iter(queues.values())).connection
+    counts = dict.fromkeys(("queued", "running", "scheduled", "failed", "finished (kept a while)"), 0)
+    failed_ids, workers = [], {}
+    for queue in queues.values():
+        failed = FailedJobRegistry(queue=queue)
+        counts["queued"] += queue.count
+        counts["running"] += StartedJobRegistry(queue=queue).count
+        counts["scheduled"] += ScheduledJobRegistry(queue=queue).count
+        counts["failed"] += failed.count
+        counts["finished (kept a while)"] += FinishedJobRegistry(queue=queue).count
+        failed_ids += failed.get_job_ids(start=0, end=RECENT_FAILURES - 1)
+        workers.update({w.name: w for w in Worker.all(queue=queue)})
+    jobs = [job for job in Job.fetch_many(failed_ids[:RECENT_FAILURES], connection=connection) if job is not None]
     return {
-        "name": queue.name,
-        "counts": {
-            "queued": queue.count,
-            "running": StartedJobRegistry(queue=queue).count,
-            "scheduled": ScheduledJobRegistry(queue=queue).count,
-            "failed": failed.count,
-            "finished (kept a while)": FinishedJobRegistry(queue=queue).count,
-        },
+        "counts": counts,
+        "waiting": {priority: queue.count for priority, queue in queues.items()},
         "workers": [
             {"name": w.name, "state": w.get_state(), "job": (w.get_current_job_id() or ""), "host": w.hostname}
-            for w in Worker.all(queue=queue)
+            for w in workers.values()
         ],
         "failures": [FailedJob(job.id, job.description or job.func_name, job.ended_at, _last_line(job))
                      for job in jobs],

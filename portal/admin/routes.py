@@ -124,7 +124,7 @@ def import_page():
 def queue():
     """What the workers are doing: queue length, registries, workers, recent failures."""
     try:
-        overview = queue_overview(current_app.extensions["rq_queue"])
+        overview = queue_overview(current_app.extensions["rq_queues"])
     except RedisError:
         overview = None
     return render_template("admin/queue.html", overview=overview), 200 if overview else 503

@@ -59,8 +59,9 @@ def generate_notifications(session_id: int) -> dict | None:
         _give_up_generation(session_id, "The attendance window had closed before the emails could be prepared")
         return None
     pending = EmailNotificationRepository().get_pending_emails(session_id, utcnow())
+    starts_at = SessionRepository().get_by_id(session_id).starts_at
     db.session.commit()
-    queueing.enqueue_send_batches(pending)
+    queueing.enqueue_send_batches(pending, starts_at=starts_at)
     return summary
 
 
@@ -74,7 +75,7 @@ def _give_up_generation(session_id: int, reason: str) -> None:
 
 @in_app_context
 def send_notifications(notification_ids: list[int]) -> dict:
-    return DeliveryService.from_app(schedule_retry=queueing.schedule_retry).send_batch(notification_ids)
+    return DeliveryService.from_app().send_batch(notification_ids)
 
 
 @in_app_context

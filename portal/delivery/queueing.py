@@ -6,7 +6,7 @@ returns False, and leaves the rows in the database for the sweep to find.
 """
 import hashlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from redis import Redis
@@ -16,6 +16,7 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import update
 
+from portal.database import utcnow
 from portal.extensions import db
 from portal.models import AttendanceSession, GenerationStatus
 
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 GENERATE_JOB = "portal.delivery.jobs.generate_notifications"
 SEND_JOB = "portal.delivery.jobs.send_notifications"
 SWEEP_JOB = "portal.delivery.jobs.sweep"
+
+# Sessions that start within this (or have started) are sent before anything else.
+URGENT_WINDOW = timedelta(hours=2)
 
 # A job that still has these is on its way; enqueueing it again would run it twice.
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
@@ -43,7 +47,20 @@ def init_app(app: Flask) -> None:
     else:
         connection = Redis.from_url(url, socket_connect_timeout=3, socket_timeout=10)
     app.extensions["redis"] = connection
-    app.extensions["rq_queue"] = Queue(app.config["RQ_QUEUE_NAME"], connection=connection)
+    name = app.config["RQ_QUEUE_NAME"]
+    # Workers take jobs from the first non-empty queue: classes starting now, then admins'
+    # bulk retries and the sweep, then sessions further ahead.
+    app.extensions["rq_queues"] = {
+        "urgent": Queue(f"{name}-urgent", connection=connection),
+        "normal": Queue(name, connection=connection),
+        "later": Queue(f"{name}-later", connection=connection),
+    }
+    app.extensions["rq_queue"] = app.extensions["rq_queues"]["normal"]
+
+
+def worker_queues(app: Flask) -> list[Queue]:
+    """The queues a worker serves, most urgent first."""
+    return list(app.extensions["rq_queues"].values())
 
 
 _FAKE_SERVER = None
@@ -63,25 +80,30 @@ def get_redis() -> Redis:
     return current_app.extensions["redis"]
 
 
-def get_queue() -> Queue:
-    return current_app.extensions["rq_queue"]
+def get_queue(priority: str = "normal") -> Queue:
+    return current_app.extensions["rq_queues"][priority]
+
+
+def priority_for(starts_at: datetime | None) -> str:
+    """"urgent" for a session under way or starting within URGENT_WINDOW, else "later"."""
+    if starts_at is None or starts_at - utcnow() <= URGENT_WINDOW:
+        return "urgent"
+    return "later"
 
 
 def ids_digest(ids: list[int]) -> str:
     return hashlib.sha1(",".join(map(str, sorted(ids))).encode()).hexdigest()[:20]
 
 
-def enqueue_once(func: str, args: tuple, job_id: str, delay: int = 0, **options) -> Job | None:
+def enqueue_once(func: str, args: tuple, job_id: str, priority: str = "normal", **options) -> Job | None:
     """Enqueue under a fixed id unless a job with that id is still waiting or running.
 
     Returns the new job, or None when a live one already exists. Raises RedisError
     when the queue is unreachable, so callers can tell the user and rely on the sweep.
     """
-    queue = get_queue()
+    queue = get_queue(priority)
     for _ in range(2):
         try:
-            if delay > 0:
-                return queue.enqueue_in(timedelta(seconds=delay), func, *args, job_id=job_id, unique=True, **options)
             return queue.enqueue(func, *args, job_id=job_id, unique=True, **options)
         except DuplicateJobError:
             try:
@@ -94,10 +116,11 @@ def enqueue_once(func: str, args: tuple, job_id: str, delay: int = 0, **options)
     return None
 
 
-def enqueue_generation(session_id: int) -> bool:
+def enqueue_generation(session_id: int, starts_at: datetime | None = None) -> bool:
     """Queue the generation job of a committed session; marks it `queued` when that worked."""
     try:
-        enqueue_once(GENERATE_JOB, (session_id,), f"generate-session-{session_id}", job_timeout=1800)
+        enqueue_once(GENERATE_JOB, (session_id,), f"generate-session-{session_id}", job_timeout=1800,
+                     priority=priority_for(starts_at))
     except RedisError as exc:
         log.warning("queue unreachable, session %s waits for the sweep: %s", session_id, exc)
         return False
@@ -110,22 +133,25 @@ def enqueue_generation(session_id: int) -> bool:
     return True
 
 
-def enqueue_send_batches(notification_ids: list[int], delay: int = 0, suffix: str = "") -> bool:
-    """One send job per MAIL_BATCH_SIZE ids; the same ids (and suffix) always give the same job id."""
+def enqueue_send_batches(notification_ids: list[int], suffix: str = "", starts_at: datetime | None = None,
+                         bulk: bool = False) -> bool:
+    """One send job per MAIL_BATCH_SIZE ids; the same ids (and suffix) always give the same job id.
+
+    `starts_at` (the session's start) sets the priority; an admin's `bulk` retry goes
+    after every class that starts now.
+    """
     config = current_app.config
     size = config["MAIL_BATCH_SIZE"]
-    timeout = size * (2 * config["MAIL_TIMEOUT_SECONDS"] + 5) + 60
+    timeout = size * (2 * config["MAIL_TIMEOUT_SECONDS"] + 5) + 120
+    priority = "normal" if bulk else priority_for(starts_at)
     ids = sorted(notification_ids)
     try:
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
             job_id = f"send-{ids_digest(chunk)}{suffix}"
-            enqueue_once(SEND_JOB, (chunk,), job_id, delay=delay, job_timeout=timeout)
+            enqueue_once(SEND_JOB, (chunk,), job_id, job_timeout=timeout, priority=priority)
     except RedisError as exc:
         log.warning("queue unreachable, %d notifications wait for the sweep: %s", len(ids), exc)
         return False
     return True
 
-
-def schedule_retry(notification_ids: list[int], delay: int, attempts_done: int) -> bool:
-    return enqueue_send_batches(notification_ids, delay=delay, suffix=f"-attempt{attempts_done + 1}")

@@ -1,168 +1,213 @@
-"""DeliveryService: claim a batch of notifications, send it, record every outcome.
+"""A send job's work: claim a batch, send it over many connections, record every outcome.
 
-No database transaction is held open while talking to SMTP: the claim commits,
-then each outcome commits on its own as soon as the server has answered, so a
-worker that dies mid-batch leaves at most the messages in flight (one per SMTP
-connection) to be re-sent. A batch is spread over `connections` SMTP connections,
-each in its own thread, so the waits for the server's replies overlap.
+The batch is shared by `MAIL_CONNECTIONS` threads, each driving one SMTP connection,
+so the waits for the relay's replies overlap; connections outlive the job (kept open
+for `IDLE_SECONDS`) so each carries many messages. Before each message a thread
+takes its turn under the shared limits (`pacing`): the connection cap, the rate
+limit and the relay's own "slow down". No database transaction is open while SMTP
+talks: the claim commits first, then every answer is written as it arrives, so a
+worker that dies mid-batch leaves at most the messages in flight to be sent again.
+
+What happens to a message:
+
+    sent                      `sent`, one attempt counted
+    refused for good          `failed` at once
+    a transient failure       `pending` again after MAIL_RETRY_DELAYS (the last delay repeats);
+                              `failed` once the next try would come after the link expires
+    "slow down"               sent again when the slower pace allows; no attempt counted
+    login refused, TLS, relay `pending`, no attempt counted; delivery pauses (see `pause`)
+    unreachable
 """
 import logging
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable
+import uuid
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from redis.exceptions import RedisError
 
 from portal.database import utcnow
+from portal.delivery import messages, pause, queueing
+from portal.delivery.outcomes import Attempt, OutcomeWriter
+from portal.delivery.pacing import ConnectionSlots, RateLimit, Throttle, parse_rate
+from portal.delivery.smtp import DeliveryResult, Outcome, RelayConnection
 from portal.extensions import db
 from portal.models import NotificationStatus as Status
-from portal.repositories import EmailNotificationRepository, OutcomeWriter
-from portal.services.email_sender_service import DeliveryResult, EmailSenderService
+from portal.repositories import EmailNotificationRepository
+from portal.services.email_sender_service import EmailSenderService
 from portal.timefmt import local_date, local_datetime, local_time
 
 log = logging.getLogger(__name__)
 
+IDLE_SECONDS = 5.0  # an unused connection is closed after this (it holds a slot of MAIL_MAX_CONNECTIONS)
+MAX_TURN_WAIT = 30.0  # a message whose turn is further away than this waits in the database instead
+MAX_THROTTLES = 10  # "slow down" answers for one message before it waits in the database
 
-class _Progress:
-    """What the connections of one batch have done so far (shared between their threads)."""
 
-    def __init__(self, ids: set[int], claimed: int):
+@dataclass
+class _Email:
+    id: int
+    attempts: int  # tried before (not counting this time)
+    expires_at: datetime
+    message: object
+    throttled: int = 0
+
+
+class _RelayPool:
+    """Open relay connections kept between send jobs in this process, each with its lease."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._idle: list[tuple[tuple, RelayConnection, str, ConnectionSlots, float]] = []
+
+    def take(self, key: tuple) -> tuple[RelayConnection, str] | None:
+        self.close_idle()
+        with self._lock:
+            for index in range(len(self._idle) - 1, -1, -1):
+                if self._idle[index][0] == key:
+                    _, relay, lease, _, _ = self._idle.pop(index)
+                    return relay, lease
+        return None
+
+    def give(self, key: tuple, relay: RelayConnection, lease: str, slots: ConnectionSlots) -> None:
+        with self._lock:
+            self._idle.append((key, relay, lease, slots, time.monotonic()))
+
+    def close_idle(self, older_than: float = IDLE_SECONDS) -> int:
+        now = time.monotonic()
+        with self._lock:
+            stale = [entry for entry in self._idle if now - entry[4] >= older_than]
+            self._idle = [entry for entry in self._idle if now - entry[4] < older_than]
+        for _, relay, lease, slots, _ in stale:
+            relay.close()
+            slots.release(lease)
+        return len(stale)
+
+
+POOL = _RelayPool()
+
+
+class _Batch:
+    """What the threads of one send job share: the work left, the counts, the writer."""
+
+    def __init__(self, writer: OutcomeWriter, claimed: int):
+        self.writer = writer
         self.lock = threading.Lock()
-        self.counts = {"claimed": claimed, "sent": 0, "failed": 0, "retrying": 0, "expired": 0}
-        self.retries: dict[int, list[int]] = defaultdict(list)
-        self.remaining = ids
-        self.last_beat = time.monotonic()
-        self.errors: list[BaseException] = []
+        self.work: deque[_Email] = deque()
+        self.unanswered: set[int] = set()
+        self.counts = Counter(claimed=claimed)
+        self.retry_now: dict[int, list[int]] = defaultdict(list)
+        self.starts_at: datetime | None = None  # the earliest session start in the batch (its priority)
 
-    def done(self, email: dict, outcome: str) -> None:
+    def add(self, emails: list[_Email]) -> None:
+        with self.lock:
+            self.work.extend(emails)
+            self.unanswered.update(email.id for email in emails)
+
+    def next(self) -> _Email | None:
+        with self.lock:
+            return self.work.popleft() if self.work else None
+
+    def again(self, email: _Email) -> None:
+        with self.lock:
+            self.work.append(email)
+
+    def done(self, email: _Email, outcome: str) -> None:
         with self.lock:
             self.counts[outcome] += 1
-            if outcome == "retrying":
-                self.retries[email["attempts"]].append(email["id"])
-            self.remaining.discard(email["id"])
+            self.unanswered.discard(email.id)
 
-    def heartbeat_due(self, every: float) -> list[int]:
-        """The ids still in flight, when it is time to refresh their claim (else [])."""
+    def in_flight(self) -> list[int]:
         with self.lock:
-            if not self.remaining or time.monotonic() - self.last_beat < every:
-                return []
-            self.last_beat = time.monotonic()
-            return sorted(self.remaining)
+            return sorted(self.unanswered)
 
 
 class DeliveryService:
-    def __init__(
-        self,
-        sender: EmailSenderService,
-        base_url: str,
-        retry_delays: list[int],
-        sending_timeout: int = 600,
-        schedule_retry: Callable[[list[int], int, int], object] | None = None,
-        notifications: EmailNotificationRepository | None = None,
-        clock: Callable[[], datetime] = utcnow,
-        connections: int = 1,
-    ):
-        self.sender = sender
+    def __init__(self, mail, sender: str, base_url: str, retry_delays: list[int], *, redis, connections: int = 1,
+                 timeout: float = 30, sending_timeout: int = 600, max_connections: int | None = None,
+                 rate_limit: RateLimit | None = None, notifications: EmailNotificationRepository | None = None,
+                 clock=utcnow):
+        self.mail, self.sender = mail, sender
+        self.domain = messages.sender_domain(sender)
         self.base_url = base_url.rstrip("/")
-        self.retry_delays = list(retry_delays)
-        self.max_attempts = len(self.retry_delays) + 1
+        self.retry_delays = list(retry_delays) or [60]
+        self.redis = redis
+        self.connections = max(1, connections)
+        self.timeout = timeout
         self.heartbeat_every = max(1.0, sending_timeout / 3)
-        self.schedule_retry = schedule_retry
+        self.slots = ConnectionSlots(redis, max_connections, ttl=2 * timeout + 30)
+        self.rate_limit = rate_limit
+        self.throttle = Throttle(redis)
         self.notifications = notifications or EmailNotificationRepository()
         self.now = clock
-        self.connections = max(1, connections)
+        self.pool_key = (mail.server, mail.port, mail.username, mail.use_tls, mail.use_ssl)
 
     @classmethod
-    def from_app(cls, schedule_retry=None) -> "DeliveryService":
-        config = current_app.config
+    def from_app(cls) -> "DeliveryService":
+        config, extensions = current_app.config, current_app.extensions
+        limit = parse_rate(config["MAIL_RATE_LIMIT"])
         return cls(
-            EmailSenderService.from_app(),
-            config["PORTAL_BASE_URL"],
-            config["MAIL_RETRY_DELAYS"],
-            config["SENDING_TIMEOUT_SECONDS"],
-            schedule_retry=schedule_retry,
-            connections=config["MAIL_CONNECTIONS"],
+            extensions["mail"], config["MAIL_DEFAULT_SENDER"], config["PORTAL_BASE_URL"], config["MAIL_RETRY_DELAYS"],
+            redis=extensions["redis"], connections=config["MAIL_CONNECTIONS"], timeout=config["MAIL_TIMEOUT_SECONDS"],
+            sending_timeout=config["SENDING_TIMEOUT_SECONDS"], max_connections=config["MAIL_MAX_CONNECTIONS"],
+            rate_limit=limit and RateLimit(limit, config["RATELIMIT_STORAGE_URI"]),
         )
+
+    # --- the job ---------------------------------------------------------------------
 
     def send_batch(self, notification_ids: list[int]) -> dict:
         started = time.monotonic()
+        if self._paused():
+            log.info("batch of %d: delivery is paused, nothing claimed", len(notification_ids))
+            return {"claimed": 0, "paused": len(notification_ids)}
         now = self.now()
-        claimed = self.notifications.claim(notification_ids, now)
+        claimed = self.notifications.claim(notification_ids, now, f"{uuid.uuid4().hex[:16]}@{self.domain}")
         db.session.commit()
         rows = self.notifications.load_for_delivery(claimed) if claimed else []
         db.session.commit()  # end the read transaction before any SMTP traffic
 
-        progress = _Progress({row.id for row in rows}, len(claimed))
-        emails = self._drop_expired(rows, now, progress)
-        parts = [part for part in (emails[k :: self.connections] for k in range(self.connections)) if part]
-        if len(parts) > 1:
-            self._send_in_threads(parts, progress)
-        elif parts:
-            self._send_part(parts[0], progress)
-        for attempts, ids in progress.retries.items():
-            if self.schedule_retry:
-                self.schedule_retry(ids, self.retry_delays[attempts - 1], attempts)
-
-        counts = progress.counts
-        log.info(
-            "batch of %d: claimed %d, sent %d, failed %d, retrying %d, expired %d in %.2f s",
-            len(notification_ids), counts["claimed"], counts["sent"], counts["failed"],
-            counts["retrying"], counts["expired"], time.monotonic() - started,
-        )
-        return counts
-
-    def _drop_expired(self, rows: list, now: datetime, progress: _Progress) -> list[dict]:
-        """Links that expired before they could be sent are recorded as failed, not sent."""
-        emails = []
         with OutcomeWriter.open() as writer:
-            for row in rows:
-                if row.token_expires_at <= now:
-                    reason = (f"Not sent: the link expired at {local_datetime(row.token_expires_at)} "
-                              "before it could be sent")
-                    writer.record(row.id, Status.FAILED, reason, self.now())
-                    progress.done({"id": row.id}, "expired")
-                else:
-                    emails.append(self._email(row))
+            batch = _Batch(writer, len(claimed))
+            try:
+                batch.add(self._prepare(rows, now, batch))
+                batch.starts_at = min((row.starts_at for row in rows), default=None)
+                self._run(batch)
+            finally:
+                self._release_untried(batch)
+        for attempts, ids in batch.retry_now.items():
+            queueing.enqueue_send_batches(ids, suffix=f"-attempt{attempts + 1}", starts_at=batch.starts_at)
+
+        counts = batch.counts
+        log.info("batch of %d: claimed %d, sent %d, failed %d, retrying %d, waiting %d, expired %d in %.2f s",
+                 len(notification_ids), counts["claimed"], counts["sent"], counts["failed"], counts["retrying"],
+                 counts["waiting"], counts["expired"], time.monotonic() - started)
+        return dict(counts)
+
+    def _prepare(self, rows, now: datetime, batch: _Batch) -> list[_Email]:
+        """The messages to send; expired links and unusable addresses are settled here."""
+        sender = EmailSenderService(self.mail, self.sender, timeout=self.timeout)
+        emails = []
+        for row in rows:
+            if row.token_expires_at <= now:
+                self._write(batch, row.id, Status.FAILED, _expired_reason(row.token_expires_at, None))
+                batch.counts["expired"] += 1
+                continue
+            message, problem = sender.prepare({"recipient_email": row.email, "context": self._context(row),
+                                               "name": f"{row.first_name} {row.last_name}".strip(),
+                                               "message_id": row.message_id})
+            if problem:
+                self._write(batch, row.id, Status.FAILED, problem.reason,
+                            attempt=Attempt("permanent", None, problem.reason), counts=True)
+                batch.counts["failed"] += 1
+                continue
+            emails.append(_Email(row.id, row.attempts, row.token_expires_at, message))
         return emails
 
-    def _send_in_threads(self, parts: list[list[dict]], progress: _Progress) -> None:
-        app = current_app._get_current_object()
-
-        def run(part: list[dict]) -> None:
-            try:
-                with app.app_context():
-                    try:
-                        self._send_part(part, progress)
-                    finally:
-                        db.session.remove()
-            except BaseException as exc:  # re-raised in the job's thread below
-                progress.errors.append(exc)
-
-        threads = [threading.Thread(target=run, args=(part,), name=f"smtp-{n}") for n, part in enumerate(parts)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if progress.errors:
-            raise progress.errors[0]
-
-    def _send_part(self, emails: list[dict], progress: _Progress) -> None:
-        """One SMTP connection's share of the batch, each outcome written as it is answered."""
-        with OutcomeWriter.open() as writer:
-
-            def record(email: dict, result: DeliveryResult) -> None:
-                progress.done(email, self._record_result(writer, email, result))
-                stale = progress.heartbeat_due(self.heartbeat_every)
-                if stale:  # a working batch keeps its rows from looking abandoned
-                    self.notifications.touch_claims(stale, self.now())
-                    db.session.commit()
-
-            self.sender.send_bulk_emails(emails, on_result=record)
-
-    def _email(self, row) -> dict:
-        context = {
+    def _context(self, row) -> dict:
+        return {
             "student_first_name": row.first_name,
             "course_name": row.course_name,
             "course_code": row.course_code,
@@ -174,20 +219,184 @@ class DeliveryService:
             "radius_m": row.radius_m,
             "location_required": row.latitude is not None,
         }
-        return {"id": row.id, "attempts": row.attempts, "recipient_email": row.email, "context": context}
 
-    def _record_result(self, writer: OutcomeWriter, email: dict, result: DeliveryResult) -> str:
+    def _run(self, batch: _Batch) -> None:
+        """Threads drive the connections; this thread keeps the batch's claim fresh meanwhile."""
+        app = current_app._get_current_object()
+
+        def drive() -> None:
+            with app.app_context():
+                try:
+                    self._drive_connection(batch)
+                finally:
+                    db.session.remove()
+
+        count = min(self.connections, len(batch.work))
+        threads = [threading.Thread(target=drive, name=f"smtp-{n}", daemon=True) for n in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(self.heartbeat_every)
+                in_flight = batch.in_flight()
+                if thread.is_alive() and in_flight:  # a working batch keeps its rows from looking abandoned
+                    self.notifications.touch_claims(in_flight, self.now())
+                    db.session.commit()
+
+    # --- one connection ---------------------------------------------------------------
+
+    def _drive_connection(self, batch: _Batch) -> None:
+        relay = lease = None
+        try:
+            while (email := batch.next()) is not None:
+                try:
+                    relay, lease = self._send_one(batch, email, relay, lease)
+                except Exception as exc:  # never leave the row in `sending`, never stop the others
+                    log.exception("unexpected error sending notification %s", email.id)
+                    reason = f"Not sent: unexpected error ({type(exc).__name__}: {exc})"
+                    self._write(batch, email.id, Status.FAILED, reason, attempt=Attempt("error", None, reason),
+                                counts=True)
+                    batch.done(email, "failed")
+        finally:
+            if relay is not None:
+                self._put_back(relay, lease)
+
+    def _send_one(self, batch: _Batch, email: _Email, relay, lease):
+        if self._paused():
+            self._wait(batch, email, f"Delivery is paused: {self._pause_reason()}", None)
+            return relay, lease
+        if relay is None:
+            taken = POOL.take(self.pool_key)
+            if taken:
+                relay, lease = taken
+                self.slots.renew(lease)
+            else:
+                lease = self.slots.acquire(timeout=MAX_TURN_WAIT)
+                if lease is None:
+                    self._wait(batch, email, "Waiting for a free connection to the mail server "
+                               "(MAIL_MAX_CONNECTIONS)", self.now() + timedelta(seconds=self.retry_delays[0]))
+                    return None, None
+                relay = RelayConnection(self.mail, self.timeout)
+        if not relay.is_open:
+            problem = relay.open()
+            if problem:
+                self._connection_problem(batch, email, problem)
+                self.slots.release(lease)
+                return None, None
+            pause.connected(self.redis)
+        turn = self._wait_turn()
+        if turn is not None:
+            self._wait(batch, email, "Waiting for its turn under the mail server's pace", self.now() + turn)
+            return relay, lease
+        result = relay.send(email.message)
+        self._answered(batch, email, result)
+        if result.outcome in (Outcome.LOGIN, Outcome.TLS, Outcome.UNREACHABLE) or not relay.is_open:
+            relay.close()
+            self.slots.release(lease)
+            return None, None
+        return relay, lease
+
+    def _wait_turn(self) -> timedelta | None:
+        """Wait for this message's turn under MAIL_RATE_LIMIT and the relay's pace.
+        None when it may go now; otherwise how long it should rather wait in the database."""
+        if self.rate_limit and self.rate_limit.wait_turn(MAX_TURN_WAIT) is None:
+            return timedelta(seconds=MAX_TURN_WAIT)
+        if self.throttle.wait_turn(MAX_TURN_WAIT) is None:
+            return timedelta(seconds=MAX_TURN_WAIT)
+        return None
+
+    def _put_back(self, relay: RelayConnection, lease: str) -> None:
+        if relay.is_open:
+            POOL.give(self.pool_key, relay, lease, self.slots)
+        else:
+            self.slots.release(lease)
+
+    # --- what an answer means -----------------------------------------------------------
+
+    def _answered(self, batch: _Batch, email: _Email, result: DeliveryResult) -> None:
         now = self.now()
-        if result.sent:
-            writer.record(email["id"], Status.SENT, None, now, sent_at=now)
-            return "sent"
-        if result.transient and email["attempts"] < self.max_attempts:
-            delay = self.retry_delays[email["attempts"] - 1]
-            reason = f"{result.reason}; will try again (attempt {email['attempts'] + 1} of {self.max_attempts})"
-            writer.record(email["id"], Status.PENDING, reason, now, next_attempt_at=now + timedelta(seconds=delay))
-            return "retrying"
-        reason = result.reason
-        if result.transient:
-            reason = f"{reason} (gave up after {email['attempts']} attempts)"
-        writer.record(email["id"], Status.FAILED, reason, now)
-        return "failed"
+        attempt = Attempt(result.outcome.value, result.code, result.reply or result.reason)
+        if result.outcome == Outcome.SENT:
+            self._write(batch, email.id, Status.SENT, None, sent_at=now, attempt=attempt, counts=True)
+            self.throttle.count_sent()
+            batch.done(email, "sent")
+        elif result.outcome == Outcome.THROTTLED:
+            self.throttle.slow_down()
+            email.throttled += 1
+            self._write(batch, email.id, Status.SENDING, f"{result.reason}; sending more slowly", attempt=attempt)
+            if email.throttled < MAX_THROTTLES:
+                batch.again(email)
+            else:
+                self._wait(batch, email, f"{result.reason}; waiting before trying again",
+                           now + timedelta(seconds=MAX_TURN_WAIT))
+        elif result.outcome in (Outcome.LOGIN, Outcome.TLS, Outcome.UNREACHABLE):
+            self._connection_problem(batch, email, result)
+        elif result.outcome == Outcome.PERMANENT:
+            self._write(batch, email.id, Status.FAILED, result.reason, attempt=attempt, counts=True)
+            batch.done(email, "failed")
+        else:
+            self._retry_later(batch, email, result, attempt, now)
+
+    def _retry_later(self, batch: _Batch, email: _Email, result: DeliveryResult, attempt: Attempt,
+                     now: datetime) -> None:
+        tried = email.attempts + 1
+        delay = self.retry_delays[min(tried, len(self.retry_delays)) - 1]
+        next_try = now + timedelta(seconds=delay)
+        if next_try >= email.expires_at:
+            self._write(batch, email.id, Status.FAILED, _expired_reason(email.expires_at, result.reason, tried),
+                        attempt=attempt, counts=True)
+            batch.done(email, "failed")
+            return
+        reason = f"{result.reason}; will try again at {local_datetime(next_try)} (attempt {tried + 1})"
+        self._write(batch, email.id, Status.PENDING, reason, next_attempt_at=next_try if delay else None,
+                    attempt=attempt, counts=True)
+        if not delay:
+            with batch.lock:
+                batch.retry_now[tried].append(email.id)
+        batch.done(email, "retrying")
+
+    def _connection_problem(self, batch: _Batch, email: _Email, problem: DeliveryResult) -> None:
+        """The relay, not this student, is the problem: the email waits, and delivery may pause."""
+        if problem.outcome == Outcome.UNREACHABLE:
+            paused = pause.connect_failed(self.redis, problem.reason) or self._paused()
+        else:
+            pause.pause(self.redis, problem.reason)
+            paused = True
+        retry_at = None if paused else self.now() + timedelta(seconds=self.retry_delays[0])
+        self._write(batch, email.id, Status.PENDING, f"{problem.reason}; not counted as an attempt",
+                    next_attempt_at=retry_at,
+                    attempt=Attempt(problem.outcome.value, problem.code, problem.reply or problem.reason))
+        batch.done(email, "waiting")
+
+    def _wait(self, batch: _Batch, email: _Email, reason: str, until: datetime | None) -> None:
+        """Back to `pending` without counting an attempt, until `until` (None: until queued again)."""
+        self._write(batch, email.id, Status.PENDING, reason, next_attempt_at=until)
+        batch.done(email, "waiting")
+
+    def _write(self, batch: _Batch, notification_id: int, status: str, reason: str | None, **fields) -> None:
+        batch.writer.record(notification_id, status, reason, self.now(), **fields)
+
+    def _release_untried(self, batch: _Batch) -> None:
+        untried = batch.in_flight()
+        if untried:
+            self.notifications.release(untried, self.now(), "The send job stopped before trying this email; "
+                                                            "it will be sent again")
+            db.session.commit()
+
+    def _paused(self) -> bool:
+        try:
+            return bool(self.redis.exists(pause.KEY))
+        except RedisError:
+            return False
+
+    def _pause_reason(self) -> str:
+        current = pause.state(self.redis)
+        return current.reason if current else "see Admin → Delivery queue"
+
+
+def _expired_reason(expires_at: datetime, last_error: str | None, tries: int | None = None) -> str:
+    reason = f"Not sent: the link expired at {local_datetime(expires_at)} before it could be sent"
+    if last_error:
+        reason = (f"Gave up after {tries} attempts: the link expires at {local_datetime(expires_at)}, "
+                  f"before the next try ({last_error})") if tries else f"{reason} ({last_error})"
+    return reason

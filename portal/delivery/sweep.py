@@ -1,26 +1,44 @@
-"""The sweep: makes sure nothing stays waiting, pending or sending forever.
+"""Nothing stays waiting, pending or sending forever.
 
-Safe to run any time and from many places: every job it enqueues has a
-deterministic id, so work already in the queue is not enqueued twice.
+- `run_sweep` (every SWEEP_INTERVAL_SECONDS, `flask --app wsgi sweep`, the admin
+  button) queues sessions whose generation never reached the queue, releases rows
+  left in `sending` by a dead worker, queues due `pending` rows nobody has touched
+  for a while, and fails `pending` rows whose link has expired.
+- `queue_due_retries` (every second in `worker.py`) queues rows whose retry wait has
+  just ended. A retry lives in the database (`next_attempt_at`), not in a delayed
+  job, so it runs within a second or two of being due whichever worker is alive, and
+  a job can never start before its rows are due and find nothing to claim.
+- `resume_delivery` ends a pause and queues everything that waited.
+
+All of them are safe to run any time and from many places: every job has a
+deterministic id, so work already in the queue is not queued twice. While delivery is
+paused they queue nothing (the rows wait, and keep their attempts).
 """
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 from flask import current_app
+from redis.exceptions import RedisError
 
 from portal.database import utcnow
-from portal.delivery import queueing
+from portal.delivery import pause, queueing
 from portal.extensions import db
+from portal.models import NotificationStatus
 from portal.repositories import EmailNotificationRepository, SessionRepository
+from portal.timefmt import local_datetime
 
 log = logging.getLogger(__name__)
+
+# Retries that became due longer ago than this are left to the sweep's stale rule.
+RETRY_LOOKBACK = timedelta(minutes=10)
 
 
 def run_sweep(now: datetime | None = None) -> dict:
     config = current_app.config
     now = now or utcnow()
     notifications = EmailNotificationRepository()
+    paused = _paused()
 
     session_ids = SessionRepository().ids_awaiting_generation()
     db.session.commit()
@@ -29,18 +47,69 @@ def run_sweep(now: datetime | None = None) -> dict:
 
     recovered = notifications.release_abandoned(now - timedelta(seconds=config["SENDING_TIMEOUT_SECONDS"]), now)
     db.session.commit()
-    if recovered:
+    if recovered and not paused:
         # A fresh id: the dead worker's job may still look "started" to RQ.
         queueing.enqueue_send_batches(recovered, suffix=f"-recovered{int(now.timestamp())}")
 
-    stale = notifications.stale_pending(now - timedelta(seconds=config["PENDING_STALE_SECONDS"]), now)
+    expired = fail_expired(now, paused)
+    stale = [] if paused else notifications.stale_pending(
+        now - timedelta(seconds=config["PENDING_STALE_SECONDS"]), now)
     db.session.commit()
-    by_session = defaultdict(list)
-    for session_id, notification_id in stale:
-        by_session[session_id].append(notification_id)
-    for ids in by_session.values():
-        queueing.enqueue_send_batches(ids)
+    _enqueue_by_session(stale)
 
-    summary = {"sessions_checked": len(session_ids), "recovered_sending": len(recovered), "requeued_pending": len(stale)}
-    log.info("sweep: %s", summary)
+    summary = {"sessions_checked": len(session_ids), "recovered_sending": len(recovered),
+               "requeued_pending": len(stale), "expired_pending": expired}
+    log.info("sweep: %s%s", summary, " (delivery paused)" if paused else "")
     return summary
+
+
+def queue_due_retries(now: datetime | None = None) -> int:
+    """Queue the rows whose retry wait ended since the last call (or in the last minutes)."""
+    if _paused():
+        return 0
+    now = now or utcnow()
+    due = EmailNotificationRepository().due_retries(now - RETRY_LOOKBACK, now)
+    db.session.commit()
+    _enqueue_by_session(due)
+    return len(due)
+
+
+def resume_delivery(by: str) -> int:
+    """End a pause (if any) and queue every due pending row. How many were queued."""
+    pause.resume(queueing.get_redis(), by)
+    now = utcnow()
+    waiting = EmailNotificationRepository().stale_pending(None, now)
+    db.session.commit()
+    _enqueue_by_session(waiting)
+    return len(waiting)
+
+
+def fail_expired(now: datetime, paused: bool) -> int:
+    """Pending rows whose link expired before they could be sent become `failed`, saying why."""
+    notifications = EmailNotificationRepository()
+    expired = notifications.expired_pending(now)
+    for notification_id, expires_at, last_error in expired:
+        reason = f"Not sent: the link expired at {local_datetime(expires_at)}"
+        reason += " while delivery was paused" if paused else " before it could be sent"
+        if last_error:
+            reason += f" (last: {last_error})"
+        notifications.update_status(notification_id, NotificationStatus.FAILED, now=now, last_error=reason)
+    return len(expired)
+
+
+def _enqueue_by_session(rows: list[tuple[int, int]]) -> None:
+    """One set of send jobs per session, each as urgent as its session."""
+    by_session = defaultdict(list)
+    for session_id, notification_id in rows:
+        by_session[session_id].append(notification_id)
+    starts = SessionRepository().start_times(list(by_session)) if by_session else {}
+    db.session.commit()
+    for session_id, ids in by_session.items():
+        queueing.enqueue_send_batches(ids, starts_at=starts.get(session_id))
+
+
+def _paused() -> bool:
+    try:
+        return bool(pause.state(queueing.get_redis()))
+    except RedisError:  # a queue that is down cannot be paused either; enqueueing will say so
+        return False

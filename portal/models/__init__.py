@@ -1,7 +1,7 @@
 """The portal's tables; import models from here."""
 from portal.models.academic import Course, Program, Stream
 from portal.models.attendance import AttendanceRecord
-from portal.models.notifications import EmailNotification, NotificationStatus
+from portal.models.notifications import DeliveryAttempt, EmailNotification, NotificationStatus
 from portal.models.sessions import AttendanceSession, GenerationStatus
 from portal.models.users import Role, StudentProfile, User
 
@@ -9,6 +9,7 @@ __all__ = [
     "AttendanceRecord",
     "AttendanceSession",
     "Course",
+    "DeliveryAttempt",
     "EmailNotification",
     "GenerationStatus",
     "NotificationStatus",

@@ -26,6 +26,8 @@ class EmailNotification(db.Model):
         # Pages walk this index: a session's notifications in order, or all, newest first.
         Index("ix_email_notifications_session_id_id", "session_id", "id"),
         Index("ix_email_notifications_status_updated", "status", "updated_at"),
+        # The retry poller looks for pending rows that have just become due.
+        Index("ix_email_notifications_status_next_attempt", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,8 +41,27 @@ class EmailNotification(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the email is first claimed and reused by every later attempt, so mail
+    # clients can tell a re-sent copy is the same email.
+    message_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     session: Mapped[AttendanceSession] = relationship()
     student_profile: Mapped[StudentProfile] = relationship()
+    attempts_log: Mapped[list["DeliveryAttempt"]] = relationship(
+        order_by="DeliveryAttempt.id", viewonly=True)
+
+
+class DeliveryAttempt(db.Model):
+    """One try at sending one email, with what the relay answered (or the error)."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("email_notifications.id", ondelete="CASCADE"), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(32))
+    smtp_code: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -51,7 +51,7 @@ def retry():
         return render_template("notifications/confirm_retry.html", ids=ids, back=back)
 
     service = NotificationGenerationService(JWTTokenService.from_config(current_app.config),
-                                            dispatch=queueing.enqueue_send_batches)
+                                            dispatch=lambda ids: queueing.enqueue_send_batches(ids, bulk=True))
     summary = service.retry_failed_notifications(ids)
     flash(_summary_message(summary), "success" if summary["retried"] else "warning")
     return redirect(back)

@@ -1,12 +1,11 @@
 import functools
 from collections import Counter
-from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, String, cast, func, literal, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from portal.database import utcnow
+from portal.database import driver_time, utcnow
 from portal.extensions import db
 from portal.models import AttendanceSession, Course, EmailNotification, StudentProfile, User
 from portal.models import NotificationStatus as Status
@@ -26,7 +25,7 @@ class EmailNotificationRepository:
         connection = db.session.connection()
         postgres = connection.dialect.name == "postgresql"
         # The rows of one session share their times: convert each distinct value once.
-        to_db = functools.cache(_naive_utc if postgres else lambda moment: _sqlite_time(_naive_utc(moment)))
+        to_db = functools.cache(driver_time(connection.dialect.name))
         now = to_db(utcnow())
         rows = [
             (n["session_id"], n["student_profile_id"], n["token"], to_db(n["token_expires_at"]),
@@ -55,16 +54,21 @@ class EmailNotificationRepository:
             query = query.where(_due(now))
         return list(db.session.scalars(query.order_by(EmailNotification.id)))
 
-    def claim(self, ids: list[int], now: datetime) -> list[int]:
-        """Atomically move due `pending` rows to `sending`; rows claimed elsewhere are left alone."""
+    def claim(self, ids: list[int], now: datetime, message_id_suffix: str) -> list[int]:
+        """Atomically move due `pending` rows to `sending`; rows claimed elsewhere are left alone.
+
+        A row gets its Message-ID (`<id.suffix>`) on its first claim and keeps it.
+        Attempts are counted when the relay answers, not here.
+        """
+        message_id = literal("<") + cast(EmailNotification.id, String) + literal(f".{message_id_suffix}>")
         statement = (
             update(EmailNotification)
             .where(EmailNotification.id.in_(ids), EmailNotification.status == Status.PENDING, _due(now))
             .values(
                 status=Status.SENDING,
                 claimed_at=now,
-                attempts=EmailNotification.attempts + 1,
                 updated_at=now,
+                message_id=func.coalesce(EmailNotification.message_id, message_id),
             )
             .returning(EmailNotification.id)
             .execution_options(synchronize_session=False)
@@ -79,8 +83,10 @@ class EmailNotificationRepository:
                 EmailNotification.token,
                 EmailNotification.token_expires_at,
                 EmailNotification.attempts,
+                EmailNotification.message_id,
                 User.email,
                 User.first_name,
+                User.last_name,
                 AttendanceSession.starts_at,
                 AttendanceSession.ends_at,
                 AttendanceSession.radius_m,
@@ -116,6 +122,35 @@ class EmailNotificationRepository:
             .execution_options(synchronize_session=False)
         )
 
+    def release(self, ids: list[int], now: datetime, reason: str, next_attempt_at: datetime | None = None) -> int:
+        """Rows this worker claimed but did not try go back to `pending`, attempts unchanged."""
+        result = db.session.execute(
+            update(EmailNotification)
+            .where(EmailNotification.id.in_(ids), EmailNotification.status == Status.SENDING)
+            .values(status=Status.PENDING, last_error=reason, next_attempt_at=next_attempt_at, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount
+
+    def due_retries(self, due_since: datetime, now: datetime) -> list[tuple[int, int]]:
+        """(session_id, id) of pending rows whose wait ended in (due_since, now]."""
+        query = (
+            select(EmailNotification.session_id, EmailNotification.id)
+            .where(
+                EmailNotification.status == Status.PENDING,
+                EmailNotification.next_attempt_at > due_since,
+                EmailNotification.next_attempt_at <= now,
+            )
+            .order_by(EmailNotification.session_id, EmailNotification.id)
+        )
+        return [tuple(row) for row in db.session.execute(query)]
+
+    def expired_pending(self, now: datetime) -> list[tuple[int, datetime, str | None]]:
+        """(id, token_expires_at, last_error) of pending rows whose link has expired."""
+        query = select(EmailNotification.id, EmailNotification.token_expires_at, EmailNotification.last_error).where(
+            EmailNotification.status == Status.PENDING, EmailNotification.token_expires_at <= now)
+        return [tuple(row) for row in db.session.execute(query)]
+
     def release_abandoned(self, claimed_before: datetime, now: datetime) -> list[int]:
         """Rows left in `sending` by a dead worker go back to `pending`."""
         statement = (
@@ -132,13 +167,14 @@ class EmailNotificationRepository:
         )
         return sorted(db.session.scalars(statement))
 
-    def stale_pending(self, untouched_since: datetime, now: datetime) -> list[tuple[int, int]]:
-        """(session_id, id) of due pending rows nobody has touched for a while."""
+    def stale_pending(self, untouched_since: datetime | None, now: datetime) -> list[tuple[int, int]]:
+        """(session_id, id) of due pending rows nobody has touched since `untouched_since` (None: all)."""
+        untouched = [] if untouched_since is None else [EmailNotification.updated_at < untouched_since]
         query = (
             select(EmailNotification.session_id, EmailNotification.id)
             .where(
                 EmailNotification.status == Status.PENDING,
-                EmailNotification.updated_at < untouched_since,
+                *untouched,
                 _due(now),
             )
             .order_by(EmailNotification.session_id, EmailNotification.id)
@@ -218,19 +254,6 @@ _BULK_COLUMNS = ("session_id", "student_profile_id", "token", "token_expires_at"
                  "created_at", "updated_at")
 
 
-def _naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def _sqlite_naive(moment: datetime) -> str:
-    return _sqlite_time(_naive_utc(moment))
-
-
-def _sqlite_time(moment: datetime) -> str:
-    """The text form SQLAlchemy's SQLite DateTime stores and reads back."""
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def _copy_insert(connection, rows: list[tuple]) -> int:
     columns = ", ".join(_BULK_COLUMNS)
     cursor = connection.connection.driver_connection.cursor()
@@ -248,51 +271,6 @@ def _copy_insert(connection, rows: list[tuple]) -> int:
         "ON CONFLICT (session_id, student_profile_id) DO NOTHING"
     )
     return cursor.rowcount
-
-
-class OutcomeWriter:
-    """Writes delivery outcomes one by one, each committed at once, on a connection of its own.
-
-    This is the hot path of delivery (one write per email), so it skips the ORM session
-    (no pool checkout or ping per row) and hands one plain UPDATE straight to the
-    driver's own connection, which it has to itself for the whole batch. On
-    PostgreSQL the connection runs with `synchronous_commit = off` (a crash can lose the
-    last few hundred milliseconds of outcomes, which the sweep then re-sends: the
-    at-least-once guarantee); SQLite runs in WAL mode with synchronous=NORMAL.
-    """
-
-    def __init__(self, connection):
-        self._driver = connection.connection.driver_connection
-        self._cursor = self._driver.cursor()
-        postgres = connection.dialect.name == "postgresql"
-        self._convert = _naive_utc if postgres else _sqlite_naive
-        mark = "%s" if postgres else "?"
-        self._sql = (f"UPDATE email_notifications SET status = {mark}, last_error = {mark}, sent_at = {mark}, "
-                     f"next_attempt_at = {mark}, updated_at = {mark} WHERE id = {mark}")
-
-    @classmethod
-    @contextmanager
-    def open(cls):
-        with db.engine.connect() as connection:
-            postgres = connection.dialect.name == "postgresql"
-            if postgres:
-                connection.exec_driver_sql("SET synchronous_commit = off")
-                connection.commit()
-            try:
-                yield cls(connection)
-            finally:
-                if postgres:
-                    connection.rollback()
-                    connection.exec_driver_sql("RESET synchronous_commit")
-                    connection.commit()
-
-    def record(self, notification_id: int, status: str, last_error: str | None, now: datetime,
-               sent_at: datetime | None = None, next_attempt_at: datetime | None = None) -> None:
-        convert = self._convert
-        self._cursor.execute(self._sql, (
-            status, last_error, sent_at and convert(sent_at), next_attempt_at and convert(next_attempt_at),
-            convert(now), notification_id))
-        self._driver.commit()
 
 
 def _due(now: datetime):

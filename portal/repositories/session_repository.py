@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -12,6 +14,10 @@ class SessionRepository:
     def add(self, session: AttendanceSession) -> AttendanceSession:
         db.session.add(session)
         return session
+
+    def start_times(self, session_ids: list[int]) -> dict[int, datetime]:
+        query = select(AttendanceSession.id, AttendanceSession.starts_at).where(AttendanceSession.id.in_(session_ids))
+        return dict(db.session.execute(query).all())
 
     def ids_awaiting_generation(self) -> list[int]:
         waiting = (GenerationStatus.WAITING, GenerationStatus.QUEUED)

@@ -69,4 +69,4 @@ def create_session(request: SessionRequest) -> tuple[AttendanceSession, bool]:
     session = AttendanceSession(**vars(request))
     db.session.add(session)
     db.session.commit()
-    return session, queueing.enqueue_generation(session.id)
+    return session, queueing.enqueue_generation(session.id, session.starts_at)

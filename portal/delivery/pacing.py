@@ -1,0 +1,204 @@
+"""How fast, and over how many connections, every worker together may use the relay.
+
+All three limits are shared by every worker through Redis:
+
+- `ConnectionSlots`: at most `MAIL_MAX_CONNECTIONS` SMTP connections open at once.
+  Each open connection holds a lease in a sorted set; a worker that dies without
+  closing its connections loses their leases after `ttl` seconds.
+- `RateLimit`: never more than `MAIL_RATE_LIMIT` messages in any window of its length
+  (the `limits` library's moving window). A small margin is kept so that the relay,
+  which counts when the messages arrive a few milliseconds later, sees the same.
+- `Throttle`: when the relay answers "slow down", the whole queue halves its pace and
+  then speeds up again by a tenth every `RECOVER_SECONDS` without complaint.
+
+Redis trouble never stops delivery: the limits are then skipped for that message.
+"""
+import logging
+import re
+import threading
+import time
+import uuid
+
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+from redis import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+RATE_FORMAT = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
+PREFIX = "portal:delivery"
+
+
+def parse_rate(text: str) -> RateLimitItem | None:
+    """`N/second`, `N/minute` or `N/hour`; empty means no limit. ValueError otherwise."""
+    if not text or not text.strip():
+        return None
+    match = RATE_FORMAT.match(text)
+    if not match or int(match.group(1)) < 1:
+        raise ValueError(f"expected N/second, N/minute or N/hour with N ≥ 1, got {text!r}")
+    return parse(f"{match.group(1)}/{match.group(2)}")
+
+
+class ConnectionSlots:
+    _ACQUIRE = """
+        redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1])
+        if redis.call('zcard', KEYS[1]) < tonumber(ARGV[3]) then
+            redis.call('zadd', KEYS[1], ARGV[1] + ARGV[2], ARGV[4])
+            return 1
+        end
+        return 0
+    """
+
+    def __init__(self, redis: Redis, cap: int | None, ttl: float):
+        self.redis, self.cap, self.ttl = redis, cap, ttl
+        self.key = f"{PREFIX}:connections"
+        self._acquire = redis.register_script(self._ACQUIRE) if cap else None
+
+    def acquire(self, timeout: float) -> str | None:
+        """A lease for one more open connection, waiting up to `timeout`; None if none came free."""
+        lease = uuid.uuid4().hex
+        if not self.cap:
+            return lease
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self._acquire(keys=[self.key], args=[time.time(), self.ttl, self.cap, lease]):
+                    return lease
+            except RedisError as exc:
+                log.warning("connection cap not checked (Redis: %s)", exc)
+                return lease
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+
+    def renew(self, lease: str) -> None:
+        if self.cap:
+            self._safely(lambda: self.redis.zadd(self.key, {lease: time.time() + self.ttl}, xx=True))
+
+    def release(self, lease: str) -> None:
+        if self.cap:
+            self._safely(lambda: self.redis.zrem(self.key, lease))
+
+    def open_count(self) -> int:
+        return self.redis.zcount(self.key, time.time(), "+inf")
+
+    @staticmethod
+    def _safely(call) -> None:
+        try:
+            call()
+        except RedisError as exc:
+            log.warning("connection lease not updated (Redis: %s)", exc)
+
+
+class RateLimit:
+    """MAIL_RATE_LIMIT across all workers. `wait_turn` blocks until a message may go."""
+
+    def __init__(self, item: RateLimitItem, storage_uri: str):
+        self.item = item
+        self.window = item.get_expiry()
+        self.margin = min(0.05 * self.window, 0.25)
+        self.storage = MemoryStorage() if storage_uri.startswith(("memory:", "fakeredis:")) else RedisStorage(
+            storage_uri, key_prefix=f"{PREFIX}:rate", socket_timeout=5)
+        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.key = self.item.key_for("smtp")
+        self._lock = threading.Lock()  # this worker's threads ask one at a time
+
+    def wait_turn(self, max_wait: float) -> float | None:
+        """Seconds waited, or None if the next free moment is more than `max_wait` away."""
+        started = time.monotonic()
+        while True:
+            with self._lock:
+                try:
+                    oldest, count = self.storage.get_moving_window(self.key, self.item.amount,
+                                                                   self.window + self.margin)
+                    if count < self.item.amount and self.limiter.hit(self.item, "smtp"):
+                        return time.monotonic() - started
+                except RedisError as exc:
+                    log.warning("MAIL_RATE_LIMIT not checked (Redis: %s)", exc)
+                    return 0.0
+                pause = oldest + self.window + self.margin - time.time() if count >= self.item.amount else 0.01
+            if time.monotonic() - started + pause > max_wait:
+                return None
+            time.sleep(max(pause, 0.002))
+
+
+class Throttle:
+    """The queue's pace after the relay said "slow down" (none until it does)."""
+
+    MIN_RATE = 0.2  # messages a second: never slower than one every five seconds
+    RECOVER_SECONDS = 2.0
+    FORGET_SECONDS = 600  # ten quiet minutes and the throttle is forgotten
+    _TURN = """
+        local rate = tonumber(redis.call('hget', KEYS[1], 'rate'))
+        if not rate then return {'0', 1} end
+        local now, max_wait, every = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+        local changed = tonumber(redis.call('hget', KEYS[1], 'changed'))
+        if now - changed >= every then
+            rate = rate * 1.1 + 0.1
+            redis.call('hset', KEYS[1], 'rate', rate, 'changed', now)
+        end
+        local tat = math.max(tonumber(redis.call('hget', KEYS[1], 'tat')) or now, now)
+        local wait = tat - now
+        if wait > max_wait then return {tostring(wait), 0} end
+        redis.call('hset', KEYS[1], 'tat', tat + 1 / rate)
+        return {tostring(wait), 1}
+    """
+    _SLOW_DOWN = """
+        local now, observed, cooldown = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+        local rate = tonumber(redis.call('hget', KEYS[1], 'rate'))
+        local changed = tonumber(redis.call('hget', KEYS[1], 'changed')) or 0
+        if rate and now - changed < 1 then return tostring(rate) end
+        rate = math.max(tonumber(ARGV[4]), math.min(rate or observed, observed) / 2)
+        local tat = math.max(tonumber(redis.call('hget', KEYS[1], 'tat')) or now, now + cooldown)
+        redis.call('hset', KEYS[1], 'rate', rate, 'changed', now, 'tat', tat)
+        redis.call('expire', KEYS[1], ARGV[5])
+        return tostring(rate)
+    """
+
+    def __init__(self, redis: Redis):
+        self.redis = redis
+        self.key = f"{PREFIX}:pace"
+        self._turn = redis.register_script(self._TURN)
+        self._slow_down = redis.register_script(self._SLOW_DOWN)
+
+    def wait_turn(self, max_wait: float) -> float | None:
+        """Sleeps until this message's slot; None (no slot taken) if that is more than `max_wait` away."""
+        try:
+            wait, reserved = self._turn(keys=[self.key], args=[time.time(), max_wait, self.RECOVER_SECONDS])
+        except RedisError as exc:
+            log.warning("relay pace not checked (Redis: %s)", exc)
+            return 0.0
+        wait = float(wait)
+        if not reserved:
+            return None
+        if wait > 0:
+            time.sleep(wait)
+        return wait
+
+    def count_sent(self) -> None:
+        """Messages accepted per second, kept a few seconds: the pace to halve from."""
+        key = f"{PREFIX}:sent:{int(time.time())}"
+        try:
+            self.redis.pipeline(transaction=False).incr(key).expire(key, 10).execute()
+        except RedisError:
+            pass
+
+    def slow_down(self, cooldown: float = 1.0) -> float | None:
+        """The relay asked us to slow down: halve the pace (once a second at most). The new rate."""
+        now = int(time.time())
+        try:
+            counts = self.redis.mget([f"{PREFIX}:sent:{second}" for second in range(now - 5, now + 1)])
+            observed = max(self.MIN_RATE, sum(int(c or 0) for c in counts) / 5)
+            rate = float(self._slow_down(keys=[self.key], args=[time.time(), observed, cooldown, self.MIN_RATE,
+                                                                  self.FORGET_SECONDS]))
+        except RedisError as exc:
+            log.warning("relay pace not lowered (Redis: %s)", exc)
+            return None
+        log.info("relay asked to slow down: pace now %.2f messages/s for the whole queue", rate)
+        return rate
+
+    def current_rate(self) -> float | None:
+        value = self.redis.hget(self.key, "rate")
+        return float(value) if value is not None else None

@@ -1,0 +1,54 @@
+"""What every worker does beside its jobs, on a one-second tick.
+
+- queue retries that have just become due (one worker per second, by a Redis lock);
+- queue the sweep every SWEEP_INTERVAL_SECONDS (one worker per interval);
+- while delivery is paused, probe the relay every MAIL_PAUSE_PROBE_SECONDS and resume
+  when it answers;
+- close this process's SMTP connections that have been idle for a few seconds.
+"""
+import logging
+import threading
+import time
+
+from flask import Flask
+from redis.exceptions import RedisError
+
+from portal.delivery import pause, queueing
+from portal.delivery.sending import POOL
+from portal.delivery.sweep import queue_due_retries, resume_delivery
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+SWEEP_LOCK = "portal:sweep-lock"
+RETRY_LOCK = "portal:retry-poll-lock"
+TICK_SECONDS = 1.0
+
+
+def run(app: Flask, stop: threading.Event) -> None:
+    """Tick until `stop` is set (the worker's main thread runs the jobs meanwhile)."""
+    next_sweep = time.monotonic() + app.config["SWEEP_INTERVAL_SECONDS"]
+    while not stop.wait(TICK_SECONDS):
+        with app.app_context():
+            try:
+                tick(app, sweep_due=time.monotonic() >= next_sweep)
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + app.config["SWEEP_INTERVAL_SECONDS"]
+            except RedisError as exc:
+                log.warning("upkeep skipped, queue unreachable: %s", exc)
+            except Exception:  # the ticker must outlive any one bad tick
+                log.exception("upkeep tick failed")
+            finally:
+                db.session.remove()
+
+
+def tick(app: Flask, sweep_due: bool) -> None:
+    redis = app.extensions["redis"]
+    POOL.close_idle()
+    if redis.set(RETRY_LOCK, "1", nx=True, px=int(TICK_SECONDS * 900)):
+        queue_due_retries()
+    interval = app.config["SWEEP_INTERVAL_SECONDS"]
+    if sweep_due and redis.set(SWEEP_LOCK, "1", nx=True, ex=max(1, interval - 1)):
+        queueing.enqueue_once(queueing.SWEEP_JOB, (), "portal-sweep", at_front=True)
+    if pause.probe(redis, app.config["MAIL_PAUSE_PROBE_SECONDS"]):
+        resume_delivery("the relay probe")
