@@ -38,7 +38,7 @@ def make_app(database_url: str, smtp_port: int = 25, **config):
     app = create_app({
         "ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": BENCH_REDIS,
         "RQ_QUEUE_NAME": "bench", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_port,
-        "MAIL_DEFAULT_SENDER": "attendance@example.edu", "MAIL_RETRY_DELAYS": [0, 0], "RATELIMIT_ENABLED": False,
+        "MAIL_DEFAULT_SENDER": "attendance@example.edu", "RATELIMIT_ENABLED": False,
         "WTF_CSRF_ENABLED": False, **config,
     })
     with app.app_context():
@@ -107,7 +107,10 @@ class SMTPSink:
         self.file.unlink(missing_ok=True)
 
     def received(self) -> list[str]:
-        return self.file.read_text().split()
+        return [line.split()[1] for line in self.file.read_text().splitlines() if line.strip()]
+
+    def accepted_times(self) -> list[float]:
+        return sorted(float(line.split()[0]) for line in self.file.read_text().splitlines() if line.strip())
 
     def reset(self) -> None:
         self.file.write_text("")
@@ -146,30 +149,31 @@ def report(title: str, rows: list[tuple], note: str = "") -> None:
         print(f"  {note}")
 
 
-def worker_env(app) -> dict:
-    """Environment for `python worker.py` processes pointed at the benchmark's services."""
+def worker_env(app, **settings) -> dict:
+    """Environment for `python worker.py` processes pointed at the benchmark's services;
+    only what the benchmark sets explicitly departs from the defaults."""
     config = app.config
     return {
         **os.environ, "PORTAL_ENV": "testing", "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": config["REDIS_URL"], "RQ_QUEUE_NAME": config["RQ_QUEUE_NAME"],
         "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(config["MAIL_PORT"]),
         "MAIL_DEFAULT_SENDER": config["MAIL_DEFAULT_SENDER"], "MAIL_BATCH_SIZE": str(config["MAIL_BATCH_SIZE"]),
-        "MAIL_CONNECTIONS": str(config["MAIL_CONNECTIONS"]), "MAIL_RETRY_DELAYS": "0,0",
         "PORTAL_BASE_URL": config["PORTAL_BASE_URL"], "SWEEP_INTERVAL_SECONDS": "3600",
+        **{name: str(value) for name, value in settings.items()},
     }
 
 
 @contextmanager
-def workers(app, count: int):
+def workers(app, count: int, **settings):
     """`count` idle `python worker.py` processes, ready before the timing starts."""
-    env = worker_env(app)
+    env = worker_env(app, **settings)
     processes = [subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL) for _ in range(count)]
     try:
         from rq import Worker
 
         deadline = time.monotonic() + 60
-        queue = app.extensions["rq_queue"]
+        queue = app.extensions["rq_queues"]["urgent"]
         while len(Worker.all(queue=queue)) < count:
             if time.monotonic() > deadline:
                 raise TimeoutError("workers did not start")

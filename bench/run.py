@@ -16,15 +16,17 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the pipeline's info lines would drown the figures
 
-    from bench import bench_delivery, bench_end_to_end, bench_generation, bench_pages, bench_scaleout
+    from bench import bench_delivery, bench_end_to_end, bench_generation, bench_pages, bench_relay, bench_scaleout
 
     sizes = {"students": 10_000 if args.full else 2_000, "emails": 2_000 if args.full else 500,
-             "slow_emails": 400 if args.full else 240, "rows": 10_000 if args.full else 2_000}
+             "slow_emails": 400 if args.full else 240, "rows": 10_000 if args.full else 2_000,
+             "relay_emails": 1_000 if args.full else 500, "rate_emails": 200 if args.full else 100}
     print(f"# Benchmarks ({'full' if args.full else 'small'} sizes) on {platform.node()}: "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
     results = []
     suites = [
         ("generation", lambda: bench_generation.run(sizes["students"])),
+        ("relay", lambda: bench_relay.run(sizes["relay_emails"], sizes["rate_emails"])),
         ("delivery", lambda: bench_delivery.run(sizes["emails"])),
         ("scale-out", lambda: bench_scaleout.run(sizes["slow_emails"])),
         ("pages", lambda: bench_pages.run(sizes["rows"])),

@@ -2,14 +2,15 @@
 
     python -m bench.smtp_sink PORT RECIPIENTS_FILE [--delay SECONDS]
 
-Accepts everything; appends each recipient to RECIPIENTS_FILE (so a benchmark can check
-that every message arrived exactly once); `--delay` holds each reply (EHLO, MAIL, RCPT,
-end of DATA) for that long, like a relay across a network.
+Accepts everything; appends "<time accepted> <recipient>" to RECIPIENTS_FILE (so a
+benchmark can check that every message arrived exactly once, and when); `--delay` holds
+each reply (EHLO, MAIL, RCPT, end of DATA) for that long, like a relay across a network.
 """
 import argparse
 import asyncio
 import signal
 import threading
+import time
 
 from aiosmtpd.controller import Controller
 
@@ -39,7 +40,8 @@ class Sink:
 
     async def handle_DATA(self, server, session, envelope):
         await self._wait()
-        self.out.write("".join(f"{r}\n" for r in envelope.rcpt_tos))
+        now = time.time()
+        self.out.write("".join(f"{now:.6f} {r}\n" for r in envelope.rcpt_tos))
         self.out.flush()
         return "250 Accepted"
 

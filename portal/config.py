@@ -89,7 +89,7 @@ class Config:
             "MAIL_BATCH_SIZE": _env_int("MAIL_BATCH_SIZE", 50),
             "MAIL_TIMEOUT_SECONDS": _env_int("MAIL_TIMEOUT_SECONDS", 30),
             # SMTP connections one worker keeps busy at once (each reused for many messages).
-            "MAIL_CONNECTIONS": _env_int("MAIL_CONNECTIONS", 16),
+            "MAIL_CONNECTIONS": _env_int("MAIL_CONNECTIONS", 20),
             # Cap on connections open at once across all workers (0: none), counted in Redis.
             "MAIL_MAX_CONNECTIONS": _env_int("MAIL_MAX_CONNECTIONS", 0) or None,
             # N/second, N/minute or N/hour across all workers; empty: no limit.
