@@ -15,6 +15,7 @@ from rq import SimpleWorker
 
 from portal import create_app
 from portal.delivery import jobs, queueing, upkeep
+from portal.delivery.sending import POOL
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -28,12 +29,15 @@ def main(argv: list[str] | None = None) -> None:
     if not args.burst:
         threading.Thread(target=upkeep.run, args=(app, stop), daemon=True, name="upkeep").start()
     # SimpleWorker runs jobs in this process: no fork per job (a job is a whole batch of
-    # emails, and forking would cost more than the bookkeeping it isolates).
+    # emails, and forking would cost more than the bookkeeping it isolates). No RQ scheduler
+    # either: retries wait in the database and the upkeep thread queues them when due (a
+    # forked scheduler process would also inherit this worker's open SMTP connections).
     worker = SimpleWorker(queueing.worker_queues(app), connection=app.extensions["redis"])
     try:
-        worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
+        worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
     finally:
         stop.set()
+        POOL.close_idle(older_than=0)  # say goodbye to the relay and free our connection slots
 
 
 if __name__ == "__main__":

@@ -5,20 +5,25 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from portal.exceptions import ValidationError
 from portal.extensions import db
-from portal.models import Course, Program, Stream, User
+from portal.models import Course, NotificationStatus, Program, Stream, User
+from portal.repositories import EmailNotificationRepository
 from portal.services import directory_service, session_service
 from portal.services.student_import import import_students
-from portal.delivery.sweep import run_sweep
-from portal.timefmt import portal_zone
+from portal.delivery import pause
+from portal.delivery.pacing import Throttle
+from portal.delivery.queueing import get_redis
+from portal.delivery.sweep import resume_delivery, run_sweep
+from portal.timefmt import local_datetime, portal_zone
 
 
 def init_app(app: Flask) -> None:
     for command in (create_user, create_program, create_course, import_students_command, create_session,
-                    seed_demo, sweep):
+                    seed_demo, sweep, delivery):
         app.cli.add_command(command)
 
 
@@ -143,6 +148,56 @@ def sweep():
     """Run the periodic sweep once: queue whatever is waiting, recover stuck sends."""
     summary = run_sweep()
     click.echo(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in summary.items()))
+
+
+@click.group("delivery")
+def delivery():
+    """See, pause or resume email delivery for the whole queue."""
+
+
+@delivery.command("status")
+def delivery_status_command():
+    """Running or paused (why, since when), the relay's pace, what waits."""
+    redis = _redis()
+    state = pause.state(redis)
+    if state:
+        click.echo(f"Delivery paused since {local_datetime(state.since)} by {state.by}: {state.reason}")
+        if state.last_probe:
+            click.echo(f"Last probe of the mail server: {state.last_probe}")
+    else:
+        click.echo("Delivery running.")
+    rate = Throttle(redis).current_rate()
+    if rate:
+        click.echo(f"The mail server asked to slow down: at most {rate:.1f} emails a second for now.")
+    counts = EmailNotificationRepository().counts_by_status()
+    click.echo(", ".join(f"{status}: {counts.get(status, 0)}" for status in NotificationStatus))
+
+
+@delivery.command("pause")
+@click.option("--reason", default="Paused by an operator", help="Shown to admins while paused.")
+def delivery_pause_command(reason):
+    """Pause delivery: emails wait (and keep their attempts) until `resume`."""
+    if pause.pause(_redis(), reason, by="command line"):
+        click.echo("Delivery paused.")
+    else:
+        click.echo("Delivery was already paused.")
+
+
+@delivery.command("resume")
+def delivery_resume_command():
+    """Resume delivery and queue every email that waited."""
+    _redis()
+    queued = resume_delivery(by="command line")
+    click.echo(f"Delivery resumed; {queued} waiting emails queued.")
+
+
+def _redis():
+    redis = get_redis()
+    try:
+        redis.ping()
+    except RedisError as exc:
+        raise click.ClickException(f"the queue (Redis) is unreachable: {exc}") from None
+    return redis
 
 
 @click.command("seed-demo")

@@ -31,15 +31,18 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("PORTAL_ENV", "development")
     os.environ.setdefault("REDIS_URL", "fakeredis://")
     os.environ.setdefault("PORTAL_BASE_URL", f"http://{args.host}:{args.port}")
-    os.environ.setdefault("MAIL_RETRY_DELAYS", "5,15")
+    os.environ.setdefault("MAIL_RETRY_DELAYS", "5,15")  # quick retries, so a newcomer sees one
     catcher = outbox = None
     if not os.environ.get("MAIL_SERVER"):
         from portal.dev.outbox import Outbox, start_catcher
 
-        outbox, smtp_port = Outbox(), _free_port()
+        from portal.dev.outbox import LOGIN
+
+        outbox, smtp_port = Outbox(secrets.token_urlsafe(12)), _free_port()
         catcher = start_catcher(outbox, smtp_port)
         os.environ.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_port), MAIL_USE_TLS="false",
-                          MAIL_USE_SSL="false")
+                          MAIL_USE_SSL="false", MAIL_USERNAME=LOGIN, MAIL_PASSWORD=outbox.password)
+        os.environ.setdefault("MAIL_PAUSE_PROBE_SECONDS", "15")
 
     from portal import create_app
     from portal.delivery import jobs, queueing, upkeep
@@ -59,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     _banner(app, args, accounts, password)
     try:
         worker = SimpleWorker(queueing.worker_queues(app), connection=app.extensions["redis"])
-        worker.work(with_scheduler=True, logging_level="WARNING")
+        worker.work(with_scheduler=False, logging_level="WARNING")
     finally:
         stop.set()
         server.shutdown()

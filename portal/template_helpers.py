@@ -1,7 +1,12 @@
 """Filters and globals the page templates share."""
-from flask import Flask, request, url_for
+import time
+
+from flask import Flask, current_app, request, url_for
+from flask_login import current_user
+from redis.exceptions import RedisError
 
 from portal import timefmt
+from portal.delivery import pause
 
 STATUS_STYLES = {"pending": "secondary", "sending": "info", "sent": "success", "failed": "danger",
                  "waiting": "secondary", "queued": "info", "done": "success"}
@@ -18,7 +23,25 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+_redis_down_until = 0.0
+
+
+def delivery_pause():
+    """For admins, on every staff page: whether delivery is paused (None if not, or unknown)."""
+    if not (current_user.is_authenticated and current_user.role == "admin"):
+        return None
+    global _redis_down_until
+    if time.monotonic() < _redis_down_until:  # a queue that is down must not slow every page
+        return None
+    try:
+        return pause.state(current_app.extensions["redis"])
+    except RedisError:
+        _redis_down_until = time.monotonic() + 30
+        return None
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_global(delivery_pause)
     app.add_template_filter(lambda moment: timefmt.local_datetime(moment) if moment else "", "local_datetime")
     app.add_template_filter(lambda moment: timefmt.local_date(moment) if moment else "", "local_date")
     app.add_template_filter(lambda moment: timefmt.local_time(moment) if moment else "", "local_time")

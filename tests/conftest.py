@@ -16,7 +16,7 @@ from portal import create_app
 from portal.delivery import queueing
 from portal.extensions import db
 from portal.log_redaction import JWT_PATTERN
-from portal.models import AttendanceSession, Course, Program, Role, Stream, StudentProfile, User
+from portal.models import AttendanceSession, Course, EmailNotification, Program, Role, Stream, StudentProfile, User
 from tests.smtp_servers import SMTPServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,6 +134,11 @@ def env_for(app) -> dict:
         "MAIL_CONNECTIONS": str(config["MAIL_CONNECTIONS"]),
         "PORTAL_BASE_URL": config["PORTAL_BASE_URL"],
         "SENDING_TIMEOUT_SECONDS": str(config["SENDING_TIMEOUT_SECONDS"]),
+        "MAIL_MAX_CONNECTIONS": str(config["MAIL_MAX_CONNECTIONS"] or 0),
+        "MAIL_RATE_LIMIT": config["MAIL_RATE_LIMIT"],
+        "MAIL_PAUSE_PROBE_SECONDS": str(config["MAIL_PAUSE_PROBE_SECONDS"]),
+        "MAIL_USERNAME": config["MAIL_USERNAME"] or "",
+        "MAIL_PASSWORD": config["MAIL_PASSWORD"] or "",
     }
 
 
@@ -192,6 +197,14 @@ def make_session(course: Course, stream: Stream | None = None, starts_in=timedel
     db.session.add(session)
     db.session.commit()
     return session
+
+
+def make_notification(session: AttendanceSession, student: StudentProfile, status="pending") -> EmailNotification:
+    notification = EmailNotification(session=session, student_profile=student, token=f"tok-{uuid.uuid4().hex}",
+                                      token_expires_at=session.starts_at + timedelta(hours=1), status=status)
+    db.session.add(notification)
+    db.session.commit()
+    return notification
 
 
 # --- web helpers -------------------------------------------------------------

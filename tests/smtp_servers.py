@@ -1,17 +1,29 @@
-"""Real SMTP servers for the tests: aiosmtpd with scripted misbehaviour, and a silent one."""
+"""Real SMTP servers for the tests: aiosmtpd with scripted misbehaviour, and a silent one.
+
+Besides refusing, dropping and stalling, a `ScriptedHandler` can answer every command
+slowly (`latency`, like a relay across a network), throttle (`rate_cap`: N messages per
+W seconds, then "451 4.7.0 … rate … exceeded"), and record when each message was
+accepted. `SMTPServer` can require AUTH (`logins`: the credentials it accepts right now,
+changeable while it runs), offer SMTPUTF8 or not, and count connections open at once.
+"""
 import asyncio
 import email
 import socket
+import threading
+import time
 from dataclasses import dataclass, field
 from email.message import Message
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult
 
 
 @dataclass
 class Received:
     recipient: str
     message: Message
+    raw: bytes = b""
+    mail_options: tuple = ()
 
 
 @dataclass
@@ -28,17 +40,29 @@ class ScriptedHandler:
     stall_on: set[int] = field(default_factory=set)
     stall_seconds: float = 5.0
     reply_delay: float = 0.0
+    latency: float = 0.0  # every reply (EHLO, MAIL, RCPT, DATA) held this long
+    rate_cap: tuple[int, float] | None = None  # (N, W): more than N messages in W seconds are throttled
     received: list[Received] = field(default_factory=list)
+    accepted_at: list[float] = field(default_factory=list)
+    throttled: int = 0
     connections: int = 0
     data_count: int = 0
     tempfailed: dict = field(default_factory=dict)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        await asyncio.sleep(self.latency)
         self.connections += 1
         session.host_name = hostname
         return responses
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        await asyncio.sleep(self.latency)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        await asyncio.sleep(self.latency)
         if any(marker in address for marker in self.refuse):
             return "550 5.1.1 Mailbox unavailable"
         if any(marker in address for marker in self.tempfail):
@@ -49,8 +73,15 @@ class ScriptedHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.latency)
         self.data_count += 1
         n = self.data_count
+        if self.rate_cap:
+            limit, window = self.rate_cap
+            now = time.time()
+            if sum(1 for t in self.accepted_at if t > now - window) >= limit:
+                self.throttled += 1
+                return "451 4.7.0 Message submission rate for this client has exceeded the configured limit"
         if n in self.reply_421_on:
             return "421 4.3.2 Service shutting down, try again later"
         if n in self.drop_on:
@@ -60,9 +91,11 @@ class ScriptedHandler:
             await asyncio.sleep(self.stall_seconds)
         if self.reply_delay:
             await asyncio.sleep(self.reply_delay)
-        parsed = email.message_from_bytes(envelope.original_content or envelope.content)
+        raw = envelope.original_content or envelope.content
+        parsed = email.message_from_bytes(raw)
         for recipient in envelope.rcpt_tos:
-            self.received.append(Received(recipient, parsed))
+            self.received.append(Received(recipient, parsed, raw, tuple(envelope.mail_options)))
+            self.accepted_at.append(time.time())
         return "250 Message accepted for delivery"
 
     @property
@@ -70,13 +103,57 @@ class ScriptedHandler:
         return [r.recipient for r in self.received]
 
 
-class SMTPServer:
-    """A running aiosmtpd server on a free local port."""
+class _CountingSMTP(SMTP):
+    """aiosmtpd's server protocol, counting the connections open at once."""
 
-    def __init__(self, handler: ScriptedHandler | None = None):
+    def __init__(self, counter: "SMTPServer", *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.counter = counter
+
+    def connection_made(self, transport):
+        with self.counter.lock:
+            self.counter.open_now += 1
+            self.counter.peak_open = max(self.counter.peak_open, self.counter.open_now)
+        super().connection_made(transport)
+
+    def connection_lost(self, error):
+        with self.counter.lock:
+            self.counter.open_now -= 1
+        super().connection_lost(error)
+
+
+class _Controller(Controller):
+    def __init__(self, owner: "SMTPServer", *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+
+    def factory(self):
+        return _CountingSMTP(self.owner, self.handler, **self.SMTP_kwargs)
+
+
+class SMTPServer:
+    """A running aiosmtpd server on a free local port.
+
+    `logins`: if given, AUTH is required and only these (user, password) pairs succeed;
+    change the set while it runs to refuse or accept. `smtputf8`: offer SMTPUTF8.
+    """
+
+    def __init__(self, handler: ScriptedHandler | None = None, logins: set | None = None, smtputf8: bool = False):
         self.handler = handler or ScriptedHandler()
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.lock = threading.Lock()
+        self.open_now = self.peak_open = 0
+        self.logins = logins
+        self.login_attempts = 0
+        auth = {} if logins is None else {"auth_required": True, "auth_require_tls": False,
+                                          "authenticator": self._authenticate}
+        self.controller = _Controller(self, self.handler, hostname="127.0.0.1", port=self.port,
+                                      enable_SMTPUTF8=smtputf8, **auth)
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        self.login_attempts += 1
+        return AuthResult(success=(auth_data.login.decode(), auth_data.password.decode()) in self.logins,
+                          handled=False)
 
     def __enter__(self) -> "SMTPServer":
         self.controller.start()

@@ -2,12 +2,14 @@
 import pytest
 
 from portal.extensions import db
+from tests.conftest import make_notification, make_students
 
 STAFF_PAGES = ["/sessions", "/sessions/new", "/notifications", "/sessions/{own}", "/sessions/{own}/progress",
                "/sessions/{own}/attendance", "/sessions/{own}/attendance.csv"]
 ADMIN_PAGES = ["/admin/programs", "/admin/courses", "/admin/staff", "/admin/import", "/admin/queue"]
 ADMIN_POSTS = ["/notifications/retry", "/admin/programs", "/admin/courses", "/admin/staff", "/admin/import",
-               "/admin/staff/{lecturer_id}/active", "/admin/queue/sweep"]
+               "/admin/staff/{lecturer_id}/active", "/admin/queue/sweep", "/admin/queue/pause",
+               "/admin/queue/resume"]
 
 
 def fill(url: str, people) -> str:
@@ -47,6 +49,17 @@ def test_lecturers_get_403_on_admin_actions(client, auth, people, url):
 def test_lecturers_cannot_see_another_lecturers_session(client, auth, people, url):
     auth.login("lecturer@example.edu")
     assert client.get(fill(url, people)).status_code == 404
+
+
+@pytest.mark.parametrize("who, own, other", [("lecturer", 200, 404), ("admin", 200, 200)])
+def test_an_emails_page_is_for_admins_and_the_sessions_lecturer(client, auth, people, who, own, other):
+    student = make_students(people["course"].program, 1)[0]
+    ids = {name: make_notification(people[f"{name}_session"], student).id for name in ("own", "other")}
+    assert client.get(f"/notifications/{ids['own']}").status_code == 302  # anonymous: sign in first
+    auth.login(f"{who}@example.edu")
+    assert client.get(f"/notifications/{ids['own']}").status_code == own
+    assert client.get(f"/notifications/{ids['other']}").status_code == other
+    assert client.get("/notifications/987654").status_code == 404
 
 
 def test_lecturer_lists_show_only_their_own_sessions(client, auth, people):

@@ -2,6 +2,7 @@
 import time
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from portal.services.email_sender_service import EmailSenderService
 from tests.conftest import point_mail_at
@@ -194,7 +195,7 @@ def tls_server(tmp_path):
             return AuthResult(success=ok, handled=False)
 
         server = SMTPServer(handler)
-        server.controller = type(server.controller)(handler, hostname="127.0.0.1", port=server.port,
+        server.controller = Controller(handler, hostname="127.0.0.1", port=server.port,
                                                     tls_context=context, require_starttls=True,
                                                     auth_required=True, authenticator=authenticator)
         return server
@@ -264,7 +265,7 @@ def test_implicit_ssl_with_a_verified_certificate(app, tmp_path, monkeypatch):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
     server = SMTPServer()
-    server.controller = type(server.controller)(server.handler, hostname="127.0.0.1", port=server.port,
+    server.controller = Controller(server.handler, hostname="127.0.0.1", port=server.port,
                                                 ssl_context=context)
     with server as smtp:
         point_mail_at(app, smtp.port)

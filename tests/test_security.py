@@ -54,6 +54,8 @@ def test_logout_is_a_post(client, auth, people):
         ("/admin/staff", {"email": "z@example.edu"}),
         ("/admin/staff/2/active", {"active": "false"}),
         ("/admin/import", {}),
+        ("/admin/queue/pause", {"reason": "x"}),
+        ("/admin/queue/resume", {}),
     ],
 )
 def test_every_form_refuses_a_missing_or_wrong_csrf_token(client, auth, people, csrf_on, url, data):

@@ -1,9 +1,13 @@
 """A read-only look at the RQ queue for admins (what rq-dashboard shows, in the portal's pages)."""
 from dataclasses import dataclass
 
+from flask import current_app
 from rq import Queue, Worker
 from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+
+from portal.delivery import pause
+from portal.delivery.pacing import ConnectionSlots, Throttle
 
 RECENT_FAILURES = 20
 
@@ -14,6 +18,18 @@ class FailedJob:
     description: str
     ended_at: object
     error: str
+
+
+def delivery_status(redis) -> dict:
+    """Paused or not (and why), the relay's pace if it asked us to slow down, connections open."""
+    cap = current_app.config["MAIL_MAX_CONNECTIONS"]
+    return {
+        "pause": pause.state(redis),
+        "pace": Throttle(redis).current_rate(),
+        "connections": ConnectionSlots(redis, cap, ttl=0).open_count() if cap else None,
+        "max_connections": cap,
+        "rate_limit": current_app.config["MAIL_RATE_LIMIT"],
+    }
 
 
 def queue_overview(queues: dict[str, Queue]) -> dict:

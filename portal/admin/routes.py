@@ -8,14 +8,15 @@ from wtforms import SelectChoice
 
 from portal.admin import bp
 from portal.admin.forms import CourseForm, ImportForm, ProgramForm, StaffForm, StreamForm
-from portal.admin.queue_overview import queue_overview
+from portal.admin.queue_overview import delivery_status, queue_overview
 from portal.auth.access import admin_required
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Course, Program, User
 from portal.services import directory_service
 from portal.services.student_import import import_students
-from portal.delivery.sweep import run_sweep
+from portal.delivery import pause
+from portal.delivery.sweep import resume_delivery, run_sweep
 
 
 @bp.before_request
@@ -122,12 +123,36 @@ def import_page():
 
 @bp.route("/queue")
 def queue():
-    """What the workers are doing: queue length, registries, workers, recent failures."""
+    """What the workers are doing: pause, pace, queue lengths, workers, recent failures."""
     try:
         overview = queue_overview(current_app.extensions["rq_queues"])
+        overview["delivery"] = delivery_status(current_app.extensions["redis"])
     except RedisError:
         overview = None
     return render_template("admin/queue.html", overview=overview), 200 if overview else 503
+
+
+@bp.route("/queue/resume", methods=["POST"])
+def queue_resume():
+    try:
+        queued = resume_delivery(by=current_user.email)
+    except RedisError:
+        flash("The queue (Redis) is not reachable: delivery cannot be resumed now.", "danger")
+    else:
+        flash(f"Delivery resumed; {queued} waiting email{'s' if queued != 1 else ''} queued.", "success")
+    return redirect(url_for(".queue"))
+
+
+@bp.route("/queue/pause", methods=["POST"])
+def queue_pause():
+    reason = (request.form.get("reason") or "").strip()[:200] or "Paused by an admin"
+    try:
+        pause.pause(current_app.extensions["redis"], f"{reason} ({current_user.email})", by=current_user.email)
+    except RedisError:
+        flash("The queue (Redis) is not reachable: delivery cannot be paused now.", "danger")
+    else:
+        flash("Delivery paused. Emails wait, and keep their attempts, until you resume.", "warning")
+    return redirect(url_for(".queue"))
 
 
 @bp.route("/queue/sweep", methods=["POST"])

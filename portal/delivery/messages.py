@@ -10,6 +10,7 @@ sent with SMTPUTF8 and serialised with `policy.SMTPUTF8`, which keeps it as UTF-
 import uuid
 from email import charset, policy
 from email.header import Header
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -59,7 +60,8 @@ class AttendanceEmail(Message):
         message = EmailMessage(policy=policy.SMTPUTF8)
         message["Subject"] = self.subject
         message["From"] = self.sender
-        message["To"] = formataddr((self.name, self.recipients[0]))
+        local, _, domain = self.recipients[0].rpartition("@")
+        message["To"] = Address(self.name, local, domain)
         message["Date"] = formatdate(self.date, usegmt=True)
         message["Message-ID"] = self.msgId
         message.set_content(self.body, cte="quoted-printable")

@@ -56,8 +56,9 @@ class ConnectionSlots:
         self.key = f"{PREFIX}:connections"
         self._acquire = redis.register_script(self._ACQUIRE) if cap else None
 
-    def acquire(self, timeout: float) -> str | None:
-        """A lease for one more open connection, waiting up to `timeout`; None if none came free."""
+    def acquire(self, timeout: float, give_up=lambda: False) -> str | None:
+        """A lease for one more open connection, waiting up to `timeout` (or until `give_up()`);
+        None if none came free. A waiting worker lets the others know (`contended`)."""
         lease = uuid.uuid4().hex
         if not self.cap:
             return lease
@@ -66,12 +67,22 @@ class ConnectionSlots:
             try:
                 if self._acquire(keys=[self.key], args=[time.time(), self.ttl, self.cap, lease]):
                     return lease
+                self.redis.set(f"{self.key}:wanted", "1", px=2000)
             except RedisError as exc:
                 log.warning("connection cap not checked (Redis: %s)", exc)
                 return lease
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or give_up():
                 return None
             time.sleep(0.05)
+
+    def contended(self) -> bool:
+        """Whether some worker waited for a slot in the last two seconds."""
+        if not self.cap:
+            return False
+        try:
+            return bool(self.redis.exists(f"{self.key}:wanted"))
+        except RedisError:
+            return False
 
     def renew(self, lease: str) -> None:
         if self.cap:

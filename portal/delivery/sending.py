@@ -33,7 +33,7 @@ from portal.database import utcnow
 from portal.delivery import messages, pause, queueing
 from portal.delivery.outcomes import Attempt, OutcomeWriter
 from portal.delivery.pacing import ConnectionSlots, RateLimit, Throttle, parse_rate
-from portal.delivery.smtp import DeliveryResult, Outcome, RelayConnection
+from portal.delivery.smtp import CONNECTION_PROBLEMS, DeliveryResult, Outcome, RelayConnection
 from portal.extensions import db
 from portal.models import NotificationStatus as Status
 from portal.repositories import EmailNotificationRepository
@@ -101,6 +101,11 @@ class _Batch:
         self.counts = Counter(claimed=claimed)
         self.retry_now: dict[int, list[int]] = defaultdict(list)
         self.starts_at: datetime | None = None  # the earliest session start in the batch (its priority)
+        self.connected = 0  # threads of this batch holding a connection
+
+    def connect(self, change: int) -> None:
+        with self.lock:
+            self.connected += change
 
     def add(self, emails: list[_Email]) -> None:
         with self.lock:
@@ -246,55 +251,69 @@ class DeliveryService:
     # --- one connection ---------------------------------------------------------------
 
     def _drive_connection(self, batch: _Batch) -> None:
+        """One connection's share of the batch: take messages until none are left."""
         relay = lease = None
         try:
-            while (email := batch.next()) is not None:
-                try:
-                    relay, lease = self._send_one(batch, email, relay, lease)
-                except Exception as exc:  # never leave the row in `sending`, never stop the others
-                    log.exception("unexpected error sending notification %s", email.id)
-                    reason = f"Not sent: unexpected error ({type(exc).__name__}: {exc})"
-                    self._write(batch, email.id, Status.FAILED, reason, attempt=Attempt("error", None, reason),
-                                counts=True)
-                    batch.done(email, "failed")
+            while True:
+                if relay is None:
+                    relay, lease = self._take_connection(batch)
+                    if relay is None:
+                        if not batch.connected:  # no connection came free for the whole batch
+                            self._wait_all(batch, "Waiting for a free connection to the mail server "
+                                                  "(MAIL_MAX_CONNECTIONS)")
+                        return  # otherwise the batch's other connections carry it
+                    batch.connect(+1)
+                email = batch.next()
+                if email is None:
+                    return
+                if not self._send_safely(batch, email, relay):
+                    relay.close()
+                    self.slots.release(lease)
+                    relay = None
+                    batch.connect(-1)
         finally:
             if relay is not None:
+                batch.connect(-1)
                 self._put_back(relay, lease)
 
-    def _send_one(self, batch: _Batch, email: _Email, relay, lease):
+    def _take_connection(self, batch: _Batch) -> tuple[RelayConnection | None, str | None]:
+        """An idle connection of this process, or a new one under MAIL_MAX_CONNECTIONS. A thread
+        stops waiting for a slot as soon as another thread of the batch has one."""
+        taken = POOL.take(self.pool_key)
+        if taken:
+            self.slots.renew(taken[1])
+            return taken
+        lease = self.slots.acquire(MAX_TURN_WAIT, give_up=lambda: batch.connected > 0)
+        return (RelayConnection(self.mail, self.timeout), lease) if lease else (None, None)
+
+    def _send_safely(self, batch: _Batch, email: _Email, relay: RelayConnection) -> bool:
+        """Send one message and record the answer; False when the connection is no longer usable."""
+        try:
+            return self._send_one(batch, email, relay)
+        except Exception as exc:  # never leave the row in `sending`, never stop the others
+            log.exception("unexpected error sending notification %s", email.id)
+            reason = f"Not sent: unexpected error ({type(exc).__name__}: {exc})"
+            self._write(batch, email.id, Status.FAILED, reason, attempt=Attempt("error", None, reason), counts=True)
+            batch.done(email, "failed")
+            return relay.is_open
+
+    def _send_one(self, batch: _Batch, email: _Email, relay: RelayConnection) -> bool:
         if self._paused():
             self._wait(batch, email, f"Delivery is paused: {self._pause_reason()}", None)
-            return relay, lease
-        if relay is None:
-            taken = POOL.take(self.pool_key)
-            if taken:
-                relay, lease = taken
-                self.slots.renew(lease)
-            else:
-                lease = self.slots.acquire(timeout=MAX_TURN_WAIT)
-                if lease is None:
-                    self._wait(batch, email, "Waiting for a free connection to the mail server "
-                               "(MAIL_MAX_CONNECTIONS)", self.now() + timedelta(seconds=self.retry_delays[0]))
-                    return None, None
-                relay = RelayConnection(self.mail, self.timeout)
+            return True
         if not relay.is_open:
             problem = relay.open()
             if problem:
                 self._connection_problem(batch, email, problem)
-                self.slots.release(lease)
-                return None, None
+                return False
             pause.connected(self.redis)
         turn = self._wait_turn()
         if turn is not None:
             self._wait(batch, email, "Waiting for its turn under the mail server's pace", self.now() + turn)
-            return relay, lease
+            return True
         result = relay.send(email.message)
         self._answered(batch, email, result)
-        if result.outcome in (Outcome.LOGIN, Outcome.TLS, Outcome.UNREACHABLE) or not relay.is_open:
-            relay.close()
-            self.slots.release(lease)
-            return None, None
-        return relay, lease
+        return result.outcome not in CONNECTION_PROBLEMS and relay.is_open
 
     def _wait_turn(self) -> timedelta | None:
         """Wait for this message's turn under MAIL_RATE_LIMIT and the relay's pace.
@@ -306,9 +325,11 @@ class DeliveryService:
         return None
 
     def _put_back(self, relay: RelayConnection, lease: str) -> None:
-        if relay.is_open:
+        """Keep the connection for the next job, unless it broke or another worker waits for a slot."""
+        if relay.is_open and not self.slots.contended():
             POOL.give(self.pool_key, relay, lease, self.slots)
         else:
+            relay.close()
             self.slots.release(lease)
 
     # --- what an answer means -----------------------------------------------------------
@@ -367,6 +388,11 @@ class DeliveryService:
                     next_attempt_at=retry_at,
                     attempt=Attempt(problem.outcome.value, problem.code, problem.reply or problem.reason))
         batch.done(email, "waiting")
+
+    def _wait_all(self, batch: _Batch, reason: str) -> None:
+        until = self.now() + timedelta(seconds=self.retry_delays[0])
+        while (email := batch.next()) is not None:
+            self._wait(batch, email, reason, until)
 
     def _wait(self, batch: _Batch, email: _Email, reason: str, until: datetime | None) -> None:
         """Back to `pending` without counting an attempt, until `until` (None: until queued again)."""

@@ -1,4 +1,10 @@
-"""A local SMTP catcher for the demo: aiosmtpd keeps what it receives in memory."""
+"""A local SMTP catcher for the demo: aiosmtpd keeps what it receives in memory.
+
+It behaves like a real relay in the ways a newcomer should see: it asks for a login,
+refuses two of the seeded students for good (550), greylists a third once (451, so a
+retry shows in that email's history), and can be switched to refusing logins from the
+outbox page (delivery then pauses until an admin resumes it).
+"""
 import email
 import email.policy
 import threading
@@ -7,6 +13,7 @@ from datetime import datetime, timezone
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 KEEP = 2000
 
@@ -27,13 +34,21 @@ class CaughtEmail:
         return part.get_content() if part is not None else ""
 
 
-class Outbox:
-    """Thread-safe list of caught emails, newest first."""
+REFUSED = ("student03@example.edu", "student07@example.edu")
+GREYLISTED = ("student05@example.edu",)
+LOGIN = "demo"
 
-    def __init__(self):
+
+class Outbox:
+    """Thread-safe list of caught emails, newest first, and how the catcher behaves."""
+
+    def __init__(self, password: str):
         self._lock = threading.Lock()
         self._emails: list[CaughtEmail] = []
         self._count = 0
+        self.password = password
+        self.refusing_logins = False
+        self.greylisted: set[str] = set()
 
     def add(self, recipients: list[str], raw: bytes) -> None:
         message = email.message_from_bytes(raw, policy=email.policy.default)
@@ -54,12 +69,28 @@ class _Handler:
     def __init__(self, outbox: Outbox):
         self.outbox = outbox
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in REFUSED:
+            return "550 5.1.1 Mailbox unavailable (the demo refuses this student)"
+        if address in GREYLISTED and address not in self.outbox.greylisted:
+            self.outbox.greylisted.add(address)
+            return "451 4.7.1 Greylisted, try again later (the demo does this once)"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         self.outbox.add(envelope.rcpt_tos, envelope.original_content or envelope.content)
         return "250 Caught by the demo outbox"
 
 
 def start_catcher(outbox: Outbox, port: int) -> Controller:
-    controller = Controller(_Handler(outbox), hostname="127.0.0.1", port=port)
+    def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+        ok = not outbox.refusing_logins and (auth_data.login, auth_data.password) == (
+            LOGIN.encode(), outbox.password.encode())
+        return AuthResult(success=ok, handled=False)
+
+    # A local catcher on 127.0.0.1: the login goes without TLS, as it never leaves the machine.
+    controller = Controller(_Handler(outbox), hostname="127.0.0.1", port=port, auth_required=True,
+                            auth_require_tls=False, authenticator=authenticate)
     controller.start()
     return controller

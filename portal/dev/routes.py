@@ -1,6 +1,6 @@
 import re
 
-from flask import abort, current_app, render_template
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from portal.dev import bp
 
@@ -18,7 +18,22 @@ def _outbox():
 
 @bp.route("/outbox")
 def outbox():
-    return render_template("dev/outbox.html", emails=_outbox().all())
+    from portal.dev.outbox import GREYLISTED, REFUSED
+
+    outbox = _outbox()
+    return render_template("dev/outbox.html", emails=outbox.all(), outbox=outbox, refused=REFUSED,
+                           greylisted=GREYLISTED)
+
+
+@bp.route("/outbox/logins", methods=["POST"])
+def outbox_logins():
+    """Make the demo's mail server refuse (or accept again) the portal's login."""
+    outbox = _outbox()
+    outbox.refusing_logins = request.form.get("refuse") == "yes"
+    flash("The demo mail server now refuses logins: the next emails pause delivery (see Admin → Delivery queue)."
+          if outbox.refusing_logins else "The demo mail server accepts logins again: resume delivery, or wait for "
+          "the workers' next probe.", "warning" if outbox.refusing_logins else "success")
+    return redirect(url_for(".outbox"))
 
 
 @bp.route("/outbox/<int:number>")

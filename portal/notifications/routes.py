@@ -1,7 +1,7 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from portal.delivery import queueing
-from portal.auth.access import admin_required, is_admin, owner_filter, staff_required
+from portal.auth.access import admin_required, is_admin, owner_filter, session_or_404, staff_required
 from portal.auth.routes import safe_next
 from portal.models import NotificationStatus
 from portal.notifications import bp
@@ -32,6 +32,17 @@ def index():
     sessions = SessionRepository().choices(owner_filter())
     return render_template("notifications/list.html", pagination=pagination, filters=filters, sessions=sessions,
                            statuses=STATUSES, can_retry=is_admin())
+
+
+@bp.route("/<int:notification_id>")
+@staff_required
+def detail(notification_id: int):
+    """One email: who, where it stands, its Message-ID and every attempt with the relay's reply."""
+    notification = EmailNotificationRepository().get_with_history(notification_id)
+    if notification is None:
+        abort(404)
+    session_or_404(notification.session_id)  # another lecturer's email is not revealed
+    return render_template("notifications/detail.html", n=notification, can_retry=is_admin())
 
 
 @bp.route("/retry", methods=["POST"])

@@ -3,7 +3,7 @@ from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import Row, String, cast, func, literal, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.database import driver_time, utcnow
 from portal.extensions import db
@@ -41,6 +41,17 @@ class EmailNotificationRepository:
             rows,
         )
         return result.rowcount
+
+    def get_with_history(self, notification_id: int) -> EmailNotification | None:
+        """One notification with its student, session, course and attempts, in one query each."""
+        query = (
+            select(EmailNotification)
+            .where(EmailNotification.id == notification_id)
+            .options(joinedload(EmailNotification.student_profile).joinedload(StudentProfile.user),
+                     joinedload(EmailNotification.session).joinedload(AttendanceSession.course),
+                     selectinload(EmailNotification.attempts_log))
+        )
+        return db.session.scalar(query)
 
     def get_by_ids(self, ids: list[int]) -> list[EmailNotification]:
         return list(db.session.scalars(select(EmailNotification).where(EmailNotification.id.in_(ids))))
@@ -189,6 +200,10 @@ class EmailNotificationRepository:
             .execution_options(synchronize_session=False)
         )
 
+
+    def counts_by_status(self) -> Counter:
+        query = select(EmailNotification.status, func.count()).group_by(EmailNotification.status)
+        return Counter(dict(db.session.execute(query).all()))
 
     def counts_by_session(self, session_ids: list[int]) -> dict[int, Counter]:
         """Per-status counts for many sessions in one GROUP BY."""

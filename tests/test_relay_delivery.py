@@ -1,0 +1,283 @@
+"""Delivery through relays that behave like real ones: slow, capped, throttling, asking
+for a login, greylisting, with or without SMTPUTF8. Real aiosmtpd servers, real Redis,
+real RQ workers (in-process and `python worker.py`), the real database."""
+import email
+import email.policy
+import signal
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from portal.delivery import pause
+from portal.extensions import db
+from portal.models import DeliveryAttempt, EmailNotification, Role
+from tests.conftest import (env_for, make_course, make_program, make_session, make_staff, make_students,
+                            point_mail_at, start_worker)
+from tests.smtp_servers import ScriptedHandler, SMTPServer
+from tests.test_pipeline import create_session, emails_of, statuses, wait_for
+
+
+@pytest.fixture
+def course(app):
+    return make_course(make_program("CS", streams=("A",)))
+
+
+def relay(app, handler=None, **options) -> SMTPServer:
+    server = SMTPServer(handler or ScriptedHandler(), **options)
+    point_mail_at(app, server.port)
+    return server
+
+
+def use_login(app, user="portal", password="s3cret-pass") -> None:
+    app.config["MAIL_USERNAME"], app.config["MAIL_PASSWORD"] = user, password
+    mail = app.extensions["mail"]
+    mail.username, mail.password = user, password
+
+
+def history(notification_id: int) -> list[tuple[str, int | None]]:
+    query = select(DeliveryAttempt.outcome, DeliveryAttempt.smtp_code).where(
+        DeliveryAttempt.notification_id == notification_id).order_by(DeliveryAttempt.id)
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def test_one_worker_keeps_many_connections_busy_and_reuses_them(app, course, run_worker):
+    app.config.update(MAIL_CONNECTIONS=8, MAIL_BATCH_SIZE=50)
+    with relay(app, ScriptedHandler(latency=0.02)) as smtp:
+        students = make_students(course.program, 100)
+        session, _ = create_session(course)
+        run_worker()
+    assert statuses(session.id) == {"sent": 100}
+    assert Counter(smtp.handler.recipients) == Counter(emails_of(students))
+    assert 2 <= smtp.peak_open <= 8  # the replies' waits overlapped, never more than MAIL_CONNECTIONS
+    assert smtp.handler.connections <= 8  # the second batch reused the first one's connections
+
+
+def test_connections_across_three_workers_stay_under_the_cap(app, course, tmp_path):
+    app.config.update(MAIL_CONNECTIONS=4, MAIL_MAX_CONNECTIONS=3, MAIL_BATCH_SIZE=10)
+    with relay(app, ScriptedHandler(latency=0.02)) as smtp:
+        students = make_students(course.program, 90)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("portal.delivery.queueing.enqueue_generation", lambda *args: True)
+            session, _ = create_session(course)
+        from portal.delivery.jobs import generate_notifications
+
+        generate_notifications(session.id)  # queues nine send jobs before any worker starts
+        workers = [start_worker(env_for(app), tmp_path / f"worker{n}.log") for n in range(3)]
+        for worker in workers:
+            assert worker.wait(timeout=120) == 0
+    assert statuses(session.id) == {"sent": 90}
+    assert Counter(smtp.handler.recipients) == Counter(emails_of(students))
+    assert smtp.peak_open <= 3
+    logs = [(tmp_path / f"worker{n}.log").read_text() for n in range(3)]
+    assert sum("send_notifications" in log for log in logs) >= 2, "the workers should have shared the jobs"
+
+
+def test_a_throttling_relay_gets_every_email_and_nobody_fails(app, course, run_worker):
+    app.config.update(MAIL_CONNECTIONS=4)
+    with relay(app, ScriptedHandler(rate_cap=(8, 1.0))) as smtp:
+        students = make_students(course.program, 30)
+        session, _ = create_session(course)
+        run_worker()
+    assert smtp.handler.throttled > 0  # it did say "slow down"
+    assert statuses(session.id) == {"sent": 30}
+    assert Counter(smtp.handler.recipients) == Counter(emails_of(students))
+    rows = db.session.scalars(select(EmailNotification)).all()
+    assert all(row.attempts == 1 for row in rows)  # a "slow down" is not a failed attempt of the student
+    slowed = [row for row in rows if ("throttled", 451) in history(row.id)]
+    assert slowed and all(history(row.id)[-1] == ("sent", 250) for row in slowed)
+
+
+def test_mail_rate_limit_is_kept_counted_at_the_relay(app, course, run_worker):
+    app.config.update(MAIL_CONNECTIONS=4, MAIL_RATE_LIMIT="8/second")
+    with relay(app) as smtp:
+        make_students(course.program, 30)
+        session, _ = create_session(course)
+        run_worker()
+    assert statuses(session.id) == {"sent": 30}
+    times = sorted(smtp.handler.accepted_at)
+    busiest = max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
+    assert busiest <= 8
+
+
+def test_a_refused_login_pauses_delivery_and_fails_nobody_then_resume_sends_all(app, course, run_worker, client,
+                                                                               auth):
+    use_login(app)
+    app.config["MAIL_CONNECTIONS"] = 2
+    make_staff("admin@example.edu", Role.ADMIN)
+    with relay(app, logins=set()) as smtp:  # the password was rotated on the relay, not here
+        students = make_students(course.program, 12)
+        session, _ = create_session(course)
+        run_worker()
+        assert statuses(session.id) == {"pending": 12}
+        rows = db.session.scalars(select(EmailNotification)).all()
+        assert all(row.attempts == 0 for row in rows)  # the relay's trouble is not the students'
+        state = pause.state(app.extensions["redis"])
+        assert state is not None and "535" in state.reason
+        assert smtp.login_attempts <= 2  # one per connection, not one per email
+        assert smtp.handler.received == []
+
+        auth.login("admin@example.edu")
+        page = client.get("/admin/queue").get_data(as_text=True)
+        assert "Delivery paused" in page and "535" in page and "Resume delivery" in page
+        assert 'id="pause-banner"' in client.get("/sessions").get_data(as_text=True)
+        detail = client.get(f"/notifications/{rows[0].id}").get_data(as_text=True)
+        assert "login refused" in detail
+
+        smtp.logins = {("portal", "s3cret-pass")}  # fixed
+        response = client.post("/admin/queue/resume")
+        assert response.status_code == 302
+        assert pause.state(app.extensions["redis"]) is None
+        run_worker()
+    assert statuses(session.id) == {"sent": 12}
+    assert Counter(smtp.handler.recipients) == Counter(emails_of(students))
+    assert 'id="pause-banner"' not in client.get("/sessions").get_data(as_text=True)
+
+
+def test_the_probe_resumes_delivery_by_itself_with_one_login_per_probe(app, course, tmp_path):
+    use_login(app)
+    app.config.update(MAIL_PAUSE_PROBE_SECONDS=1, MAIL_CONNECTIONS=2)
+    with relay(app, logins=set()) as smtp:
+        students = make_students(course.program, 6)
+        session, _ = create_session(course)
+        worker = start_worker(env_for(app), tmp_path / "worker.log", burst=False)
+        try:
+            wait_for(lambda: pause.state(app.extensions["redis"]) is not None, what="delivery to pause")
+            attempts_at_pause = smtp.login_attempts
+            wait_for(lambda: "the relay probe failed" in (tmp_path / "worker.log").read_text(), timeout=10,
+                     what="a probe while still refused")
+            assert statuses(session.id) == {"pending": 6}
+            smtp.logins = {("portal", "s3cret-pass")}
+            wait_for(lambda: statuses(session.id) == {"sent": 6}, timeout=20, what="the probe to resume delivery")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=20)
+        assert "delivery resumed by the relay probe" in (tmp_path / "worker.log").read_text()
+    assert Counter(smtp.handler.recipients) == Counter(emails_of(students))
+    assert smtp.login_attempts - attempts_at_pause <= 6  # probes once a second, never a login storm
+
+
+def test_greylisted_once_is_delivered_within_seconds_and_both_tries_are_on_its_page(app, course, tmp_path, client,
+                                                                                    auth):
+    app.config["MAIL_RETRY_DELAYS"] = [1, 2, 4]
+    make_staff("admin@example.edu", Role.ADMIN)
+    with relay(app, ScriptedHandler(tempfail=("grey",), tempfail_times=1)) as smtp:
+        grey = make_students(course.program, 1, prefix="grey")
+        session, _ = create_session(course)
+        worker = start_worker(env_for(app), tmp_path / "worker.log", burst=False)
+        try:
+            wait_for(lambda: statuses(session.id) == {"sent": 1}, timeout=15, what="the greylisted email")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=20)
+    assert smtp.handler.recipients == emails_of(grey)
+    row = db.session.scalars(select(EmailNotification)).one()
+    assert row.attempts == 2 and history(row.id) == [("transient", 451), ("sent", 250)]
+    delivered = smtp.handler.received[0].message
+    assert delivered["Message-ID"] == row.message_id  # the retry kept the first try's Message-ID
+
+    auth.login("admin@example.edu")
+    page = client.get(f"/notifications/{row.id}").get_data(as_text=True)
+    assert row.message_id.replace("<", "&lt;").replace(">", "&gt;") in page
+    assert "Greylisted" in page and page.count('data-outcome="') == 2
+
+
+def test_non_ascii_names_and_course_come_out_right_in_every_part(app, course, run_worker):
+    course.course_name = "Données, Systèmes & Réseaux — Ünïcödé Semester Long Course Title That Needs Folding"
+    db.session.commit()
+    with relay(app) as smtp:
+        student = make_students(course.program, 1)[0]
+        student.user.first_name, student.user.last_name = "Zoë", "Ñúñez-Øster"
+        db.session.commit()
+        create_session(course)
+        run_worker()
+    received = smtp.handler.received[0]
+    assert all(len(line) <= 998 for line in received.raw.split(b"\r\n"))
+    assert received.raw.isascii()  # headers RFC 2047, bodies quoted-printable
+    message = email.message_from_bytes(received.raw, policy=email.policy.default)
+    assert message["Subject"] == f"Attendance Session Created: {course.course_name}"
+    assert message["To"].addresses[0].display_name == "Zoë Ñúñez-Øster"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Hi Zoë," in text and course.course_name in text
+    assert "Zoë" in html and "Données, Systèmes &amp; Réseaux" in html
+
+
+@pytest.mark.parametrize("smtputf8", [True, False])
+def test_a_non_ascii_address_goes_out_with_smtputf8_or_fails_plainly(app, course, run_worker, smtputf8):
+    with relay(app, smtputf8=smtputf8) as smtp:
+        fine = make_students(course.program, 2)
+        make_students(course.program, 1, email_for=lambda n: "josé.núñez@example.edu")
+        session, _ = create_session(course)
+        run_worker()
+    josé = db.session.scalars(select(EmailNotification).join(EmailNotification.student_profile)
+                              .where(EmailNotification.status != "sent")).all()
+    if smtputf8:
+        assert statuses(session.id) == {"sent": 3}
+        received = next(r for r in smtp.handler.received if r.recipient.startswith("jos"))
+        assert received.recipient == "josé.núñez@example.edu" and "SMTPUTF8" in received.mail_options
+        assert "josé.núñez@example.edu".encode() in received.raw
+    else:
+        assert statuses(session.id) == {"sent": 2, "failed": 1}
+        assert "non-ASCII" in josé[0].last_error and "SMTPUTF8" in josé[0].last_error
+        assert sorted(smtp.handler.recipients) == emails_of(fine)
+
+
+def test_an_unexpected_error_fails_that_email_only_and_leaves_nothing_sending(app, course, run_worker, smtp_server,
+                                                                              monkeypatch):
+    from portal.delivery import smtp as smtp_module
+
+    real_send = smtp_module.RelayConnection._send_once
+
+    def buggy(self, message):
+        if message.recipients[0].startswith("bug"):
+            raise KeyError("a bug in a library")
+        return real_send(self, message)
+
+    monkeypatch.setattr(smtp_module.RelayConnection, "_send_once", buggy)
+    fine = make_students(course.program, 4)
+    make_students(course.program, 1, prefix="bug")
+    session, _ = create_session(course)
+    run_worker()
+    assert statuses(session.id) == {"sent": 4, "failed": 1}
+    failed = db.session.scalars(select(EmailNotification).where(EmailNotification.status == "failed")).one()
+    assert "unexpected error" in failed.last_error and "KeyError" in failed.last_error
+    assert sorted(smtp_server.handler.recipients) == emails_of(fine)
+
+
+def test_a_link_that_expires_while_paused_fails_with_that_reason(app, course, run_worker):
+    from portal.delivery.sweep import run_sweep
+
+    make_students(course.program, 2)
+    session = make_session(course)
+    pause.pause(app.extensions["redis"], "Mail server refused the login (535 test)")
+    from portal.delivery.jobs import generate_notifications
+
+    generate_notifications(session.id)
+    run_worker()
+    assert statuses(session.id) == {"pending": 2}
+    for row in db.session.scalars(select(EmailNotification)):
+        row.token_expires_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+    db.session.commit()
+    assert run_sweep()["expired_pending"] == 2
+    rows = db.session.scalars(select(EmailNotification)).all()
+    assert {row.status for row in rows} == {"failed"}
+    assert all("while delivery was paused" in row.last_error for row in rows)
+
+
+def test_delivery_command_pauses_resumes_and_reports(app, course, run_worker, smtp_server):
+    runner = app.test_cli_runner()
+    assert "Delivery running." in runner.invoke(args=["delivery", "status"]).output
+    result = runner.invoke(args=["delivery", "pause", "--reason", "Relay maintenance tonight"])
+    assert result.exit_code == 0 and "paused" in result.output
+    make_students(course.program, 3)
+    session, _ = create_session(course)
+    run_worker()
+    assert statuses(session.id) == {"pending": 3}
+    status = runner.invoke(args=["delivery", "status"]).output
+    assert "Delivery paused" in status and "Relay maintenance tonight" in status and "pending: 3" in status
+    result = runner.invoke(args=["delivery", "resume"])
+    assert result.exit_code == 0 and "3 waiting emails queued" in result.output
+    run_worker()
+    assert statuses(session.id) == {"sent": 3}
