@@ -30,11 +30,11 @@ def run(count: int) -> list[dict]:
             ("peer: django-post_office, 1 thread", peers[1], "emails/s"),
             ("peer: django-post_office, 5 threads (its default)", peers[5], "emails/s"),
             ("ratio portal / floor", portal_rate / floor_rate, "× (target ≥ 0.65)"),
-            ("ratio portal / post_office default", portal_rate / peers[5], "× (target > 1)")]
+            ("ratio portal / post_office default", portal_rate / peers[5], "× (target ≥ 1.2)")]
     report(f"Delivery of {count:,} emails, one worker", rows, note=stats)
     return [
         {"name": "delivery vs bare smtplib", "ratio": portal_rate / floor_rate, "target": 0.65, "lower_is_better": False},
-        {"name": "delivery vs post_office", "ratio": portal_rate / peers[5], "target": 1.0, "lower_is_better": False},
+        {"name": "delivery vs post_office", "ratio": portal_rate / peers[5], "target": 1.2, "lower_is_better": False},
     ]
 
 
@@ -71,11 +71,11 @@ def _portal(sink: SMTPSink, count: int) -> tuple[float, str]:
         NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(
             session.id)
         ids = list(db.session.scalars(select(EmailNotification.id)))
-        queue = app.extensions["rq_queue"]
         queueing.enqueue_send_batches(ids)
         sink.reset()
         started = time.perf_counter()
-        SimpleWorker([queue], connection=queue.connection).work(burst=True, logging_level="ERROR")
+        SimpleWorker(queueing.worker_queues(app), connection=app.extensions["redis"]).work(
+            burst=True, logging_level="ERROR")
         elapsed = time.perf_counter() - started
         db.session.expire_all()
         statuses = Counter(db.session.scalars(select(EmailNotification.status)))

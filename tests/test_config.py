@@ -66,3 +66,30 @@ def test_bad_number_is_refused(monkeypatch):
     monkeypatch.setenv("MAIL_BATCH_SIZE", "fifty")
     with pytest.raises(ConfigurationError, match="MAIL_BATCH_SIZE must be a whole number"):
         create_app({"ENV_NAME": "testing"})
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("MAIL_RATE_LIMIT", "ten a second", "MAIL_RATE_LIMIT: expected N/second, N/minute or N/hour"),
+        ("MAIL_RATE_LIMIT", "0/second", "MAIL_RATE_LIMIT"),
+        ("MAIL_RETRY_DELAYS", "60,soon", "MAIL_RETRY_DELAYS must be comma-separated whole numbers"),
+        ("MAIL_RETRY_DELAYS", "60,0", "the last at least 1"),
+        ("MAIL_CONNECTIONS", "0", "MAIL_CONNECTIONS must be at least 1"),
+        ("MAIL_MAX_CONNECTIONS", "three", "MAIL_MAX_CONNECTIONS must be a whole number"),
+    ],
+)
+def test_delivery_settings_are_checked_at_start_up(production_env, monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=message):
+        production_env(GOOD, OTHER)
+
+
+def test_delivery_settings_are_read(production_env, monkeypatch):
+    monkeypatch.setenv("MAIL_RATE_LIMIT", "30/minute")
+    monkeypatch.setenv("MAIL_MAX_CONNECTIONS", "3")
+    monkeypatch.setenv("MAIL_RETRY_DELAYS", "1,2,4")
+    config = production_env(GOOD, OTHER).config
+    assert (config["MAIL_RATE_LIMIT"], config["MAIL_MAX_CONNECTIONS"], config["MAIL_RETRY_DELAYS"]) == (
+        "30/minute", 3, [1, 2, 4])
+    assert config["MAIL_CONNECTIONS"] == 20 and config["MAIL_PAUSE_PROBE_SECONDS"] == 60

@@ -183,6 +183,28 @@ def test_greylisted_once_is_delivered_within_seconds_and_both_tries_are_on_its_p
     assert "Greylisted" in page and page.count('data-outcome="') == 2
 
 
+def test_a_retry_runs_when_due_even_if_the_worker_that_scheduled_it_died(app, course, tmp_path):
+    app.config["MAIL_RETRY_DELAYS"] = [3, 3]
+    with relay(app, ScriptedHandler(tempfail=("grey",), tempfail_times=1)) as smtp:
+        make_students(course.program, 1, prefix="grey")
+        session, _ = create_session(course)
+        first = start_worker(env_for(app), tmp_path / "worker1.log", burst=False)
+        try:
+            wait_for(lambda: smtp.handler.tempfailed, timeout=15, what="the first try")
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        assert statuses(session.id) == {"pending": 1}
+        second = start_worker(env_for(app), tmp_path / "worker2.log", burst=False)
+        try:
+            wait_for(lambda: statuses(session.id) == {"sent": 1}, timeout=15, what="the retry, by the other worker")
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=20)
+    row = db.session.scalars(select(EmailNotification)).one()
+    assert history(row.id) == [("transient", 451), ("sent", 250)]
+
+
 def test_non_ascii_names_and_course_come_out_right_in_every_part(app, course, run_worker):
     course.course_name = "Données, Systèmes & Réseaux — Ünïcödé Semester Long Course Title That Needs Folding"
     db.session.commit()

@@ -29,9 +29,15 @@ _WIRE = policy.compat32.clone(linesep="\r\n")
 
 class AttendanceEmail(Message):
     def __init__(self, subject: str, recipient: str, name: str, sender: str, text: str, html: str, message_id: str):
+        # Message.__init__ is not called: it makes a Message-ID of its own with make_msgid(),
+        # which looks up this host's name (DNS) for every message. These are the attributes
+        # Flask-Mail's Connection.send reads; the Message-ID is the notification's own.
         address = ascii_address(recipient)
-        super().__init__(subject=subject, recipients=[address or recipient], body=text, html=html, sender=sender,
-                         mail_options=[] if address else ["SMTPUTF8"])
+        self.subject, self.sender, self.recipients = subject, sender, [address or recipient]
+        self.body, self.alts = text, {"html": html}
+        self.cc, self.bcc, self.reply_to, self.attachments = [], [], None, []
+        self.date, self.charset, self.extra_headers = None, None, None
+        self.mail_options, self.rcpt_options = ([] if address else ["SMTPUTF8"]), []
         self.msgId = message_id
         self.name = name
 

@@ -168,14 +168,33 @@ class Throttle:
         return tostring(rate)
     """
 
+    CHECK_EVERY = 0.5  # while no throttle is in force, look for one this often, not per message
+
     def __init__(self, redis: Redis):
         self.redis = redis
         self.key = f"{PREFIX}:pace"
         self._turn = redis.register_script(self._TURN)
         self._slow_down = redis.register_script(self._SLOW_DOWN)
+        self._lock = threading.Lock()
+        self._calm_until = 0.0  # monotonic time until which no throttle is known to be in force
+        self._unsent, self._flushed = 0, time.monotonic()
+
+    def _calm(self) -> bool:
+        """No throttle in force (checked in Redis at most every CHECK_EVERY seconds)."""
+        if time.monotonic() < self._calm_until:
+            return True
+        try:
+            calm = not self.redis.exists(self.key)
+        except RedisError:
+            calm = True
+        if calm:
+            self._calm_until = time.monotonic() + self.CHECK_EVERY
+        return calm
 
     def wait_turn(self, max_wait: float) -> float | None:
         """Sleeps until this message's slot; None (no slot taken) if that is more than `max_wait` away."""
+        if self._calm():
+            return 0.0
         try:
             wait, reserved = self._turn(keys=[self.key], args=[time.time(), max_wait, self.RECOVER_SECONDS])
         except RedisError as exc:
@@ -189,10 +208,16 @@ class Throttle:
         return wait
 
     def count_sent(self) -> None:
-        """Messages accepted per second, kept a few seconds: the pace to halve from."""
+        """Messages accepted per second across the queue, kept a few seconds: the pace to halve
+        from. Counted here and added to Redis about twice a second."""
+        with self._lock:
+            self._unsent += 1
+            if time.monotonic() - self._flushed < self.CHECK_EVERY:
+                return
+            count, self._unsent, self._flushed = self._unsent, 0, time.monotonic()
         key = f"{PREFIX}:sent:{int(time.time())}"
         try:
-            self.redis.pipeline(transaction=False).incr(key).expire(key, 10).execute()
+            self.redis.pipeline(transaction=False).incrby(key, count).expire(key, 10).execute()
         except RedisError:
             pass
 
@@ -207,6 +232,7 @@ class Throttle:
         except RedisError as exc:
             log.warning("relay pace not lowered (Redis: %s)", exc)
             return None
+        self._calm_until = 0.0
         log.info("relay asked to slow down: pace now %.2f messages/s for the whole queue", rate)
         return rate
 

@@ -149,6 +149,7 @@ class DeliveryService:
         self.notifications = notifications or EmailNotificationRepository()
         self.now = clock
         self.pool_key = (mail.server, mail.port, mail.username, mail.use_tls, mail.use_ssl)
+        self._running_until = 0.0  # see _paused
 
     @classmethod
     def from_app(cls) -> "DeliveryService":
@@ -378,6 +379,7 @@ class DeliveryService:
 
     def _connection_problem(self, batch: _Batch, email: _Email, problem: DeliveryResult) -> None:
         """The relay, not this student, is the problem: the email waits, and delivery may pause."""
+        self._running_until = 0.0
         if problem.outcome == Outcome.UNREACHABLE:
             paused = pause.connect_failed(self.redis, problem.reason) or self._paused()
         else:
@@ -410,10 +412,16 @@ class DeliveryService:
             db.session.commit()
 
     def _paused(self) -> bool:
-        try:
-            return bool(self.redis.exists(pause.KEY))
-        except RedisError:
+        """Whether delivery is paused; "running" is trusted for half a second, not asked per message."""
+        if time.monotonic() < self._running_until:
             return False
+        try:
+            paused = bool(self.redis.exists(pause.KEY))
+        except RedisError:
+            paused = False
+        if not paused:
+            self._running_until = time.monotonic() + 0.5
+        return paused
 
     def _pause_reason(self) -> str:
         current = pause.state(self.redis)
