@@ -7,7 +7,6 @@ Start as many as you like, on as many machines as you like, against one Redis
 and one database: claims in the database keep them from sending twice.
 """
 import argparse
-import logging
 import threading
 
 from dotenv import load_dotenv
@@ -15,7 +14,8 @@ from rq import SimpleWorker
 
 from portal import create_app
 from portal.delivery import jobs, queueing, upkeep
-from portal.delivery.sending import POOL
+from portal.delivery.connections import POOL
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from bench.common import SMTPSink, make_app, new_session, postgres_url, report, seed_students, workers
 
-
 CONNECTIONS = 2
 
 

@@ -8,16 +8,16 @@ from flask import Flask
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from portal.delivery import pause, queueing
+from portal.delivery.pacing import Throttle
+from portal.delivery.queueing import get_redis
+from portal.delivery.sweep import resume_delivery, run_sweep
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Course, NotificationStatus, Program, Stream, User
 from portal.repositories import EmailNotificationRepository
 from portal.services import directory_service, session_service
 from portal.services.student_import import import_students
-from portal.delivery import pause
-from portal.delivery.pacing import Throttle
-from portal.delivery.queueing import get_redis
-from portal.delivery.sweep import resume_delivery, run_sweep
 from portal.timefmt import local_datetime, portal_zone
 
 
@@ -128,9 +128,10 @@ def create_session(course_code, day, start, end, program_code, stream_name, lect
         longitude=longitude,
     )
     try:
-        session, queued = session_service.create_session(request)
+        session = session_service.create_session(request)
     except ValidationError as exc:
         raise _fail(exc) from None
+    queued = queueing.enqueue_generation(session.id, session.starts_at)
     note = "notifications queued" if queued else "queue unreachable: the sweep will queue its notifications"
     click.echo(f"Created session {session.id}; {note}")
 

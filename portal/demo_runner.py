@@ -34,9 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("MAIL_RETRY_DELAYS", "5,15")  # quick retries, so a newcomer sees one
     catcher = outbox = None
     if not os.environ.get("MAIL_SERVER"):
-        from portal.dev.outbox import Outbox, start_catcher
-
-        from portal.dev.outbox import LOGIN
+        from portal.dev.outbox import LOGIN, Outbox, start_catcher
 
         outbox, smtp_port = Outbox(secrets.token_urlsafe(12)), _free_port()
         catcher = start_catcher(outbox, smtp_port)

@@ -3,7 +3,9 @@ import logging
 import os
 import subprocess
 import sys
+import time
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -11,12 +13,14 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
+from sqlalchemy import select
 
 from portal import create_app
 from portal.delivery import queueing
 from portal.extensions import db
 from portal.log_redaction import JWT_PATTERN
 from portal.models import AttendanceSession, Course, EmailNotification, Program, Role, Stream, StudentProfile, User
+from portal.services import session_service
 from tests.smtp_servers import SMTPServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,6 +209,40 @@ def make_notification(session: AttendanceSession, student: StudentProfile, statu
     db.session.add(notification)
     db.session.commit()
     return notification
+
+
+# --- pipeline helpers ----------------------------------------------------------
+
+
+def create_session(course, stream=None) -> tuple[AttendanceSession, bool]:
+    starts_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=10)
+    request = session_service.SessionRequest(
+        course_id=course.id, program_id=course.program_id, stream_id=stream.id if stream else None,
+        lecturer_id=None, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1),
+    )
+    session = session_service.create_session(request)
+    return session, queueing.enqueue_generation(session.id, session.starts_at)
+
+
+def statuses(session_id=None) -> Counter:
+    db.session.expire_all()
+    query = select(EmailNotification.status)
+    if session_id is not None:
+        query = query.where(EmailNotification.session_id == session_id)
+    return Counter(db.session.scalars(query))
+
+
+def emails_of(profiles) -> list[str]:
+    return sorted(p.user.email for p in profiles)
+
+
+def wait_for(predicate, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 # --- web helpers -------------------------------------------------------------

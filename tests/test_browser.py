@@ -13,8 +13,7 @@ from werkzeug.serving import make_server
 
 from portal.extensions import db
 from portal.models import EmailNotification
-from tests.conftest import PASSWORD, ROOT, env_for, make_students, start_worker
-from tests.test_pipeline import create_session
+from tests.conftest import PASSWORD, ROOT, create_session, env_for, make_students, start_worker
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"

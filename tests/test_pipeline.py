@@ -1,6 +1,5 @@
 """The delivery pipeline with real Redis, real RQ workers, a real SMTP server and the real database."""
 import signal
-import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -8,49 +7,30 @@ import pytest
 from sqlalchemy import select
 
 from portal.delivery import queueing
+from portal.delivery.sweep import queue_due_retries, run_sweep
 from portal.extensions import db
 from portal.models import AttendanceSession, EmailNotification, GenerationStatus
-from portal.services import session_service
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
-from portal.delivery.sweep import queue_due_retries, run_sweep
-from tests.conftest import env_for, make_course, make_program, make_students, point_mail_at, queue_down, start_worker
+from tests.conftest import (
+    create_session,
+    emails_of,
+    env_for,
+    make_course,
+    make_program,
+    make_students,
+    point_mail_at,
+    queue_down,
+    start_worker,
+    statuses,
+    wait_for,
+)
 from tests.smtp_servers import ScriptedHandler, SMTPServer
 
 
 @pytest.fixture
 def course(app):
     return make_course(make_program("CS", streams=("A",)))
-
-
-def create_session(course, stream=None) -> tuple[AttendanceSession, bool]:
-    starts_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=10)
-    request = session_service.SessionRequest(
-        course_id=course.id, program_id=course.program_id, stream_id=stream.id if stream else None,
-        lecturer_id=None, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1),
-    )
-    return session_service.create_session(request)
-
-
-def statuses(session_id=None) -> Counter:
-    db.session.expire_all()
-    query = select(EmailNotification.status)
-    if session_id is not None:
-        query = query.where(EmailNotification.session_id == session_id)
-    return Counter(db.session.scalars(query))
-
-
-def emails_of(profiles) -> list[str]:
-    return sorted(p.user.email for p in profiles)
-
-
-def wait_for(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_session_to_delivered_emails_in_batches(app, course, queue, run_worker, smtp_server):

@@ -13,10 +13,21 @@ from sqlalchemy import select
 from portal.delivery import pause
 from portal.extensions import db
 from portal.models import DeliveryAttempt, EmailNotification, Role
-from tests.conftest import (env_for, make_course, make_program, make_session, make_staff, make_students,
-                            point_mail_at, start_worker)
+from tests.conftest import (
+    create_session,
+    emails_of,
+    env_for,
+    make_course,
+    make_program,
+    make_session,
+    make_staff,
+    make_students,
+    point_mail_at,
+    start_worker,
+    statuses,
+    wait_for,
+)
 from tests.smtp_servers import ScriptedHandler, SMTPServer
-from tests.test_pipeline import create_session, emails_of, statuses, wait_for
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ from portal.admin import bp
 from portal.admin.forms import CourseForm, ImportForm, ProgramForm, StaffForm, StreamForm
 from portal.admin.queue_overview import delivery_status, queue_overview
 from portal.auth.access import admin_required
+from portal.delivery import pause
+from portal.delivery.sweep import resume_delivery, run_sweep
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Course, Program, User
 from portal.services import directory_service
 from portal.services.student_import import import_students
-from portal.delivery import pause
-from portal.delivery.sweep import resume_delivery, run_sweep
 
 
 @bp.before_request

@@ -1,8 +1,14 @@
-"""Delivery: from a saved session to an answer from the mail relay for every student.
+"""Delivery: from a saved session to the relay's answer for every student.
 
-    queueing.py   job names, ids and enqueueing (the only place that talks to RQ)
-    jobs.py       the RQ jobs: generate_notifications, send_notifications, sweep
-    sending.py    a send job's work: claim rows, send them, record every outcome
-    smtp.py       one SMTP connection: verified TLS, timeouts, and what a reply means
-    sweep.py      nothing stays waiting, pending or sending forever
+    queueing.py     job names, ids, priorities and enqueueing (the only place that talks to RQ)
+    jobs.py         the RQ jobs: generate_notifications, send_notifications, sweep
+    sending.py      a send job's work: claim rows, send them over many connections, record answers
+    connections.py  relay connections kept open between jobs in a worker
+    smtp.py         one SMTP connection: verified TLS, timeouts, one login, what a reply means
+    messages.py     the attendance email, built by the standard library
+    pacing.py       limits shared by all workers: connection cap, rate limit, the relay's pace
+    pause.py        pausing delivery for the whole queue, and probing the relay
+    outcomes.py     writing each answer and the email's history
+    sweep.py        nothing stays waiting, pending or sending forever; retries when due; resume
+    upkeep.py       what every worker does each second beside its jobs
 """

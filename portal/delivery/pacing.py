@@ -13,6 +13,7 @@ All three limits are shared by every worker through Redis:
 
 Redis trouble never stops delivery: the limits are then skipped for that message.
 """
+import functools
 import logging
 import re
 import threading
@@ -101,6 +102,14 @@ class ConnectionSlots:
             call()
         except RedisError as exc:
             log.warning("connection lease not updated (Redis: %s)", exc)
+
+
+@functools.lru_cache(maxsize=8)
+def rate_limit_for(text: str, storage_uri: str) -> "RateLimit | None":
+    """One limiter per process (per setting): its storage's connections and its lock are shared
+    by every send job and thread of this worker."""
+    item = parse_rate(text)
+    return RateLimit(item, storage_uri) if item else None
 
 
 class RateLimit:

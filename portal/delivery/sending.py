@@ -31,8 +31,9 @@ from redis.exceptions import RedisError
 
 from portal.database import utcnow
 from portal.delivery import messages, pause, queueing
+from portal.delivery.connections import POOL
 from portal.delivery.outcomes import Attempt, OutcomeWriter
-from portal.delivery.pacing import ConnectionSlots, RateLimit, Throttle, parse_rate
+from portal.delivery.pacing import ConnectionSlots, RateLimit, Throttle, rate_limit_for
 from portal.delivery.smtp import CONNECTION_PROBLEMS, DeliveryResult, Outcome, RelayConnection
 from portal.extensions import db
 from portal.models import NotificationStatus as Status
@@ -42,7 +43,6 @@ from portal.timefmt import local_date, local_datetime, local_time
 
 log = logging.getLogger(__name__)
 
-IDLE_SECONDS = 5.0  # an unused connection is closed after this (it holds a slot of MAIL_MAX_CONNECTIONS)
 MAX_TURN_WAIT = 30.0  # a message whose turn is further away than this waits in the database instead
 MAX_THROTTLES = 10  # "slow down" answers for one message before it waits in the database
 
@@ -54,40 +54,6 @@ class _Email:
     expires_at: datetime
     message: object
     throttled: int = 0
-
-
-class _RelayPool:
-    """Open relay connections kept between send jobs in this process, each with its lease."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._idle: list[tuple[tuple, RelayConnection, str, ConnectionSlots, float]] = []
-
-    def take(self, key: tuple) -> tuple[RelayConnection, str] | None:
-        self.close_idle()
-        with self._lock:
-            for index in range(len(self._idle) - 1, -1, -1):
-                if self._idle[index][0] == key:
-                    _, relay, lease, _, _ = self._idle.pop(index)
-                    return relay, lease
-        return None
-
-    def give(self, key: tuple, relay: RelayConnection, lease: str, slots: ConnectionSlots) -> None:
-        with self._lock:
-            self._idle.append((key, relay, lease, slots, time.monotonic()))
-
-    def close_idle(self, older_than: float = IDLE_SECONDS) -> int:
-        now = time.monotonic()
-        with self._lock:
-            stale = [entry for entry in self._idle if now - entry[4] >= older_than]
-            self._idle = [entry for entry in self._idle if now - entry[4] < older_than]
-        for _, relay, lease, slots, _ in stale:
-            relay.close()
-            slots.release(lease)
-        return len(stale)
-
-
-POOL = _RelayPool()
 
 
 class _Batch:
@@ -154,12 +120,11 @@ class DeliveryService:
     @classmethod
     def from_app(cls) -> "DeliveryService":
         config, extensions = current_app.config, current_app.extensions
-        limit = parse_rate(config["MAIL_RATE_LIMIT"])
         return cls(
             extensions["mail"], config["MAIL_DEFAULT_SENDER"], config["PORTAL_BASE_URL"], config["MAIL_RETRY_DELAYS"],
             redis=extensions["redis"], connections=config["MAIL_CONNECTIONS"], timeout=config["MAIL_TIMEOUT_SECONDS"],
             sending_timeout=config["SENDING_TIMEOUT_SECONDS"], max_connections=config["MAIL_MAX_CONNECTIONS"],
-            rate_limit=limit and RateLimit(limit, config["RATELIMIT_STORAGE_URI"]),
+            rate_limit=rate_limit_for(config["MAIL_RATE_LIMIT"], config["RATELIMIT_STORAGE_URI"]),
         )
 
     # --- the job ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ from flask import Flask
 from redis.exceptions import RedisError
 
 from portal.delivery import pause, queueing
-from portal.delivery.sending import POOL
+from portal.delivery.connections import POOL
 from portal.delivery.sweep import queue_due_retries, resume_delivery
 from portal.extensions import db
 

@@ -1,8 +1,8 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from portal.delivery import queueing
 from portal.auth.access import admin_required, is_admin, owner_filter, session_or_404, staff_required
 from portal.auth.routes import safe_next
+from portal.delivery import queueing
 from portal.models import NotificationStatus
 from portal.notifications import bp
 from portal.repositories import EmailNotificationRepository, SessionRepository

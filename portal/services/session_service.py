@@ -1,10 +1,9 @@
-"""Creating an attendance session: validate, commit, then queue its notifications."""
+"""Creating an attendance session: validate and commit; the caller queues its notifications."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 
-from portal.delivery import queueing
 from portal.database import utcnow
 from portal.exceptions import ValidationError
 from portal.extensions import db
@@ -60,13 +59,13 @@ def validate(request: SessionRequest) -> dict[str, str]:
     return errors
 
 
-def create_session(request: SessionRequest) -> tuple[AttendanceSession, bool]:
-    """Returns the saved session and whether its generation job reached the queue
-    (when it did not, the sweep enqueues it later; nothing is lost)."""
+def create_session(request: SessionRequest) -> AttendanceSession:
+    """Validate and save the session (committed). The caller then queues its notifications
+    with `queueing.enqueue_generation`; if the queue is down, the sweep does it later."""
     errors = validate(request)
     if errors:
         raise ValidationError(errors)
     session = AttendanceSession(**vars(request))
     db.session.add(session)
     db.session.commit()
-    return session, queueing.enqueue_generation(session.id, session.starts_at)
+    return session

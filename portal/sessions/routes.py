@@ -5,6 +5,7 @@ from flask_login import current_user
 from werkzeug.utils import secure_filename
 
 from portal.auth.access import owner_filter, session_or_404, staff_required
+from portal.delivery import queueing
 from portal.exceptions import ValidationError
 from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
 from portal.services.attendance_report import build_report, report_csv
@@ -32,7 +33,8 @@ def new():
         form.suggest_times()
     elif form.validate():
         try:
-            session, queued = create_session(_request_from(form))
+            session = create_session(_request_from(form))
+            queued = queueing.enqueue_generation(session.id, session.starts_at)
         except ValidationError as exc:
             for name, message in exc.fields.items():
                 (getattr(form, name).errors if hasattr(form, name) else form.form_errors).append(message)
