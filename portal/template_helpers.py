@@ -23,26 +23,27 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
-_redis_down_until = 0.0
+_redis_down_until: dict[int, float] = {}  # per Redis client: when to ask again after it failed
 
 
 def delivery_pause():
     """For admins, on every staff page: whether delivery is paused (None if not, or unknown)."""
     if not (current_user.is_authenticated and current_user.role == "admin"):
         return None
-    global _redis_down_until
-    if time.monotonic() < _redis_down_until:  # a queue that is down must not slow every page
+    redis = current_app.extensions["redis"]
+    if time.monotonic() < _redis_down_until.get(id(redis), 0.0):  # a queue that is down must not slow every page
         return None
     try:
-        return pause.state(current_app.extensions["redis"])
+        return pause.state(redis)
     except RedisError:
-        _redis_down_until = time.monotonic() + 30
+        _redis_down_until[id(redis)] = time.monotonic() + 30
         return None
 
 
 def init_app(app: Flask) -> None:
     app.add_template_global(delivery_pause)
     app.add_template_filter(lambda moment: timefmt.local_datetime(moment) if moment else "", "local_datetime")
+    app.add_template_filter(lambda moment: timefmt.local_timestamp(moment) if moment else "", "local_timestamp")
     app.add_template_filter(lambda moment: timefmt.local_date(moment) if moment else "", "local_date")
     app.add_template_filter(lambda moment: timefmt.local_time(moment) if moment else "", "local_time")
     app.add_template_filter(lambda status: STATUS_STYLES.get(status, "secondary"), "status_style")

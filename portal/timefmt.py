@@ -24,3 +24,8 @@ def local_time(moment: datetime) -> str:
 
 def local_datetime(moment: datetime) -> str:
     return local(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def local_timestamp(moment: datetime) -> str:
+    """To the second: for an email's tries, which can be a second apart."""
+    return local(moment).strftime("%Y-%m-%d %H:%M:%S")

@@ -135,3 +135,13 @@ def test_run_the_sweep_from_the_queue_page(client, auth, people):
     auth.login("admin@example.edu")
     response = client.post("/admin/queue/sweep", follow_redirects=True)
     assert b"Sweep done: sessions checked 2" in response.data
+
+
+def test_staff_pages_still_answer_when_the_queue_is_down(client, auth, people, app):
+    from tests.conftest import queue_down
+
+    auth.login("admin@example.edu")
+    with queue_down(app):
+        for path in ("/sessions", "/notifications", "/sessions/new"):
+            response = client.get(path)
+            assert response.status_code == 200 and b'id="pause-banner"' not in response.data, path

@@ -237,3 +237,57 @@ def test_lecturer_fills_the_location_from_the_browser(browser, portal_url, peopl
     expect(page.get_by_label("Latitude")).to_have_value(f"{ROOM[0]:.6f}")
     expect(page.get_by_label("Longitude")).to_have_value(f"{ROOM[1]:.6f}")
     context.close()
+
+
+def test_admin_sees_an_emails_history_and_resumes_a_paused_delivery(page, portal_url, app, people, tmp_path):
+    """A relay that greylists one student once, then refuses the portal's login after a
+    password change on its side: the admin reads the email's tries, sees the pause on
+    every page, and resumes delivery once the relay accepts again."""
+    from portal.models import Role
+    from tests.conftest import make_staff, point_mail_at, statuses, wait_for
+    from tests.smtp_servers import ScriptedHandler, SMTPServer
+
+    app.config.update(MAIL_RETRY_DELAYS=[1, 2], MAIL_USERNAME="portal", MAIL_PASSWORD="s3cret-pass",
+                      MAIL_PAUSE_PROBE_SECONDS=3600)
+    make_staff("ops@example.edu", Role.ADMIN, name=("Ola", "Ops"))
+    with SMTPServer(ScriptedHandler(tempfail=("grey",), tempfail_times=1),
+                    logins={("portal", "s3cret-pass")}) as relay:
+        point_mail_at(app, relay.port)
+        make_students(people["course"].program, 3, prefix="fine")
+        grey = make_students(people["course"].program, 1, prefix="grey")[0]
+        grey.user.first_name, grey.user.last_name = "Grace", "Grey"
+        db.session.commit()
+        first, _ = create_session(people["course"])
+        worker = start_worker(env_for(app), tmp_path / "worker.log", burst=False)
+        try:
+            wait_for(lambda: statuses(first.id) == {"sent": 4}, timeout=20, what="the first session")
+            sign_in(page, portal_url, "ops@example.edu")
+            page.goto(f"{portal_url}/notifications?session_id={first.id}")
+            page.get_by_role("link", name=grey.user.full_name).click()
+            expect(page.get_by_role("heading", level=1)).to_have_text(f"Email to {grey.user.full_name}")
+            expect(page.locator("#attempts tr[data-outcome]")).to_have_count(2)
+            expect(page.locator('#attempts tr[data-outcome="transient"]')).to_contain_text("Greylisted")
+            expect(page.locator("#message-id")).to_contain_text("@example.edu>")
+            shot(page, "13-email-history")
+
+            wait_for(lambda: relay.open_now == 0, timeout=15, what="idle connections to close")
+            relay.logins = set()  # the relay's password was changed, the portal's was not
+            second, _ = create_session(people["course"])
+            wait_for(lambda: "delivery paused" in (tmp_path / "worker.log").read_text(), what="the pause")
+            page.goto(f"{portal_url}/sessions")
+            expect(page.locator("#pause-banner")).to_contain_text("refused the login")
+            page.locator("#pause-banner").get_by_role("link", name="Delivery queue").click()
+            expect(page.locator("#delivery-state")).to_contain_text("Delivery paused")
+            shot(page, "14-delivery-paused")
+            assert statuses(second.id) == {"pending": 4}
+
+            relay.logins = {("portal", "s3cret-pass")}  # fixed on the relay
+            page.get_by_role("button", name="Resume delivery").click()
+            expect(page.get_by_role("status").first).to_contain_text("Delivery resumed")
+            expect(page.locator("#delivery-state")).to_contain_text("Delivery running")
+            page.goto(f"{portal_url}/sessions")
+            expect(page.locator("#pause-banner")).to_have_count(0)
+            wait_for(lambda: statuses(second.id) == {"sent": 4}, timeout=20, what="delivery after Resume")
+        finally:
+            worker.terminate()
+            worker.wait(timeout=20)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from flask import current_app
 from rq import Queue, Worker
 from rq.job import Job
-from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 
 from portal.delivery import pause
 from portal.delivery.pacing import ConnectionSlots, Throttle
@@ -21,7 +21,8 @@ class FailedJob:
 
 
 def delivery_status(redis) -> dict:
-    """Paused or not (and why), the relay's pace if it asked us to slow down, connections open."""
+    """Paused or not (and why), the relay's pace if it asked us to slow down, connections open.
+    (Retries wait in the database, not as scheduled RQ jobs: see portal.delivery.sweep.)"""
     cap = current_app.config["MAIL_MAX_CONNECTIONS"]
     return {
         "pause": pause.state(redis),
@@ -35,13 +36,12 @@ def delivery_status(redis) -> dict:
 def queue_overview(queues: dict[str, Queue]) -> dict:
     """Counts summed over the priority queues (urgent, normal, later), and the waiting jobs of each."""
     connection = next(iter(queues.values())).connection
-    counts = dict.fromkeys(("queued", "running", "scheduled", "failed", "finished (kept a while)"), 0)
+    counts = dict.fromkeys(("queued", "running", "failed", "finished (kept a while)"), 0)
     failed_ids, workers = [], {}
     for queue in queues.values():
         failed = FailedJobRegistry(queue=queue)
         counts["queued"] += queue.count
         counts["running"] += StartedJobRegistry(queue=queue).count
-        counts["scheduled"] += ScheduledJobRegistry(queue=queue).count
         counts["failed"] += failed.count
         counts["finished (kept a while)"] += FinishedJobRegistry(queue=queue).count
         failed_ids += failed.get_job_ids(start=0, end=RECENT_FAILURES - 1)
