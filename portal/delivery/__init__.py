@@ -3,6 +3,7 @@
     queueing.py     job names, ids, priorities and enqueueing (the only place that talks to RQ)
     jobs.py         the RQ jobs: generate_notifications, send_notifications, sweep
     sending.py      a send job's work: claim rows, send them over many connections, record answers
+    batch.py        the emails of one send job, shared by its threads
     connections.py  relay connections kept open between jobs in a worker
     smtp.py         one SMTP connection: verified TLS, timeouts, one login, what a reply means
     messages.py     the attendance email, built by the standard library

@@ -22,8 +22,6 @@ import logging
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict, deque
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -31,6 +29,7 @@ from redis.exceptions import RedisError
 
 from portal.database import utcnow
 from portal.delivery import messages, pause, queueing
+from portal.delivery.batch import Batch, Email
 from portal.delivery.connections import POOL
 from portal.delivery.outcomes import Attempt, OutcomeWriter
 from portal.delivery.pacing import ConnectionSlots, RateLimit, Throttle, rate_limit_for
@@ -45,55 +44,6 @@ log = logging.getLogger(__name__)
 
 MAX_TURN_WAIT = 30.0  # a message whose turn is further away than this waits in the database instead
 MAX_THROTTLES = 10  # "slow down" answers for one message before it waits in the database
-
-
-@dataclass
-class _Email:
-    id: int
-    attempts: int  # tried before (not counting this time)
-    expires_at: datetime
-    message: object
-    throttled: int = 0
-
-
-class _Batch:
-    """What the threads of one send job share: the work left, the counts, the writer."""
-
-    def __init__(self, writer: OutcomeWriter, claimed: int):
-        self.writer = writer
-        self.lock = threading.Lock()
-        self.work: deque[_Email] = deque()
-        self.unanswered: set[int] = set()
-        self.counts = Counter(claimed=claimed)
-        self.retry_now: dict[int, list[int]] = defaultdict(list)
-        self.starts_at: datetime | None = None  # the earliest session start in the batch (its priority)
-        self.connected = 0  # threads of this batch holding a connection
-
-    def connect(self, change: int) -> None:
-        with self.lock:
-            self.connected += change
-
-    def add(self, emails: list[_Email]) -> None:
-        with self.lock:
-            self.work.extend(emails)
-            self.unanswered.update(email.id for email in emails)
-
-    def next(self) -> _Email | None:
-        with self.lock:
-            return self.work.popleft() if self.work else None
-
-    def again(self, email: _Email) -> None:
-        with self.lock:
-            self.work.append(email)
-
-    def done(self, email: _Email, outcome: str) -> None:
-        with self.lock:
-            self.counts[outcome] += 1
-            self.unanswered.discard(email.id)
-
-    def in_flight(self) -> list[int]:
-        with self.lock:
-            return sorted(self.unanswered)
 
 
 class DeliveryService:
@@ -141,7 +91,7 @@ class DeliveryService:
         db.session.commit()  # end the read transaction before any SMTP traffic
 
         with OutcomeWriter.open() as writer:
-            batch = _Batch(writer, len(claimed))
+            batch = Batch(writer, len(claimed))
             try:
                 batch.add(self._prepare(rows, now, batch))
                 batch.starts_at = min((row.starts_at for row in rows), default=None)
@@ -157,7 +107,7 @@ class DeliveryService:
                  counts["waiting"], counts["expired"], time.monotonic() - started)
         return dict(counts)
 
-    def _prepare(self, rows, now: datetime, batch: _Batch) -> list[_Email]:
+    def _prepare(self, rows, now: datetime, batch: Batch) -> list[Email]:
         """The messages to send; expired links and unusable addresses are settled here."""
         sender = EmailSenderService(self.mail, self.sender, timeout=self.timeout)
         emails = []
@@ -174,7 +124,7 @@ class DeliveryService:
                             attempt=Attempt("permanent", None, problem.reason), counts=True)
                 batch.counts["failed"] += 1
                 continue
-            emails.append(_Email(row.id, row.attempts, row.token_expires_at, message))
+            emails.append(Email(row.id, row.attempts, row.token_expires_at, message))
         return emails
 
     def _context(self, row) -> dict:
@@ -191,7 +141,7 @@ class DeliveryService:
             "location_required": row.latitude is not None,
         }
 
-    def _run(self, batch: _Batch) -> None:
+    def _run(self, batch: Batch) -> None:
         """Threads drive the connections; this thread keeps the batch's claim fresh meanwhile."""
         app = current_app._get_current_object()
 
@@ -216,7 +166,7 @@ class DeliveryService:
 
     # --- one connection ---------------------------------------------------------------
 
-    def _drive_connection(self, batch: _Batch) -> None:
+    def _drive_connection(self, batch: Batch) -> None:
         """One connection's share of the batch: take messages until none are left."""
         relay = lease = None
         try:
@@ -242,7 +192,7 @@ class DeliveryService:
                 batch.connect(-1)
                 self._put_back(relay, lease)
 
-    def _take_connection(self, batch: _Batch) -> tuple[RelayConnection | None, str | None]:
+    def _take_connection(self, batch: Batch) -> tuple[RelayConnection | None, str | None]:
         """An idle connection of this process, or a new one under MAIL_MAX_CONNECTIONS. A thread
         stops waiting for a slot as soon as another thread of the batch has one."""
         taken = POOL.take(self.pool_key)
@@ -252,7 +202,7 @@ class DeliveryService:
         lease = self.slots.acquire(MAX_TURN_WAIT, give_up=lambda: batch.connected > 0)
         return (RelayConnection(self.mail, self.timeout), lease) if lease else (None, None)
 
-    def _send_safely(self, batch: _Batch, email: _Email, relay: RelayConnection) -> bool:
+    def _send_safely(self, batch: Batch, email: Email, relay: RelayConnection) -> bool:
         """Send one message and record the answer; False when the connection is no longer usable."""
         try:
             return self._send_one(batch, email, relay)
@@ -263,7 +213,7 @@ class DeliveryService:
             batch.done(email, "failed")
             return relay.is_open
 
-    def _send_one(self, batch: _Batch, email: _Email, relay: RelayConnection) -> bool:
+    def _send_one(self, batch: Batch, email: Email, relay: RelayConnection) -> bool:
         if self._paused():
             self._wait(batch, email, f"Delivery is paused: {self._pause_reason()}", None)
             return True
@@ -300,7 +250,7 @@ class DeliveryService:
 
     # --- what an answer means -----------------------------------------------------------
 
-    def _answered(self, batch: _Batch, email: _Email, result: DeliveryResult) -> None:
+    def _answered(self, batch: Batch, email: Email, result: DeliveryResult) -> None:
         now = self.now()
         attempt = Attempt(result.outcome.value, result.code, result.reply or result.reason)
         if result.outcome == Outcome.SENT:
@@ -324,7 +274,7 @@ class DeliveryService:
         else:
             self._retry_later(batch, email, result, attempt, now)
 
-    def _retry_later(self, batch: _Batch, email: _Email, result: DeliveryResult, attempt: Attempt,
+    def _retry_later(self, batch: Batch, email: Email, result: DeliveryResult, attempt: Attempt,
                      now: datetime) -> None:
         tried = email.attempts + 1
         delay = self.retry_delays[min(tried, len(self.retry_delays)) - 1]
@@ -342,7 +292,7 @@ class DeliveryService:
                 batch.retry_now[tried].append(email.id)
         batch.done(email, "retrying")
 
-    def _connection_problem(self, batch: _Batch, email: _Email, problem: DeliveryResult) -> None:
+    def _connection_problem(self, batch: Batch, email: Email, problem: DeliveryResult) -> None:
         """The relay, not this student, is the problem: the email waits, and delivery may pause."""
         self._running_until = 0.0
         if problem.outcome == Outcome.UNREACHABLE:
@@ -356,20 +306,18 @@ class DeliveryService:
                     attempt=Attempt(problem.outcome.value, problem.code, problem.reply or problem.reason))
         batch.done(email, "waiting")
 
-    def _wait_all(self, batch: _Batch, reason: str) -> None:
+    def _wait_all(self, batch: Batch, reason: str) -> None:
         until = self.now() + timedelta(seconds=self.retry_delays[0])
         while (email := batch.next()) is not None:
             self._wait(batch, email, reason, until)
 
-    def _wait(self, batch: _Batch, email: _Email, reason: str, until: datetime | None) -> None:
-        """Back to `pending` without counting an attempt, until `until` (None: until queued again)."""
-        self._write(batch, email.id, Status.PENDING, reason, next_attempt_at=until)
-        batch.done(email, "waiting")
+    def _wait(self, batch: Batch, email: Email, reason: str, until: datetime | None) -> None:
+        batch.wait(email, reason, until, self.now())
 
-    def _write(self, batch: _Batch, notification_id: int, status: str, reason: str | None, **fields) -> None:
-        batch.writer.record(notification_id, status, reason, self.now(), **fields)
+    def _write(self, batch: Batch, notification_id: int, status: str, reason: str | None, **fields) -> None:
+        batch.write(notification_id, status, reason, self.now(), **fields)
 
-    def _release_untried(self, batch: _Batch) -> None:
+    def _release_untried(self, batch: Batch) -> None:
         untried = batch.in_flight()
         if untried:
             self.notifications.release(untried, self.now(), "The send job stopped before trying this email; "
