@@ -214,6 +214,12 @@ def make_notification(session: AttendanceSession, student: StudentProfile, statu
 # --- pipeline helpers ----------------------------------------------------------
 
 
+@pytest.fixture
+def course(app) -> Course:
+    """A course in program CS (one stream, A): what the delivery tests send for."""
+    return make_course(make_program("CS", streams=("A",)))
+
+
 def create_session(course, stream=None) -> tuple[AttendanceSession, bool]:
     starts_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=10)
     request = session_service.SessionRequest(

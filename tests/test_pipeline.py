@@ -3,7 +3,6 @@ import signal
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import select
 
 from portal.delivery import queueing
@@ -16,8 +15,6 @@ from tests.conftest import (
     create_session,
     emails_of,
     env_for,
-    make_course,
-    make_program,
     make_students,
     point_mail_at,
     queue_down,
@@ -26,11 +23,6 @@ from tests.conftest import (
     wait_for,
 )
 from tests.smtp_servers import ScriptedHandler, SMTPServer
-
-
-@pytest.fixture
-def course(app):
-    return make_course(make_program("CS", streams=("A",)))
 
 
 def test_session_to_delivered_emails_in_batches(app, course, queue, run_worker, smtp_server):

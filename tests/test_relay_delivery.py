@@ -17,8 +17,6 @@ from tests.conftest import (
     create_session,
     emails_of,
     env_for,
-    make_course,
-    make_program,
     make_session,
     make_staff,
     make_students,
@@ -28,11 +26,6 @@ from tests.conftest import (
     wait_for,
 )
 from tests.smtp_servers import ScriptedHandler, SMTPServer
-
-
-@pytest.fixture
-def course(app):
-    return make_course(make_program("CS", streams=("A",)))
 
 
 def relay(app, handler=None, **options) -> SMTPServer:
