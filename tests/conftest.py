@@ -102,12 +102,11 @@ def run_worker(app):
 @contextmanager
 def queue_down(app):
     """Within the block, the app's queue points at a port where no Redis listens."""
-    names = ("redis", "rq_queue", "rq_queues")
+    names = ("redis", "rq_queues")
     live = {name: app.extensions[name] for name in names}
     dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
     app.extensions["redis"] = dead
     app.extensions["rq_queues"] = {p: Queue(q.name, connection=dead) for p, q in live["rq_queues"].items()}
-    app.extensions["rq_queue"] = app.extensions["rq_queues"]["normal"]
     try:
         yield
     finally:

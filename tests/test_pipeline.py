@@ -91,7 +91,7 @@ def test_send_jobs_have_deterministic_ids(app, course, queue):
     assert len(first) == 3
 
 
-def test_two_workers_on_one_queue_never_send_a_notification_twice(app, course, tmp_path):
+def test_two_workers_on_one_queue_never_send_a_notification_twice(app, course, queue, tmp_path):
     app.config["MAIL_BATCH_SIZE"] = 10
     with SMTPServer(ScriptedHandler(reply_delay=0.01)) as smtp:
         point_mail_at(app, smtp.port)
@@ -101,7 +101,6 @@ def test_two_workers_on_one_queue_never_send_a_notification_twice(app, course, t
             session.id)
         ids = list(db.session.scalars(select(EmailNotification.id)))
         # Every row is offered to both workers by two different jobs, so claims are really contended.
-        queue = app.extensions["rq_queue"]
         queue.empty()
         queueing.enqueue_send_batches(ids)
         queueing.enqueue_send_batches(list(ids), suffix="-duplicate")

@@ -36,10 +36,11 @@ class PauseState:
 
 def state(redis: Redis) -> PauseState | None:
     values = {k.decode(): v.decode() for k, v in redis.hgetall(KEY).items()}
-    if not values:
+    if "since" not in values:
         return None
-    return PauseState(values["reason"], datetime.fromisoformat(values["since"]), values.get("by", "relay"),
-                      values.get("last_probe"))
+    # `reason` follows `since` by one command (see `pause`): a reader in between sees a placeholder.
+    return PauseState(values.get("reason", "Delivery paused"), datetime.fromisoformat(values["since"]),
+                      values.get("by", "relay"), values.get("last_probe"))
 
 
 def pause(redis: Redis, reason: str, by: str = "relay") -> bool:

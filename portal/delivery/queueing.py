@@ -55,7 +55,6 @@ def init_app(app: Flask) -> None:
         "normal": Queue(name, connection=connection),
         "later": Queue(f"{name}-later", connection=connection),
     }
-    app.extensions["rq_queue"] = app.extensions["rq_queues"]["normal"]
 
 
 def worker_queues(app: Flask) -> list[Queue]:
