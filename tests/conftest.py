@@ -152,6 +152,18 @@ def start_worker(env: dict, log_path: Path, burst: bool = True) -> subprocess.Po
         return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
+@contextmanager
+def running_worker(app, log_path: Path):
+    """`python worker.py` (not burst) for the duration of the block, then stopped as an
+    operator would (SIGTERM: the current job finishes first)."""
+    process = start_worker(env_for(app), log_path, burst=False)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
 # --- factories -------------------------------------------------------------
 
 

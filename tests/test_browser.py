@@ -244,7 +244,7 @@ def test_admin_sees_an_emails_history_and_resumes_a_paused_delivery(page, portal
     password change on its side: the admin reads the email's tries, sees the pause on
     every page, and resumes delivery once the relay accepts again."""
     from portal.models import Role
-    from tests.conftest import make_staff, point_mail_at, statuses, wait_for
+    from tests.conftest import make_staff, point_mail_at, running_worker, statuses, wait_for
     from tests.smtp_servers import ScriptedHandler, SMTPServer
 
     app.config.update(MAIL_RETRY_DELAYS=[1, 2], MAIL_USERNAME="portal", MAIL_PASSWORD="s3cret-pass",
@@ -258,8 +258,7 @@ def test_admin_sees_an_emails_history_and_resumes_a_paused_delivery(page, portal
         grey.user.first_name, grey.user.last_name = "Grace", "Grey"
         db.session.commit()
         first, _ = create_session(people["course"])
-        worker = start_worker(env_for(app), tmp_path / "worker.log", burst=False)
-        try:
+        with running_worker(app, tmp_path / "worker.log"):
             wait_for(lambda: statuses(first.id) == {"sent": 4}, timeout=20, what="the first session")
             sign_in(page, portal_url, "ops@example.edu")
             page.goto(f"{portal_url}/notifications?session_id={first.id}")
@@ -288,6 +287,3 @@ def test_admin_sees_an_emails_history_and_resumes_a_paused_delivery(page, portal
             page.goto(f"{portal_url}/sessions")
             expect(page.locator("#pause-banner")).to_have_count(0)
             wait_for(lambda: statuses(second.id) == {"sent": 4}, timeout=20, what="delivery after Resume")
-        finally:
-            worker.terminate()
-            worker.wait(timeout=20)

@@ -21,6 +21,7 @@ from tests.conftest import (
     make_staff,
     make_students,
     point_mail_at,
+    running_worker,
     start_worker,
     statuses,
     wait_for,
@@ -145,8 +146,7 @@ def test_the_probe_resumes_delivery_by_itself_with_one_login_per_probe(app, cour
     with relay(app, logins=set()) as smtp:
         students = make_students(course.program, 6)
         session, _ = create_session(course)
-        worker = start_worker(env_for(app), tmp_path / "worker.log", burst=False)
-        try:
+        with running_worker(app, tmp_path / "worker.log"):
             wait_for(lambda: pause.state(app.extensions["redis"]) is not None, what="delivery to pause")
             attempts_at_pause = smtp.login_attempts
             wait_for(lambda: "the relay probe failed" in (tmp_path / "worker.log").read_text(), timeout=10,
@@ -154,9 +154,6 @@ def test_the_probe_resumes_delivery_by_itself_with_one_login_per_probe(app, cour
             assert statuses(session.id) == {"pending": 6}
             smtp.logins = {("portal", "s3cret-pass")}
             wait_for(lambda: statuses(session.id) == {"sent": 6}, timeout=20, what="the probe to resume delivery")
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=20)
         assert "delivery resumed by the relay probe" in (tmp_path / "worker.log").read_text()
     assert Counter(smtp.handler.recipients) == Counter(emails_of(students))
     assert smtp.login_attempts - attempts_at_pause <= 6  # probes once a second, never a login storm
@@ -169,12 +166,8 @@ def test_greylisted_once_is_delivered_within_seconds_and_both_tries_are_on_its_p
     with relay(app, ScriptedHandler(tempfail=("grey",), tempfail_times=1)) as smtp:
         grey = make_students(course.program, 1, prefix="grey")
         session, _ = create_session(course)
-        worker = start_worker(env_for(app), tmp_path / "worker.log", burst=False)
-        try:
+        with running_worker(app, tmp_path / "worker.log"):
             wait_for(lambda: statuses(session.id) == {"sent": 1}, timeout=15, what="the greylisted email")
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=20)
     assert smtp.handler.recipients == emails_of(grey)
     row = db.session.scalars(select(EmailNotification)).one()
     assert row.attempts == 2 and history(row.id) == [("transient", 451), ("sent", 250)]
@@ -199,12 +192,8 @@ def test_a_retry_runs_when_due_even_if_the_worker_that_scheduled_it_died(app, co
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
         assert statuses(session.id) == {"pending": 1}
-        second = start_worker(env_for(app), tmp_path / "worker2.log", burst=False)
-        try:
+        with running_worker(app, tmp_path / "worker2.log"):
             wait_for(lambda: statuses(session.id) == {"sent": 1}, timeout=15, what="the retry, by the other worker")
-        finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(timeout=20)
     row = db.session.scalars(select(EmailNotification)).one()
     assert history(row.id) == [("transient", 451), ("sent", 250)]
 

@@ -19,9 +19,6 @@ from portal.delivery.smtp import CONNECTION_PROBLEMS, DeliveryResult, RelayConne
 
 log = logging.getLogger(__name__)
 
-SUBJECT = messages.SUBJECT
-
-
 class EmailSenderService:
     def __init__(self, mail: Mail, sender: str, batch_size: int = 50, timeout: float = 30):
         self.mail = mail
