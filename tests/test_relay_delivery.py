@@ -296,3 +296,21 @@ def test_delivery_command_pauses_resumes_and_reports(app, course, run_worker, sm
     assert result.exit_code == 0 and "3 waiting emails queued" in result.output
     run_worker()
     assert statuses(session.id) == {"sent": 3}
+
+
+def test_a_due_retry_is_queued_even_while_its_first_job_still_looks_alive(app, course, queue):
+    """A worker that died mid-job leaves its job "started" in RQ; the retry must not wait for it."""
+    from portal.delivery.sweep import queue_due_retries
+
+    make_students(course.program, 1)
+    session = make_session(course)
+    from portal.delivery.jobs import generate_notifications
+
+    generate_notifications(session.id)  # queues send-<digest>, which stays in the queue (alive)
+    first_jobs = list(queue.job_ids)
+    row = db.session.scalars(select(EmailNotification)).one()
+    row.next_attempt_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    db.session.commit()
+    assert queue_due_retries() == 1
+    assert len(queue.job_ids) == 2 and set(first_jobs) < set(queue.job_ids)
+    assert queue_due_retries() == 1 and len(queue.job_ids) == 2  # the same round is not queued twice

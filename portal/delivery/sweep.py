@@ -70,7 +70,13 @@ def queue_due_retries(now: datetime | None = None) -> int:
     now = now or utcnow()
     due = EmailNotificationRepository().due_retries(now - RETRY_LOOKBACK, now)
     db.session.commit()
-    _enqueue_by_session(due)
+    # A job id of its own per retry round (the latest due time of the session's rows): the job
+    # that made the first try may still look "started" to RQ if its worker died.
+    rounds: dict[int, int] = defaultdict(int)
+    for session_id, _, due_at in due:
+        rounds[session_id] = max(rounds[session_id], int(due_at.timestamp()))
+    _enqueue_by_session([(session_id, notification_id) for session_id, notification_id, _ in due],
+                        suffix={session_id: f"-due{moment}" for session_id, moment in rounds.items()})
     return len(due)
 
 
@@ -97,15 +103,17 @@ def fail_expired(now: datetime, paused: bool) -> int:
     return len(expired)
 
 
-def _enqueue_by_session(rows: list[tuple[int, int]]) -> None:
-    """One set of send jobs per session, each as urgent as its session."""
+def _enqueue_by_session(rows: list[tuple[int, int]], suffix: dict[int, str] | None = None) -> None:
+    """One set of send jobs per session, each as urgent as its session (`suffix`: per session,
+    added to the job ids)."""
     by_session = defaultdict(list)
     for session_id, notification_id in rows:
         by_session[session_id].append(notification_id)
     starts = SessionRepository().start_times(list(by_session)) if by_session else {}
     db.session.commit()
     for session_id, ids in by_session.items():
-        queueing.enqueue_send_batches(ids, starts_at=starts.get(session_id))
+        queueing.enqueue_send_batches(ids, suffix=(suffix or {}).get(session_id, ""),
+                                      starts_at=starts.get(session_id))
 
 
 def _paused() -> bool:

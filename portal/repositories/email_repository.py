@@ -143,10 +143,10 @@ class EmailNotificationRepository:
         )
         return result.rowcount
 
-    def due_retries(self, due_since: datetime, now: datetime) -> list[tuple[int, int]]:
-        """(session_id, id) of pending rows whose wait ended in (due_since, now]."""
+    def due_retries(self, due_since: datetime, now: datetime) -> list[tuple[int, int, datetime]]:
+        """(session_id, id, next_attempt_at) of pending rows whose wait ended in (due_since, now]."""
         query = (
-            select(EmailNotification.session_id, EmailNotification.id)
+            select(EmailNotification.session_id, EmailNotification.id, EmailNotification.next_attempt_at)
             .where(
                 EmailNotification.status == Status.PENDING,
                 EmailNotification.next_attempt_at > due_since,
