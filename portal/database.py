@@ -34,7 +34,7 @@ def driver_time(dialect_name: str):
     (naive UTC; on SQLite, the text SQLAlchemy writes and reads back)."""
     if dialect_name == "postgresql":
         return lambda moment: moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return lambda moment: moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return lambda moment: moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:

@@ -13,7 +13,8 @@ class Email:
     id: int
     attempts: int  # tried before (not counting this time)
     expires_at: datetime
-    message: object
+    row: object  # what the message is built from (EmailNotificationRepository.load_for_delivery)
+    message: object = None  # built by the thread that first takes it
     throttled: int = 0
 
 

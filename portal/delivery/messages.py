@@ -3,17 +3,29 @@
 A Flask-Mail `Message`, so Flask-Mail checks its headers, sends it and signals it.
 It is serialised by `email.mime` with the compat32 policy: RFC 2047 for non-ASCII
 names and subjects, folded headers, quoted-printable UTF-8 bodies (no line over 76
-characters), about 0.3 ms a message. Flask-Mail's own serialisation (policy.SMTP)
-gives the same bytes for about 1 ms. An address whose local part is not ASCII is
-sent with SMTPUTF8 and serialised with `policy.SMTPUTF8`, which keeps it as UTF-8.
+characters). Two choices keep that at about 0.25 ms a message (measured: 0.78 ms
+before, Flask-Mail's own `policy.SMTP` serialisation about 1 ms), which is what a
+relay that answers at once makes a worker's CPU feel:
+
+- the bodies are quoted-printable encoded by `binascii.b2a_qp` (the C encoder
+  behind `quopri`), not by `email.quoprimime`, which goes a character at a time;
+- the multipart boundary is chosen here, "=_" and a random hex string, which no
+  quoted-printable body can contain ("=" is always followed by a hex digit or the
+  line's end), so the generator does not compile a regular expression per message
+  to search the bodies for it.
+
+An address whose local part is not ASCII is sent with SMTPUTF8 and serialised with
+`policy.SMTPUTF8`, which keeps it as UTF-8.
 """
+import binascii
 import uuid
-from email import charset, policy
+from email import policy
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import Compat32
 from email.utils import formataddr, formatdate, parseaddr
 
 from flask import current_app
@@ -22,9 +34,21 @@ from flask_mail import Message
 SUBJECT = "Attendance Session Created: {course_name}"
 TEMPLATE = "emails/attendance_notification"
 
-_UTF8_QP = charset.Charset("utf-8")
-_UTF8_QP.body_encoding = charset.QP
-_WIRE = policy.compat32.clone(linesep="\r\n")
+
+
+class _Wire(Compat32):
+    """compat32 with CRLF line ends, and one shortcut: a header that is ASCII, one line and
+    short enough goes out as it is. compat32 would build and fold a `Header` for it with
+    the same result (checked in the tests), at a third of the serialising time."""
+
+    def fold_binary(self, name, value):
+        if (isinstance(value, str) and value.isascii() and len(name) + len(value) + 2 <= self.max_line_length
+                and "\r" not in value and "\n" not in value):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_WIRE = _Wire(linesep="\r\n")
 
 
 class AttendanceEmail(Message):
@@ -52,14 +76,14 @@ class AttendanceEmail(Message):
         return self.as_bytes().decode("utf-8")
 
     def _ascii_bytes(self) -> bytes:
-        message = MIMEMultipart("alternative")
-        message["Subject"] = self.subject if self.subject.isascii() else Header(self.subject, "utf-8")
+        message = MIMEMultipart("alternative", boundary=f"=_{uuid.uuid4().hex}")
+        message["Subject"] = self.subject if self.subject.isascii() else Header(self.subject, "utf-8", header_name="Subject")
         message["From"] = _header_address(self.sender)
         message["To"] = formataddr((self.name, self.recipients[0]), charset="utf-8")
         message["Date"] = formatdate(self.date, usegmt=True)
         message["Message-ID"] = self.msgId
-        message.attach(MIMEText(self.body, "plain", _UTF8_QP))
-        message.attach(MIMEText(self.html, "html", _UTF8_QP))
+        message.attach(_quoted_printable(self.body, "plain"))
+        message.attach(_quoted_printable(self.html, "html"))
         return message.as_bytes(policy=_WIRE)
 
     def _utf8_bytes(self) -> bytes:
@@ -73,6 +97,15 @@ class AttendanceEmail(Message):
         message.set_content(self.body, cte="quoted-printable")
         message.add_alternative(self.html, subtype="html", cte="quoted-printable")
         return message.as_bytes()
+
+
+def _quoted_printable(text: str, subtype: str) -> MIMENonMultipart:
+    """A text/<subtype> part, UTF-8, quoted-printable (MIME-Version only on the whole message)."""
+    part = MIMENonMultipart("text", subtype, charset="utf-8")
+    del part["MIME-Version"]
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part.set_payload(binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii"))
+    return part
 
 
 def ascii_address(address: str) -> str | None:

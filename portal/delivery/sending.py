@@ -53,6 +53,7 @@ class DeliveryService:
                  clock=utcnow):
         self.mail, self.sender = mail, sender
         self.domain = messages.sender_domain(sender)
+        self.builder = EmailSenderService(mail, sender, timeout=timeout)  # builds and checks each message
         self.base_url = base_url.rstrip("/")
         self.retry_delays = list(retry_delays) or [60]
         self.redis = redis
@@ -93,7 +94,7 @@ class DeliveryService:
         with OutcomeWriter.open() as writer:
             batch = Batch(writer, len(claimed))
             try:
-                batch.add(self._prepare(rows, now, batch))
+                batch.add([Email(row.id, row.attempts, row.token_expires_at, row) for row in rows])
                 batch.starts_at = min((row.starts_at for row in rows), default=None)
                 self._run(batch)
             finally:
@@ -107,25 +108,26 @@ class DeliveryService:
                  counts["waiting"], counts["expired"], time.monotonic() - started)
         return dict(counts)
 
-    def _prepare(self, rows, now: datetime, batch: Batch) -> list[Email]:
-        """The messages to send; expired links and unusable addresses are settled here."""
-        sender = EmailSenderService(self.mail, self.sender, timeout=self.timeout)
-        emails = []
-        for row in rows:
-            if row.token_expires_at <= now:
-                self._write(batch, row.id, Status.FAILED, _expired_reason(row.token_expires_at, None))
-                batch.counts["expired"] += 1
-                continue
-            message, problem = sender.prepare({"recipient_email": row.email, "context": self._context(row),
-                                               "name": f"{row.first_name} {row.last_name}".strip(),
-                                               "message_id": row.message_id})
-            if problem:
-                self._write(batch, row.id, Status.FAILED, problem.reason,
-                            attempt=Attempt("permanent", None, problem.reason), counts=True)
-                batch.counts["failed"] += 1
-                continue
-            emails.append(Email(row.id, row.attempts, row.token_expires_at, message))
-        return emails
+    def _prepare(self, batch: Batch, email: Email) -> bool:
+        """Build the message, in the thread that sends it, so building overlaps other
+        connections' waits. False when the email was settled instead: its link has expired,
+        or its address cannot be used."""
+        row = email.row
+        if email.message is not None:
+            return True
+        if row.token_expires_at <= self.now():
+            self._write(batch, row.id, Status.FAILED, _expired_reason(row.token_expires_at, None))
+            batch.done(email, "expired")
+            return False
+        email.message, problem = self.builder.prepare({
+            "recipient_email": row.email, "context": self._context(row),
+            "name": f"{row.first_name} {row.last_name}".strip(), "message_id": row.message_id})
+        if problem:
+            self._write(batch, row.id, Status.FAILED, problem.reason,
+                        attempt=Attempt("permanent", None, problem.reason), counts=True)
+            batch.done(email, "failed")
+            return False
+        return True
 
     def _context(self, row) -> dict:
         return {
@@ -182,6 +184,8 @@ class DeliveryService:
                 email = batch.next()
                 if email is None:
                     return
+                if not self._prepare(batch, email):
+                    continue
                 if not self._send_safely(batch, email, relay):
                     relay.close()
                     self.slots.release(lease)
