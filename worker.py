@@ -10,9 +10,8 @@ import argparse
 import threading
 
 from dotenv import load_dotenv
-from rq import SimpleWorker
 
-from portal import create_app
+from portal import create_app_or_exit
 from portal.delivery import jobs, queueing, upkeep
 from portal.delivery.connections import POOL
 
@@ -23,16 +22,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     load_dotenv()
-    app = create_app()
+    app = create_app_or_exit()
     jobs.bind_app(app)
     stop = threading.Event()
     if not args.burst:
         threading.Thread(target=upkeep.run, args=(app, stop), daemon=True, name="upkeep").start()
-    # SimpleWorker runs jobs in this process: no fork per job (a job is a whole batch of
-    # emails, and forking would cost more than the bookkeeping it isolates). No RQ scheduler
-    # either: retries wait in the database and the upkeep thread queues them when due (a
-    # forked scheduler process would also inherit this worker's open SMTP connections).
-    worker = SimpleWorker(queueing.worker_queues(app), connection=app.extensions["redis"])
+    # The worker runs the portal's own jobs only, in this process (see queueing.PortalWorker).
+    # No RQ scheduler: retries wait in the database and the upkeep thread queues them when
+    # due (a forked scheduler process would also inherit this worker's open SMTP connections).
+    worker = queueing.make_worker(app)
     try:
         worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
     finally:

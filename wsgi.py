@@ -3,6 +3,6 @@ from dotenv import load_dotenv
 
 load_dotenv()
 
-from portal import create_app  # noqa: E402  (settings come from the environment loaded above)
+from portal import create_app_or_exit  # noqa: E402  (settings come from the environment loaded above)
 
-app = create_app()
+app = create_app_or_exit()

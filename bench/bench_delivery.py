@@ -10,7 +10,6 @@ from collections import Counter
 from email import policy
 from email.message import EmailMessage
 
-from rq import SimpleWorker
 from sqlalchemy import select
 
 from bench.common import ROOT, SMTPSink, make_app, new_session, report, seed_students, sqlite_url
@@ -74,7 +73,7 @@ def _portal(sink: SMTPSink, count: int) -> tuple[float, str]:
         queueing.enqueue_send_batches(ids)
         sink.reset()
         started = time.perf_counter()
-        SimpleWorker(queueing.worker_queues(app), connection=app.extensions["redis"]).work(
+        queueing.make_worker(app).work(
             burst=True, logging_level="ERROR")
         elapsed = time.perf_counter() - started
         db.session.expire_all()

@@ -1,10 +1,12 @@
 """Attendance Notifications Portal: the application factory."""
 import logging
+import sys
 from pathlib import Path
 
 from flask import Flask
 
-from portal.config import check_delivery, load_config
+from portal.config import check_settings, load_config
+from portal.exceptions import ConfigurationError
 from portal.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +29,17 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+def create_app_or_exit() -> Flask:
+    """`create_app` for the entry points (gunicorn, `flask --app wsgi`, worker.py): a setting
+    it cannot run with is one line on stderr, naming the setting, not a traceback. Exit
+    status 3 is gunicorn's "failed to boot", so it stops instead of restarting workers."""
+    try:
+        return create_app()
+    except ConfigurationError as exc:
+        print(f"portal: refusing to start: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None
+
+
 def load_settings(app: Flask, overrides: dict) -> None:
     config_class, settings = load_config(overrides.get("ENV_NAME"))
     settings.update(overrides)
@@ -37,7 +50,7 @@ def load_settings(app: Flask, overrides: dict) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'portal.db'}"
     config_class.check(settings)
-    check_delivery(settings)
+    check_settings(settings)
     app.config.from_mapping(settings)
 
 

@@ -22,7 +22,7 @@ from portal.timefmt import local_datetime, portal_zone
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_user, create_program, create_course, import_students_command, create_session,
+    for command in (create_user, set_password, create_program, create_course, import_students_command, create_session,
                     seed_demo, sweep, delivery):
         app.cli.add_command(command)
 
@@ -44,6 +44,18 @@ def create_user(email, password, role, first_name, last_name):
     except ValidationError as exc:
         raise _fail(exc) from None
     click.echo(f"Created {user.role} {user.email}")
+
+
+@click.command("set-password")
+@click.option("--email", required=True)
+@click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
+def set_password(email, password):
+    """Set a staff account's password; every session signed in with the old one ends."""
+    try:
+        user = directory_service.set_password(email, password)
+    except ValidationError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Password changed for {user.email}; its other sign-ins have ended")
 
 
 @click.command("create-program")

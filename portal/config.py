@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from portal.exceptions import ConfigurationError
 
@@ -39,9 +40,15 @@ def _env_int_list(name: str) -> list[int]:
                                  f"got {os.environ.get(name)!r}") from None
 
 
-def check_delivery(config: dict) -> None:
+def check_settings(config: dict) -> None:
     """Settings every mode needs right, checked once at start-up with one readable line."""
     from portal.delivery.pacing import parse_rate
+
+    try:
+        ZoneInfo(config["PORTAL_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, malformed, a folder of zones
+        raise ConfigurationError(f"PORTAL_TIMEZONE must be an IANA time zone such as Europe/London or "
+                                 f"Africa/Nairobi, got {config['PORTAL_TIMEZONE']!r}") from None
 
     try:
         parse_rate(config["MAIL_RATE_LIMIT"])
@@ -106,12 +113,16 @@ class Config:
             "PORTAL_TIMEZONE": os.environ.get("PORTAL_TIMEZONE", "UTC"),
             "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
             # Counted in the queue's Redis (shared by all web processes; see load_settings);
-            # if Redis is down, requests are let through rather than refused.
+            # if Redis is down, each process counts for itself until it is back.
             "RATELIMIT_SWALLOW_ERRORS": True,
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+            "RATELIMIT_STRATEGY": "moving-window",  # a lockout lasts until the oldest failure is old enough
             "RATELIMIT_KEY_PREFIX": "portal-ratelimit",
             "ATTENDANCE_RATE_LIMIT": os.environ.get("ATTENDANCE_RATE_LIMIT", "120 per minute"),
             "ATTENDANCE_TOKEN_RATE_LIMIT": os.environ.get("ATTENDANCE_TOKEN_RATE_LIMIT", "10 per minute"),
             "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+            # Failed sign-ins per account before it is locked for the rest of the window.
+            "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 15 minutes"),
             # Reverse proxies in front of the portal whose X-Forwarded-* headers are trusted.
             "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
             # This many confirmations from one IP within a minute are flagged for review.
@@ -121,15 +132,19 @@ class Config:
 
     @staticmethod
     def check(config: dict) -> None:
-        """Refuse to run production without real, distinct secrets."""
-        for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
-            value = config.get(name) or ""
+        """Refuse to run production without real, distinct secrets. A fallback key still
+        opens links, so each one is held to the same rules as JWT_SECRET_KEY."""
+        keys = [("SECRET_KEY", config.get("SECRET_KEY")), ("JWT_SECRET_KEY", config.get("JWT_SECRET_KEY"))]
+        keys += [(f"JWT_SECRET_KEY_FALLBACKS (key {n})", key)
+                 for n, key in enumerate(config.get("JWT_SECRET_KEY_FALLBACKS") or [], start=1)]
+        for name, value in keys:
+            value = value or ""
             if value.strip().lower() in KNOWN_DEFAULT_SECRETS:
                 raise ConfigurationError(f"{name} must be set to a real secret in production")
             if len(value.encode()) < MIN_SECRET_BYTES:
                 raise ConfigurationError(f"{name} must be at least {MIN_SECRET_BYTES} bytes long")
-        if config["SECRET_KEY"] == config["JWT_SECRET_KEY"]:
-            raise ConfigurationError("SECRET_KEY and JWT_SECRET_KEY must be different")
+            if name != "SECRET_KEY" and value == config.get("SECRET_KEY"):
+                raise ConfigurationError(f"SECRET_KEY and {name} must be different")
 
 
 class DevelopmentConfig(Config):

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from flask import Flask
 from flask_migrate import upgrade
-from rq import SimpleWorker
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -59,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     threading.Thread(target=upkeep.run, args=(app, stop), daemon=True, name="upkeep").start()
     _banner(app, args, accounts, password)
     try:
-        worker = SimpleWorker(queueing.worker_queues(app), connection=app.extensions["redis"])
+        worker = queueing.make_worker(app)
         worker.work(with_scheduler=False, logging_level="WARNING")
     finally:
         stop.set()

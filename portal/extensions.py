@@ -1,6 +1,5 @@
 """Extension instances, created unbound; `create_app` wires them to an app."""
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -22,4 +21,12 @@ migrate = Migrate()
 mail = Mail()
 csrf = CSRFProtect()
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address)  # limits declared per route; storage from config
+# Limits are declared per route, counted per client network (an IPv6 /64 is one client);
+# storage from config.
+limiter = Limiter(key_func=lambda: _client_network())
+
+
+def _client_network() -> str:
+    from portal.auth.sign_in import client_network  # imported late: it needs the models
+
+    return client_network()

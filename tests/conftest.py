@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import select
 
 from portal import create_app
@@ -92,7 +92,7 @@ def run_worker(app):
     """Drain the queues with an in-process RQ worker (real Redis, real jobs)."""
 
     def run() -> None:
-        SimpleWorker(queueing.worker_queues(app), connection=app.extensions["redis"]).work(
+        queueing.make_worker(app).work(
             burst=True, with_scheduler=False)
         db.session.expire_all()
 

@@ -109,16 +109,16 @@ def test_import_refuses_other_files(client, auth, people):
 
 
 def test_queue_page_shows_counts_workers_and_failures(client, auth, app, people, queue):
-    from rq import SimpleWorker
+    from portal.delivery.queueing import PortalWorker
 
     queue.enqueue("builtins.int", "not a number", job_id="broken-job")
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    PortalWorker([queue]).work(burst=True)
     queue.enqueue("portal.delivery.jobs.send_notifications", [999], job_id="waiting-job")
     auth.login("admin@example.edu")
     html = client.get("/admin/queue").get_data(as_text=True)
     assert '<div class="h4 mb-0" data-count="queued">1</div>' in html
     assert '<div class="h4 mb-0" data-count="failed">1</div>' in html
-    assert "invalid literal for int()" in html
+    assert "RefusedJobError: refused to run &#39;builtins.int&#39;: not one of the portal&#39;s jobs" in html
     assert "No worker is running" in html
 
 

@@ -93,3 +93,47 @@ def test_delivery_settings_are_read(production_env, monkeypatch):
     assert (config["MAIL_RATE_LIMIT"], config["MAIL_MAX_CONNECTIONS"], config["MAIL_RETRY_DELAYS"]) == (
         "30/minute", 3, [1, 2, 4])
     assert config["MAIL_CONNECTIONS"] == 20 and config["MAIL_PAUSE_PROBE_SECONDS"] == 60
+
+
+@pytest.mark.parametrize(
+    "fallbacks, message",
+    [
+        ("secret", r"JWT_SECRET_KEY_FALLBACKS \(key 1\) must be set to a real secret"),
+        (f"{'o' * 40},short-old-key", r"JWT_SECRET_KEY_FALLBACKS \(key 2\) must be at least 32 bytes"),
+        (GOOD, r"SECRET_KEY and JWT_SECRET_KEY_FALLBACKS \(key 1\) must be different"),
+    ],
+)
+def test_production_holds_every_fallback_key_to_the_same_rules(production_env, monkeypatch, fallbacks, message):
+    monkeypatch.setenv("JWT_SECRET_KEY_FALLBACKS", fallbacks)
+    with pytest.raises(ConfigurationError, match=message):
+        production_env(GOOD, OTHER)
+
+
+def test_production_starts_with_a_real_fallback_key(production_env, monkeypatch):
+    monkeypatch.setenv("JWT_SECRET_KEY_FALLBACKS", "o" * 40)
+    assert production_env(GOOD, OTHER).config["JWT_SECRET_KEY_FALLBACKS"] == ["o" * 40]
+
+
+@pytest.mark.parametrize("zone", ["Africa/Nairob", "Africa", "../../etc/passwd", "Europe/London\x01"])
+def test_a_mistyped_time_zone_is_refused_at_start_up(production_env, monkeypatch, zone):
+    monkeypatch.setenv("PORTAL_TIMEZONE", zone)
+    with pytest.raises(ConfigurationError, match="PORTAL_TIMEZONE must be an IANA time zone"):
+        production_env(GOOD, OTHER)
+
+
+def test_the_entry_points_refuse_to_start_with_one_line(tmp_path):
+    """gunicorn's wsgi module, the flask CLI and worker.py: one line naming the setting, exit 3."""
+    import os
+    import subprocess
+    import sys
+
+    from portal import ROOT
+
+    env = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": GOOD, "JWT_SECRET_KEY": OTHER,
+           "JWT_SECRET_KEY_FALLBACKS": "secret", "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+    for command in ([sys.executable, "-c", "import wsgi"], [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
+                    [sys.executable, "worker.py", "--burst"]):
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 3, (command, result.stderr)
+        assert result.stderr.strip().splitlines() == [
+            "portal: refusing to start: JWT_SECRET_KEY_FALLBACKS (key 1) must be set to a real secret in production"]

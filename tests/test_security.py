@@ -144,9 +144,138 @@ def test_trusted_proxy_gives_the_client_address(app_config):
         as_text=True) == "127.0.0.1"
 
 
-def test_sign_in_attempts_are_rate_limited(client, people):
-    statuses = [client.post("/login", data={"email": "lecturer@example.edu", "password": f"guess {n}"}).status_code
+def test_sign_in_attempts_are_rate_limited_per_client(client, people):
+    statuses = [client.post("/login", data={"email": f"guess{n}@example.edu", "password": "guess"}).status_code
                 for n in range(11)]
     assert statuses == [401] * 10 + [429]
-    assert b"Too many requests" in client.post("/login", data={"email": "x@example.edu", "password": "y"}).data
+    page = client.post("/login", data={"email": "x@example.edu", "password": "y"}).get_data(as_text=True)
+    assert "Too many sign-in attempts from your network" in page
     assert client.get("/login").status_code == 200  # the page itself still opens
+
+
+def test_an_ipv6_client_is_counted_per_64_network(client, people):
+    """Rotating through the addresses of one /64 is still one client."""
+    statuses = [client.post("/login", data={"email": f"guess{n}@example.edu", "password": "guess"},
+                            environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{n + 1:x}"}).status_code
+                for n in range(11)]
+    assert statuses == [401] * 10 + [429]
+    other_network = client.post("/login", data={"email": "guess@example.edu", "password": "guess"},
+                                environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"})
+    assert other_network.status_code == 401
+
+
+def test_an_account_is_locked_after_repeated_failures_from_anywhere(client, auth, people):
+    for n in range(5):  # five wrong passwords, each from a different address
+        response = client.post("/login", data={"email": "Lecturer@example.edu", "password": f"guess {n}"},
+                               environ_base={"REMOTE_ADDR": f"198.51.100.{n + 1}"})
+        assert response.status_code == 401
+    locked = client.post("/login", data={"email": "lecturer@example.edu", "password": PASSWORD},
+                         environ_base={"REMOTE_ADDR": "198.51.100.99"})
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins for this account" in locked.get_data(as_text=True)
+    assert auth.login("admin@example.edu").status_code == 302  # other accounts are not affected
+
+
+def test_successful_sign_ins_do_not_count_towards_the_lockout(client, auth, people):
+    for _ in range(6):
+        assert auth.login("lecturer@example.edu").status_code == 302
+        auth.logout()
+
+
+def test_sign_in_limits_fall_back_to_counting_in_the_process_when_redis_is_down(app_config, people, caplog):
+    from portal import create_app
+
+    app = create_app({**app_config, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"})
+    client = app.test_client()
+    statuses = [client.post("/login", data={"email": f"guess{n}@example.edu", "password": "guess"}).status_code
+                for n in range(11)]
+    assert statuses == [401] * 10 + [429]
+    assert "Traceback" not in caplog.text
+    warnings = [r for r in caplog.records if "falling back to in-memory" in r.getMessage()]
+    assert len(warnings) == 1 and not any(r.exc_info for r in caplog.records)
+
+
+def test_sign_in_does_the_same_work_for_unknown_inactive_and_real_accounts(app, people, monkeypatch):
+    """The time a refusal takes must not say whether the account exists: every refusal
+    checks one password hash, made by the same method as the real accounts'."""
+    from werkzeug import security
+
+    from portal.auth import sign_in
+    from portal.extensions import db
+
+    people["other"].is_active = False
+    db.session.commit()
+    checked = []
+    real_check = security.check_password_hash
+    monkeypatch.setattr(sign_in, "check_password_hash",
+                        lambda pwhash, password: checked.append(pwhash.split("$")[0]) or real_check(pwhash, password))
+    with app.test_request_context():
+        for email in ("lecturer@example.edu", "nobody@example.edu", "other@example.edu"):
+            checked.clear()
+            assert sign_in.authenticate(email, "wrong password") is None
+            assert checked == [people["lecturer"].password_hash.split("$")[0]], email
+        assert sign_in.authenticate("lecturer@example.edu", PASSWORD) == people["lecturer"]
+
+
+def _copied_cookie(app, client):
+    """A second browser holding a copy of `client`'s session cookie."""
+    thief = app.test_client()
+    cookie = client.get_cookie("session")
+    thief.set_cookie(cookie.key, cookie.value)
+    assert _opens_pages(thief)  # the copy works while the session is valid
+    return thief
+
+
+def _opens_pages(browser) -> bool:
+    """Whether this browser's cookie still opens a staff page. The test clients share the
+    test's app context (pytest-flask), where Flask-Login caches the user it loaded, and the
+    test's database session; a real request starts with neither."""
+    from flask import g
+
+    g.pop("_login_user", None)
+    db.session.expire_all()
+    response = browser.get("/sessions")
+    assert response.status_code in (200, 302)
+    return response.status_code == 200
+
+
+def test_a_copied_session_cookie_stops_working_after_sign_out(app, client, auth, people):
+    auth.login("lecturer@example.edu")
+    thief = _copied_cookie(app, client)
+    auth.logout()
+    assert not _opens_pages(thief)  # back to the sign-in page
+
+
+def test_a_password_change_ends_every_session_of_that_account(app, client, auth, people):
+    auth.login("lecturer@example.edu")
+    thief = _copied_cookie(app, client)
+    result = app.test_cli_runner().invoke(args=["set-password", "--email", "lecturer@example.edu",
+                                                "--password", "a brand new password"])
+    assert result.exit_code == 0, result.output
+    assert "Password changed for lecturer@example.edu" in result.output
+    assert not _opens_pages(thief) and not _opens_pages(client)
+    assert auth.login("lecturer@example.edu", "a brand new password").status_code == 302
+    refused = app.test_cli_runner().invoke(args=["set-password", "--email", "nobody@example.edu",
+                                                 "--password", "short"])
+    assert refused.exit_code != 0
+    assert "no staff account with email nobody@example.edu; password must be at least 10" in refused.output
+
+
+def test_deactivation_ends_the_accounts_sessions_for_good(app, client, auth, people):
+    from portal.services import directory_service
+
+    auth.login("lecturer@example.edu")
+    thief = _copied_cookie(app, client)
+    directory_service.set_active(people["lecturer"].id, False, people["admin"].id)
+    directory_service.set_active(people["lecturer"].id, True, people["admin"].id)
+    assert not _opens_pages(thief)  # reactivating does not bring the old session back
+
+
+def test_a_session_cookie_with_an_old_style_or_forged_id_loads_no_one(app, people):
+    from portal.auth.access import load_user
+
+    lecturer = people["lecturer"]
+    with app.test_request_context():
+        assert load_user(lecturer.get_id()) == lecturer
+        for forged in (str(lecturer.id), f"{lecturer.id}.7", f"{lecturer.id}.-1", "x.0", "9" * 60 + ".0", ""):
+            assert load_user(forged) is None, forged

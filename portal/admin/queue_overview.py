@@ -5,9 +5,11 @@ from flask import current_app
 from rq import Queue, Worker
 from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
+from rq.serializers import JSONSerializer
 
 from portal.delivery import pause
 from portal.delivery.pacing import ConnectionSlots, Throttle
+from portal.delivery.queueing import PortalJob
 
 RECENT_FAILURES = 20
 
@@ -46,7 +48,8 @@ def queue_overview(queues: dict[str, Queue]) -> dict:
         counts["finished (kept a while)"] += FinishedJobRegistry(queue=queue).count
         failed_ids += failed.get_job_ids(start=0, end=RECENT_FAILURES - 1)
         workers.update({w.name: w for w in Worker.all(queue=queue)})
-    jobs = [job for job in Job.fetch_many(failed_ids[:RECENT_FAILURES], connection=connection) if job is not None]
+    jobs = [job for job in PortalJob.fetch_many(failed_ids[:RECENT_FAILURES], connection=connection,
+                                                serializer=JSONSerializer) if job is not None]
     return {
         "counts": counts,
         "waiting": {priority: queue.count for priority, queue in queues.items()},

@@ -11,9 +11,14 @@ STAFF = (Role.ADMIN, Role.LECTURER)
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.is_active or user.role not in STAFF:
+def load_user(session_id: str) -> User | None:
+    """The signed-in staff member, if the cookie's `<id>.<session_version>` is still current:
+    sign-out, a password change and deactivation raise the version and end old cookies."""
+    user_id, _, version = session_id.partition(".")
+    if not (user_id.isdigit() and version.isdigit()) or len(session_id) > 40:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.role not in STAFF or user.session_version != int(version):
         return None
     return user
 

@@ -2,13 +2,11 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, select
 
-from portal.auth import bp
-from portal.auth.access import STAFF, staff_required
+from portal.auth import bp, sign_in
+from portal.auth.access import staff_required
 from portal.auth.forms import LoginForm
 from portal.extensions import db, limiter
-from portal.models import User
 
 
 def safe_next(target: str | None) -> str | None:
@@ -20,15 +18,17 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
+               error_message="Too many sign-in attempts from your network. Wait a minute, then try again.")
+@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], methods=["POST"],
+               key_func=sign_in.account_key, deduct_when=sign_in.failed, error_message=sign_in.lockout_message)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("sessions.index"))
     form, status = LoginForm(), 200
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-        if user and user.is_active and user.role in STAFF and user.check_password(form.password.data):
+        user = sign_in.authenticate(form.email.data, form.password.data)
+        if user:
             login_user(user)
             return redirect(safe_next(request.args.get("next")) or url_for("sessions.index"))
         flash("Email or password is incorrect, or the account is not active.", "danger")
@@ -41,7 +41,11 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @staff_required
 def logout():
-    logout_user()  # CSRFProtect has already checked the token of this POST
+    # CSRFProtect has already checked the token of this POST. Ending the sessions server-side
+    # means a copy of this cookie stops working too (and so do this account's other sign-ins).
+    current_user.end_sessions()
+    db.session.commit()
+    logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 

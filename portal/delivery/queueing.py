@@ -3,6 +3,11 @@
 Job ids are deterministic, and a job whose id is still waiting or running is not
 enqueued again. Every `enqueue_*` function tolerates a queue that is down: it logs,
 returns False, and leaves the rows in the database for the sweep to find.
+
+Whoever can write to Redis can put a job on the queue, so a worker trusts none of it:
+jobs are JSON (ids only; RQ's default, pickle, runs code while it is read), a worker
+runs only the functions in PORTAL_JOBS (no callbacks, no methods of an object), and a
+failed job's error text is stored with any token in it cut short.
 """
 import hashlib
 import logging
@@ -11,13 +16,15 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
+from rq import Queue, SimpleWorker
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
 from sqlalchemy import update
 
 from portal.database import utcnow
 from portal.extensions import db
+from portal.log_redaction import redact
 from portal.models import AttendanceSession, GenerationStatus
 
 log = logging.getLogger(__name__)
@@ -25,6 +32,36 @@ log = logging.getLogger(__name__)
 GENERATE_JOB = "portal.delivery.jobs.generate_notifications"
 SEND_JOB = "portal.delivery.jobs.send_notifications"
 SWEEP_JOB = "portal.delivery.jobs.sweep"
+
+# What a worker may run: these, and their old names (portal.tasks) for jobs queued before an upgrade.
+PORTAL_JOBS = frozenset({GENERATE_JOB, SEND_JOB, SWEEP_JOB} | {
+    f"portal.tasks.{name.rpartition('.')[2]}" for name in (GENERATE_JOB, SEND_JOB, SWEEP_JOB)})
+
+
+class RefusedJobError(Exception):
+    """A job on the queue that is not one of the portal's: never run."""
+
+
+class PortalJob(Job):
+    @property
+    def func(self):
+        callbacks = (self._success_callback_name, self._failure_callback_name, self._stopped_callback_name)
+        if self.func_name not in PORTAL_JOBS or self.instance is not None or any(callbacks):
+            raise RefusedJobError(f"refused to run {self.func_name!r}: not one of the portal's jobs")
+        return super().func
+
+
+class PortalWorker(SimpleWorker):
+    """Runs jobs in this process (no fork per job: a job is a whole batch of emails, and
+    forking would cost more than the bookkeeping it isolates), only the portal's own."""
+
+    def __init__(self, queues: list[Queue], **options):
+        super().__init__(queues, connection=queues[0].connection, job_class=PortalJob,
+                         serializer=JSONSerializer, **options)
+
+    def handle_job_failure(self, job, queue, started_job_registry=None, exc_string="", execution=None):
+        super().handle_job_failure(job, queue, started_job_registry, redact(exc_string), execution)
+
 
 # Sessions that start within this (or have started) are sent before anything else.
 URGENT_WINDOW = timedelta(hours=2)
@@ -51,15 +88,18 @@ def init_app(app: Flask) -> None:
     # Workers take jobs from the first non-empty queue: classes starting now, then admins'
     # bulk retries and the sweep, then sessions further ahead.
     app.extensions["rq_queues"] = {
-        "urgent": Queue(f"{name}-urgent", connection=connection),
-        "normal": Queue(name, connection=connection),
-        "later": Queue(f"{name}-later", connection=connection),
+        priority: Queue(queue_name, connection=connection, job_class=PortalJob, serializer=JSONSerializer)
+        for priority, queue_name in (("urgent", f"{name}-urgent"), ("normal", name), ("later", f"{name}-later"))
     }
 
 
 def worker_queues(app: Flask) -> list[Queue]:
     """The queues a worker serves, most urgent first."""
     return list(app.extensions["rq_queues"].values())
+
+
+def make_worker(app: Flask) -> PortalWorker:
+    return PortalWorker(worker_queues(app))
 
 
 _FAKE_SERVER = None
@@ -106,7 +146,7 @@ def enqueue_once(func: str, args: tuple, job_id: str, priority: str = "normal", 
             return queue.enqueue(func, *args, job_id=job_id, unique=True, **options)
         except DuplicateJobError:
             try:
-                existing = Job.fetch(job_id, connection=queue.connection)
+                existing = PortalJob.fetch(job_id, connection=queue.connection, serializer=JSONSerializer)
             except NoSuchJobError:
                 continue  # it finished and vanished between the two calls
             if existing.get_status() in LIVE_STATUSES:

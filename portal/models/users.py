@@ -2,7 +2,7 @@
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -26,10 +26,23 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default=Role.STUDENT)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of the id in every session cookie (see get_id): raising it ends every session
+    # signed in before, server-side, even a copied cookie.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
 
     student_profile: Mapped["StudentProfile | None"] = relationship(back_populates="user")
 
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session cookie: `<id>.<session_version>`."""
+        return f"{self.id}.{self.session_version or 0}"
+
+    def end_sessions(self) -> None:
+        """Sign out everywhere: cookies issued before this no longer load the user."""
+        self.session_version = (self.session_version or 0) + 1
+
     def set_password(self, password: str) -> None:
+        if self.password_hash:
+            self.end_sessions()  # a new password locks out whoever had the old one
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:

@@ -33,6 +33,21 @@ def create_user(email: str, password: str, role: str, first_name: str, last_name
     return user
 
 
+def set_password(email: str, password: str) -> User:
+    """A new password for a staff account (which also ends its sessions: see User.set_password)."""
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    errors = []
+    if user is None or user.role not in STAFF_ROLES:
+        errors.append(f"no staff account with email {email.strip()}")
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        errors.append(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    db.session.commit()
+    return user
+
+
 def create_program(code: str, name: str, streams: list[str] | None = None) -> Program:
     code, name = code.strip(), name.strip()
     stream_names = [s.strip() for s in streams or [] if s.strip()]
@@ -91,5 +106,7 @@ def set_active(user_id: int, active: bool, acting_user_id: int) -> User:
     if user.id == acting_user_id and not active:
         raise ValidationError("You cannot deactivate your own account")
     user.is_active = active
+    if not active:
+        user.end_sessions()
     db.session.commit()
     return user

@@ -1,0 +1,75 @@
+"""A writable Redis must not mean code execution on the workers: a worker runs only the
+portal's own jobs, reads jobs as JSON (never pickle), and keeps tokens out of what it stores."""
+import os
+
+from rq import Queue
+from rq.job import Callback
+from rq.registry import FailedJobRegistry
+
+from portal.delivery import queueing
+from portal.delivery.queueing import PortalWorker
+
+
+class _Exploit:
+    """Unpickling this runs a shell command, which is what RQ's default serializer would do."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def _failures(queue) -> dict[str, str]:
+    registry = FailedJobRegistry(queue=queue)
+    jobs = queueing.PortalJob.fetch_many(registry.get_job_ids(), connection=queue.connection,
+                                         serializer=queue.serializer)
+    return {job.id: job.latest_result().exc_string for job in jobs}
+
+
+def test_a_worker_refuses_any_function_but_the_portals_jobs(app, queue, tmp_path):
+    marker = tmp_path / "owned"
+    queue.enqueue("os.system", f"touch {marker}", job_id="shell")
+    queue.enqueue("portal.delivery.jobs.sweep", job_id="with-callback", on_success=Callback("os.system"))
+    PortalWorker([queue]).work(burst=True)
+    assert not marker.exists()
+    failures = _failures(queue)
+    assert set(failures) == {"shell", "with-callback"}
+    assert "refused to run 'os.system': not one of the portal's jobs" in failures["shell"]
+    assert "refused to run 'portal.delivery.jobs.sweep'" in failures["with-callback"]
+
+
+def test_a_pickled_job_is_never_unpickled(app, queue, tmp_path):
+    marker = tmp_path / "owned"
+    pickled = Queue(queue.name, connection=queue.connection)  # RQ's default serializer: pickle
+    pickled.enqueue("portal.delivery.jobs.send_notifications", _Exploit(marker), job_id="pickled")
+    PortalWorker([queue]).work(burst=True)
+    assert not marker.exists()
+    assert "pickled" in FailedJobRegistry(queue=queue).get_job_ids()
+
+
+def test_the_portals_jobs_still_run_with_json_arguments(app, queue):
+    job = queue.enqueue(queueing.SWEEP_JOB, job_id="sweep-now")
+    assert job.get_call_string().startswith("portal.delivery.jobs.sweep(")
+    PortalWorker([queue]).work(burst=True)
+    job.refresh()
+    assert job.get_status() == "finished" and isinstance(job.return_value(), dict)
+
+
+def test_a_failed_jobs_stored_error_never_holds_a_whole_token(app, queue, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from portal.delivery import jobs
+    from portal.services.jwt_service import JWTTokenService
+
+    token = JWTTokenService.from_config(app.config).generate_token(1, 2, datetime.now(timezone.utc) + timedelta(hours=1))
+
+    def broken_sweep():
+        raise ValueError(f"could not process row with token {token}")
+
+    monkeypatch.setattr(jobs, "run_sweep", broken_sweep)
+    queue.enqueue(queueing.SWEEP_JOB, job_id="broken-sweep")
+    PortalWorker([queue]).work(burst=True)
+    stored = _failures(queue)["broken-sweep"]
+    assert "could not process row with token" in stored
+    assert token not in stored and token[:12] + "…[redacted]" in stored
