@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import Flask
 
 from portal.config import check_settings, load_config
+from portal.database import engine_options
 from portal.exceptions import ConfigurationError
 from portal.extensions import csrf, db, limiter, login_manager, mail, migrate
 
@@ -49,6 +50,7 @@ def load_settings(app: Flask, overrides: dict) -> None:
     if not settings.get("SQLALCHEMY_DATABASE_URI"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'portal.db'}"
+    settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings)
     config_class.check(settings)
     check_settings(settings)
     app.config.from_mapping(settings)

@@ -127,7 +127,10 @@ class Config:
             "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
             # This many confirmations from one IP within a minute are flagged for review.
             "CLUSTER_THRESHOLD": _env_int("CLUSTER_THRESHOLD", 3),
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            # A database that stops answering fails a page in seconds instead of hanging it
+            # (see portal.database.engine_options); 0 turns the statement timeout off.
+            "DATABASE_CONNECT_TIMEOUT_SECONDS": _env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 5),
+            "DATABASE_STATEMENT_TIMEOUT_SECONDS": _env_int("DATABASE_STATEMENT_TIMEOUT_SECONDS", 30),
         }
 
     @staticmethod

@@ -43,9 +43,28 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def engine_options(config: dict) -> dict:
+    """Timeouts, so that a database that stops answering fails a page in seconds, never hangs it.
+
+    PostgreSQL: giving up on a connection after DATABASE_CONNECT_TIMEOUT_SECONDS (a server
+    that accepts TCP and never answers), the server cancelling any statement that runs
+    longer than DATABASE_STATEMENT_TIMEOUT_SECONDS, and waiting at most as long for a free
+    connection of the pool. SQLite: how long a statement waits for another writer's lock.
+    """
+    connect, statement = config["DATABASE_CONNECT_TIMEOUT_SECONDS"], config["DATABASE_STATEMENT_TIMEOUT_SECONDS"]
+    options: dict = {"pool_pre_ping": True}
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("postgresql"):
+        options["pool_timeout"] = max(connect, 1)
+        options["connect_args"] = {"connect_timeout": max(connect, 1),
+                                   "options": f"-c statement_timeout={statement * 1000}"}
+    elif url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": statement or 30}
+    return options
 
 
 def init_app(app: Flask) -> None:

@@ -1,8 +1,10 @@
 """Error pages in the portal's look (JSON for JSON endpoints), and domain errors mapped to HTTP."""
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from portal.exceptions import (
@@ -12,6 +14,7 @@ from portal.exceptions import (
     SessionNotFoundError,
     TokenGenerationError,
 )
+from portal.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +54,41 @@ STUDENT_MESSAGES = {
 }
 
 
-def render_error(status: int, message: str | None = None):
+def render_error(status: int, message: str | None = None, *, server_fault: bool = False):
+    """`server_fault`: an unexpected error, or the database failing; the page then does
+    without the database (see _without_the_database)."""
     title = TITLES.get(status, "Error")
+    if server_fault:
+        _without_the_database()
     if wants_json():
         return jsonify(error=title, message=message, status=status), status
     if request.blueprint == "attendance":  # students get their own plain page, never the staff one
         message = STUDENT_MESSAGES.get(status, message or title)
         return render_template("attendance/problem.html", status=status, message=message), status
     return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def _without_the_database() -> None:
+    """A server error may have left the session mid-transaction or its connection dead.
+    Roll back, and render the page as for a visitor who is not signed in: the page must
+    not load the signed-in user (or anything else) from a database that just failed."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        pass  # the connection is gone; the session is reset all the same
+    g._login_user = login_manager.anonymous_user()
+
+
+def _database_unavailable(exc: Exception) -> bool:
+    """The database did not answer (down, stalled, timed out, locked, no free connection),
+    as opposed to a bug. SQLite calls a missing table an OperationalError too: that stays a 500."""
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if exc.connection_invalidated or type(exc.orig).__module__.startswith("psycopg"):
+        return True
+    return any(sign in str(exc.orig).lower() for sign in ("locked", "unable to open", "disk i/o"))
 
 
 def init_app(app: Flask) -> None:
@@ -77,5 +107,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def server_error(exc):
-        log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc.original_exception)
-        return render_error(500, "The error has been logged. Please try again in a moment.")
+        original = exc.original_exception
+        if original is not None and _database_unavailable(original):
+            log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                        str(original).splitlines()[0][:200])
+            return render_error(503, "The database is not answering. Please try again in a minute.",
+                                server_fault=True)
+        log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
+        return render_error(500, "The error has been logged. Please try again in a moment.", server_fault=True)

@@ -64,13 +64,18 @@ class AttendanceEmail(Message):
         self.mail_options, self.rcpt_options = ([] if address else ["SMTPUTF8"]), []
         self.msgId = message_id
         self.name = name
+        self._wire: bytes | None = None
 
     @property
     def international(self) -> bool:
         return "SMTPUTF8" in self.mail_options
 
     def as_bytes(self) -> bytes:
-        return self._utf8_bytes() if self.international else self._ascii_bytes()
+        """Serialised once (the sender does it before taking its turn under the rate limit,
+        so the turn is spent on the wire, not on building), and the same bytes if sent again."""
+        if self._wire is None:
+            self._wire = self._utf8_bytes() if self.international else self._ascii_bytes()
+        return self._wire
 
     def as_string(self) -> str:
         return self.as_bytes().decode("utf-8")

@@ -127,6 +127,7 @@ class DeliveryService:
                         attempt=Attempt("permanent", None, problem.reason), counts=True)
             batch.done(email, "failed")
             return False
+        email.message.as_bytes()  # serialise now, before this message takes its turn
         return True
 
     def _context(self, row) -> dict:
@@ -184,8 +185,6 @@ class DeliveryService:
                 email = batch.next()
                 if email is None:
                     return
-                if not self._prepare(batch, email):
-                    continue
                 if not self._send_safely(batch, email, relay):
                     relay.close()
                     self.slots.release(lease)
@@ -207,9 +206,9 @@ class DeliveryService:
         return (RelayConnection(self.mail, self.timeout), lease) if lease else (None, None)
 
     def _send_safely(self, batch: Batch, email: Email, relay: RelayConnection) -> bool:
-        """Send one message and record the answer; False when the connection is no longer usable."""
+        """Build, send and record one message; False when the connection is no longer usable."""
         try:
-            return self._send_one(batch, email, relay)
+            return self._send_one(batch, email, relay) if self._prepare(batch, email) else True
         except Exception as exc:  # never leave the row in `sending`, never stop the others
             log.exception("unexpected error sending notification %s", email.id)
             reason = f"Not sent: unexpected error ({type(exc).__name__}: {exc})"
