@@ -14,7 +14,7 @@ class Email:
     attempts: int  # tried before (not counting this time)
     expires_at: datetime
     row: object  # what the message is built from (EmailNotificationRepository.load_for_delivery)
-    message: object = None  # built by the thread that first takes it
+    message: object = None  # built before the batch's connections start sending
     throttled: int = 0
 
 
