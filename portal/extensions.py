@@ -7,6 +7,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 
+from portal.security import client_network
+
 # Named constraints keep migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -23,10 +25,4 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 # Limits are declared per route, counted per client network (an IPv6 /64 is one client);
 # storage from config.
-limiter = Limiter(key_func=lambda: _client_network())
-
-
-def _client_network() -> str:
-    from portal.auth.sign_in import client_network  # imported late: it needs the models
-
-    return client_network()
+limiter = Limiter(key_func=client_network)

@@ -1,5 +1,8 @@
-"""Security headers on every response, cookie flags outside development, trusted proxies."""
-from flask import Flask
+"""Security headers on every response, cookie flags outside development, trusted proxies,
+and who the client is for rate limits."""
+import ipaddress
+
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -13,6 +16,21 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "base-uri 'none'",
     "object-src 'none'",
 ])
+
+
+def client_network() -> str:
+    """The client for rate limits: its IPv4 address, or its IPv6 /64 (which one household
+    or phone can rotate through at will). The address is ProxyFix's when TRUSTED_PROXIES is set."""
+    address = request.remote_addr or ""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def init_app(app: Flask) -> None:

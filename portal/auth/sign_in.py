@@ -12,21 +12,19 @@
   per request).
 """
 import functools
-import ipaddress
 import secrets
 
 from flask import current_app, request
-from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.auth.access import STAFF
-from portal.extensions import db
 from portal.models import User
+from portal.services import directory_service
 
 
 def authenticate(email: str, password: str) -> User | None:
     """The active staff account with this email and password, or None."""
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    user = directory_service.user_with_email(email)
     usable = bool(user and user.is_active and user.role in STAFF and user.password_hash)
     matches = check_password_hash(user.password_hash if usable else _decoy_hash(), password)
     return user if usable and matches else None
@@ -36,20 +34,6 @@ def authenticate(email: str, password: str) -> User | None:
 def _decoy_hash() -> str:
     """A hash of a random password, made like every account's (werkzeug's default method)."""
     return generate_password_hash(secrets.token_urlsafe(24))
-
-
-def client_network() -> str:
-    """The client for rate limits: its IPv4 address, or its IPv6 /64."""
-    address = request.remote_addr or ""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if ip.version == 6 and ip.ipv4_mapped:
-        return str(ip.ipv4_mapped)
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 def account_key() -> str:

@@ -13,8 +13,7 @@ class Email:
     id: int
     attempts: int  # tried before (not counting this time)
     expires_at: datetime
-    row: object  # what the message is built from (EmailNotificationRepository.load_for_delivery)
-    message: object = None  # built before the batch's connections start sending
+    message: object  # built and serialised before the batch's connections start sending
     throttled: int = 0
 
 

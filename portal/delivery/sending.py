@@ -94,8 +94,7 @@ class DeliveryService:
         with OutcomeWriter.open() as writer:
             batch = Batch(writer, len(claimed))
             try:
-                emails = [Email(row.id, row.attempts, row.token_expires_at, row) for row in rows]
-                batch.add([email for email in emails if self._prepare(batch, email)])
+                batch.add([email for row in rows if (email := self._prepare(batch, row))])
                 batch.starts_at = min((row.starts_at for row in rows), default=None)
                 self._run(batch)
             finally:
@@ -109,37 +108,36 @@ class DeliveryService:
                  counts["waiting"], counts["expired"], time.monotonic() - started)
         return dict(counts)
 
-    def _prepare(self, batch: Batch, email: Email) -> bool:
+    def _prepare(self, batch: Batch, row) -> Email | None:
         """Build and serialise the message before any connection sends, so a message's turn
         under MAIL_RATE_LIMIT is spent on the wire. (Building in the sending threads let the
         relay count 11 messages in one second at 8/second in full test runs: the first
-        messages reached it late, after the limiter's margin.) False when the email was
+        messages reached it late, after the limiter's margin.) None when the email was
         settled instead: its link has expired, its address cannot be used, or building failed."""
         try:
-            return self._build(batch, email)
+            return self._build(batch, row)
         except Exception as exc:  # a template or library surprise fails this email, not the batch
-            log.exception("unexpected error building notification %s", email.id)
+            log.exception("unexpected error building notification %s", row.id)
             reason = f"Not sent: unexpected error ({type(exc).__name__}: {exc})"
-            self._write(batch, email.id, Status.FAILED, reason, attempt=Attempt("error", None, reason), counts=True)
+            self._write(batch, row.id, Status.FAILED, reason, attempt=Attempt("error", None, reason), counts=True)
             batch.counts["failed"] += 1
-            return False
+            return None
 
-    def _build(self, batch: Batch, email: Email) -> bool:
-        row = email.row
+    def _build(self, batch: Batch, row) -> Email | None:
         if row.token_expires_at <= self.now():
             self._write(batch, row.id, Status.FAILED, _expired_reason(row.token_expires_at, None))
             batch.counts["expired"] += 1
-            return False
-        email.message, problem = self.builder.prepare({
+            return None
+        message, problem = self.builder.prepare({
             "recipient_email": row.email, "context": self._context(row),
             "name": f"{row.first_name} {row.last_name}".strip(), "message_id": row.message_id})
         if problem:
             self._write(batch, row.id, Status.FAILED, problem.reason,
                         attempt=Attempt("permanent", None, problem.reason), counts=True)
             batch.counts["failed"] += 1
-            return False
-        email.message.as_bytes()  # serialised now, not after this message takes its turn
-        return True
+            return None
+        message.as_bytes()  # serialised now, not after this message takes its turn
+        return Email(row.id, row.attempts, row.token_expires_at, message)
 
     def _context(self, row) -> dict:
         return {

@@ -10,11 +10,16 @@ STAFF_ROLES = (Role.ADMIN, Role.LECTURER)
 MIN_PASSWORD_LENGTH = 10
 
 
+def user_with_email(email: str) -> User | None:
+    """The account with this email, whatever its case (emails are unique case-insensitively)."""
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
 def create_user(email: str, password: str, role: str, first_name: str, last_name: str) -> User:
     errors = []
     try:
         email = validate_email(email.strip(), check_deliverability=False).normalized
-        if db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
+        if user_with_email(email):
             errors.append(f"a user with email {email} already exists")
     except EmailNotValidError as exc:
         errors.append(f"email is not valid ({exc})")
@@ -35,7 +40,7 @@ def create_user(email: str, password: str, role: str, first_name: str, last_name
 
 def set_password(email: str, password: str) -> User:
     """A new password for a staff account (which also ends its sessions: see User.set_password)."""
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    user = user_with_email(email)
     errors = []
     if user is None or user.role not in STAFF_ROLES:
         errors.append(f"no staff account with email {email.strip()}")
