@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TOOLS := tests/tools/node_modules/.installed
 
 .PHONY: install demo test bench worker upgrade clean
 
@@ -18,9 +19,16 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python demo.py
 
-## make test: the whole suite (SQLite; set TEST_DATABASE_URL for PostgreSQL). Needs Redis on 127.0.0.1:6379.
-test: $(STAMP)
+## make test: the whole suite (SQLite; set TEST_DATABASE_URL for PostgreSQL). Needs Redis on 127.0.0.1:6379,
+## Chromium, Java and npm (for the page checkers in tests/tools).
+test: $(STAMP) $(TOOLS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The Nu HTML checker and axe-core, pinned by tests/tools/package-lock.json; no install
+# scripts (vnu-jar's would download a Java: the checker runs on the system's).
+$(TOOLS): tests/tools/package.json tests/tools/package-lock.json
+	npm ci --prefix tests/tools --ignore-scripts --no-audit --no-fund --silent
+	touch $@
 
 ## make bench: benchmarks against floors measured in the same run (BENCH_ARGS=--full for the full sizes).
 ## Needs Redis and PostgreSQL like the tests; installs requirements-bench.txt (django-post_office, the peer).
@@ -40,4 +48,4 @@ worker: $(STAMP)
 	$(BIN)/python worker.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache tests/tools/node_modules

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.delivery import pause, queueing
 from portal.delivery.pacing import Throttle
 from portal.delivery.queueing import get_redis
-from portal.delivery.sweep import resume_delivery, run_sweep
+from portal.delivery.sweep import describe, resume_delivery, run_sweep
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Course, NotificationStatus, Program, Stream, User
@@ -27,10 +27,6 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-def _fail(exc: ValidationError) -> click.ClickException:
-    return click.ClickException("; ".join(exc.errors))
-
-
 @click.command("create-user")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
@@ -42,7 +38,7 @@ def create_user(email, password, role, first_name, last_name):
     try:
         user = directory_service.create_user(email, password, role, first_name, last_name)
     except ValidationError as exc:
-        raise _fail(exc) from None
+        raise click.ClickException(exc.one_line()) from None
     click.echo(f"Created {user.role} {user.email}")
 
 
@@ -54,7 +50,7 @@ def set_password(email, password):
     try:
         user = directory_service.set_password(email, password)
     except ValidationError as exc:
-        raise _fail(exc) from None
+        raise click.ClickException(exc.one_line()) from None
     click.echo(f"Password changed for {user.email}; its other sign-ins have ended")
 
 
@@ -67,7 +63,7 @@ def create_program(code, name, streams):
     try:
         program = directory_service.create_program(code, name, streams.split(","))
     except ValidationError as exc:
-        raise _fail(exc) from None
+        raise click.ClickException(exc.one_line()) from None
     click.echo(f"Created program {program.code} with {len(program.streams)} streams")
 
 
@@ -80,7 +76,7 @@ def create_course(code, name, program_code):
     try:
         course = directory_service.create_course(code, name, program_code)
     except ValidationError as exc:
-        raise _fail(exc) from None
+        raise click.ClickException(exc.one_line()) from None
     click.echo(f"Created course {course.course_code}")
 
 
@@ -95,7 +91,7 @@ def import_students_command(csv_file: Path):
     except ValidationError as exc:
         for line in exc.errors:
             click.echo(line, err=True)
-        raise click.ClickException(f"nothing imported: {len(exc.errors)} problem(s), listed above") from None
+        raise click.ClickException("nothing imported: fix the problems listed above") from None
     click.echo(f"Imported {created} students")
 
 
@@ -142,7 +138,7 @@ def create_session(course_code, day, start, end, program_code, stream_name, lect
     try:
         session = session_service.create_session(request)
     except ValidationError as exc:
-        raise _fail(exc) from None
+        raise click.ClickException(exc.one_line()) from None
     queued = queueing.enqueue_generation(session.id, session.starts_at)
     note = "notifications queued" if queued else "queue unreachable: the sweep will queue its notifications"
     click.echo(f"Created session {session.id}; {note}")
@@ -160,7 +156,10 @@ def _local_moment(day: datetime, hhmm: str) -> datetime:
 def sweep():
     """Run the periodic sweep once: queue whatever is waiting, recover stuck sends."""
     summary = run_sweep()
-    click.echo(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in summary.items()))
+    click.echo(describe(summary))
+    if not summary["queue_reachable"]:
+        raise click.ClickException("the queue (Redis) is unreachable: nothing was queued; "
+                                   "waiting emails go out automatically once it is back")
 
 
 @click.group("delivery")
@@ -225,7 +224,7 @@ def seed_demo(password):
     try:
         accounts = seed(password)
     except ValidationError as exc:
-        raise _fail(exc) from None
+        raise click.ClickException(exc.one_line()) from None
     click.echo("Demo data created. Sign in with:")
     for role, email in accounts:
         click.echo(f"  {role:9} {email}  password: {password}")

@@ -148,6 +148,9 @@ class Config:
                 raise ConfigurationError(f"{name} must be at least {MIN_SECRET_BYTES} bytes long")
             if name != "SECRET_KEY" and value == config.get("SECRET_KEY"):
                 raise ConfigurationError(f"SECRET_KEY and {name} must be different")
+        if not config["PORTAL_BASE_URL"].startswith("https://"):
+            raise ConfigurationError("PORTAL_BASE_URL must be the portal's https:// address in production "
+                                     f"(its cookies only travel over HTTPS), got {config['PORTAL_BASE_URL']!r}")
 
 
 class DevelopmentConfig(Config):

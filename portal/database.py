@@ -25,6 +25,9 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
+MAX_ID = 2**63 - 1  # the largest id PostgreSQL's BIGINT and SQLite's INTEGER hold
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

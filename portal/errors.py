@@ -1,4 +1,6 @@
-"""Error pages in the portal's look (JSON for JSON endpoints), and domain errors mapped to HTTP."""
+"""Error pages in the portal's look (JSON for JSON endpoints), and the one place where
+domain errors become HTTP answers (DOMAIN_ERRORS). Services raise domain errors and never
+choose a status."""
 import logging
 
 from flask import Flask, g, jsonify, render_template, request
@@ -8,11 +10,14 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from portal.exceptions import (
-    EmailDeliveryError,
-    ExpiredTokenError,
-    InvalidTokenError,
-    SessionNotFoundError,
-    TokenGenerationError,
+    AlreadyRecordedError,
+    AttendanceRefusedError,
+    LinkExpiredError,
+    LinkNotValidError,
+    LinkTargetGoneError,
+    NotOpenYetError,
+    TooFarError,
+    ValidationError,
 )
 from portal.extensions import db, login_manager
 
@@ -28,17 +33,23 @@ TITLES = {
     413: "The file is too large",
     429: "Too many requests",
     500: "Something went wrong on our side",
-    502: "The mail server could not be reached",
     503: "The service is unavailable",
 }
 
-# The seed's mapping of domain errors to HTTP statuses.
-DOMAIN_STATUSES = {
-    SessionNotFoundError: 404,
-    InvalidTokenError: 400,
-    ExpiredTokenError: 410,
-    TokenGenerationError: 500,
-    EmailDeliveryError: 502,
+# Every domain error that can reach a view, and its status; the page shows its message.
+# (Forms catch ValidationError to show it on their fields; one that escapes is a 400.)
+# The token and delivery errors of the seed never reach a view: the attendance service
+# turns a bad or expired token into the student's LinkNotValidError or LinkExpiredError,
+# and generation and delivery run in workers.
+DOMAIN_ERRORS: dict[type[Exception], int] = {
+    ValidationError: 400,
+    LinkNotValidError: 400,
+    AttendanceRefusedError: 400,
+    NotOpenYetError: 403,
+    TooFarError: 403,
+    LinkTargetGoneError: 404,
+    AlreadyRecordedError: 409,
+    LinkExpiredError: 410,
 }
 
 
@@ -48,10 +59,16 @@ def wants_json() -> bool:
     )
 
 
+# What a student reads instead of the staff wording, for errors that are not the link's own.
 STUDENT_MESSAGES = {
     400: "This page was open for too long or could not be read. Open the link from your email again.",
     429: "Too many attempts from this device. Wait a minute, then try again.",
 }
+
+
+def _for_the_reader(status: int, message: str | None) -> str | None:
+    """Students (the attendance pages) get their own words for generic errors."""
+    return STUDENT_MESSAGES.get(status, message) if request.blueprint == "attendance" else message
 
 
 def render_error(status: int, message: str | None = None, *, server_fault: bool = False):
@@ -63,8 +80,7 @@ def render_error(status: int, message: str | None = None, *, server_fault: bool 
     if wants_json():
         return jsonify(error=title, message=message, status=status), status
     if request.blueprint == "attendance":  # students get their own plain page, never the staff one
-        message = STUDENT_MESSAGES.get(status, message or title)
-        return render_template("attendance/problem.html", status=status, message=message), status
+        return render_template("attendance/problem.html", status=status, message=message or title), status
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
@@ -94,15 +110,16 @@ def _database_unavailable(exc: Exception) -> bool:
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        return render_error(400, "The form was missing its security token or it had expired. "
-                                 "Go back, reload the page and try again.")
+        return render_error(400, _for_the_reader(400, "The form was missing its security token or it had expired. "
+                                                      "Go back, reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         default = type(exc).description
-        return render_error(exc.code or 500, exc.description if exc.description != default else None)
+        status = exc.code or 500
+        return render_error(status, _for_the_reader(status, exc.description if exc.description != default else None))
 
-    for exc_class, status in DOMAIN_STATUSES.items():
+    for exc_class, status in DOMAIN_ERRORS.items():
         app.register_error_handler(exc_class, lambda exc, status=status: render_error(status, str(exc)))
 
     @app.errorhandler(InternalServerError)

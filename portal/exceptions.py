@@ -41,6 +41,8 @@ class ValidationError(Exception):
     """Input was rejected; `errors` lists every reason, one readable line each.
 
     `fields` maps a form field name to its message, when the reason belongs to one field.
+    The same error reaches a user two ways, each through one method: `apply_to(form)` on
+    a page, `one_line()` on the command line.
     """
 
     def __init__(self, errors: list[str] | str | dict[str, str]):
@@ -50,12 +52,48 @@ class ValidationError(Exception):
         self.errors = [errors] if isinstance(errors, str) else list(errors)
         super().__init__("; ".join(self.errors))
 
+    def apply_to(self, form) -> None:
+        """Show each problem next to its field on a validated WTForms form; the rest above it."""
+        for name, message in self.fields.items():
+            field = getattr(form, name, None)
+            (field.errors if field is not None else form.form_errors).append(message)
+        if not self.fields:
+            form.form_errors.extend(self.errors)
+
+    def one_line(self) -> str:
+        return "; ".join(self.errors)
+
+
+# The student's link: why attendance cannot be recorded, in words for the student. What
+# each one answers over HTTP is decided in portal.errors, not here.
 
 class AttendanceError(Exception):
-    """Attendance cannot be recorded; `status` is the HTTP answer, the message is for the student."""
+    """Attendance cannot be recorded; the message is for the student."""
 
-    status = 400
 
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status or self.status
+class LinkNotValidError(AttendanceError):
+    """Malformed, tampered with, or not readable (a bad location too)."""
+
+
+class LinkExpiredError(AttendanceError):
+    pass
+
+
+class LinkTargetGoneError(AttendanceError):
+    """The session or the student no longer exists."""
+
+
+class AttendanceRefusedError(AttendanceError):
+    """The link is sound, but this student cannot confirm with it (an inactive account, no location)."""
+
+
+class NotOpenYetError(AttendanceError):
+    pass
+
+
+class TooFarError(AttendanceError):
+    pass
+
+
+class AlreadyRecordedError(AttendanceError):
+    pass

@@ -1,9 +1,12 @@
-"""Security headers on every response, cookie flags outside development, trusted proxies,
-and who the client is for rate limits."""
+"""Security headers on every response, cookie flags and HTTPS outside development, trusted
+proxies, and who the client is for rate limits."""
 import ipaddress
+import logging
 
-from flask import Flask, request
+from flask import Flask, abort, current_app, redirect, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+log = logging.getLogger(__name__)
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -33,11 +36,36 @@ def client_network() -> str:
     return str(ip)
 
 
+def require_https():
+    """Production answers only over HTTPS: its cookies are Secure, so over plain HTTP a
+    browser never sends them back and every form fails its CSRF check. A plain-HTTP request
+    is redirected to PORTAL_BASE_URL (never to the request's own Host header). If a proxy
+    says the visitor used HTTPS but is not trusted (TRUSTED_PROXIES unset), redirecting
+    would loop, so the page says what to set instead. /healthz answers either way: load
+    balancers often check over plain HTTP."""
+    if request.is_secure or request.path == "/healthz":
+        return None
+    config = current_app.config
+    if request.headers.get("X-Forwarded-Proto", "").lower() == "https" and not config["TRUSTED_PROXIES"]:
+        log.error("a proxy forwarded an HTTPS request but TRUSTED_PROXIES is not set; refusing %s", request.path)
+        abort(503, description="This portal is behind a proxy it does not trust yet, so it cannot tell that you "
+                               "connected over HTTPS. The operator must set TRUSTED_PROXIES to the number of "
+                               "proxies in front of it.")
+    target = config["PORTAL_BASE_URL"] + request.full_path.rstrip("?")
+    log.warning("plain-HTTP request for %s redirected to HTTPS; the portal must be opened over HTTPS",
+                request.path)
+    return redirect(target, 308)  # 308 keeps the method
+
+
 def init_app(app: Flask) -> None:
     if app.config["ENV_NAME"] == "production":
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+        # First of all before_request functions: CSRFProtect's would refuse the POST before.
+        app.before_request_funcs.setdefault(None, []).insert(0, require_https)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_HTTPONLY=True)
-    app.config.setdefault("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+    # A whole university's student CSV (50,000 rows, 3 to 5 MB) with room to spare. Files
+    # over 500 KB are spooled to disk, and Flask's MAX_FORM_MEMORY_SIZE keeps other fields small.
+    app.config.setdefault("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
     if app.config["TRUSTED_PROXIES"]:  # only then is X-Forwarded-For the client's address
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

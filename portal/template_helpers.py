@@ -1,5 +1,6 @@
 """Filters and globals the page templates share."""
 import time
+from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
@@ -13,14 +14,17 @@ STATUS_STYLES = {"pending": "secondary", "sending": "info", "sent": "success", "
 
 
 def url_with(**changes) -> str:
-    """The current page's URL with some query arguments changed (None removes one)."""
+    """The current page's URL with some query arguments changed (None removes one).
+    The query is encoded here, never passed to url_for: a visitor's `?session_id=` or
+    `?_external=` must not become a route argument or one of url_for's own options."""
     args = request.args.to_dict()
     for key, value in changes.items():
         if value is None:
             args.pop(key, None)
         else:
             args[key] = value
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    path = url_for(request.endpoint, **(request.view_args or {}))
+    return f"{path}?{urlencode(args)}" if args else path
 
 
 _redis_down_until: dict[int, float] = {}  # per Redis client: when to ask again after it failed

@@ -1,5 +1,10 @@
-"""Times are stored in UTC and shown in PORTAL_TIMEZONE."""
-from datetime import datetime
+"""Times are stored in UTC and shown in PORTAL_TIMEZONE.
+
+Clock changes: a wall-clock time skipped when the clocks go forward does not exist and
+is refused where it is typed (`nonexistent`); one that happens twice when they go back
+means its first occurrence (Python's fold=0), and is shown with its UTC offset.
+"""
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -19,11 +24,31 @@ def local_date(moment: datetime) -> str:
 
 
 def local_time(moment: datetime) -> str:
-    return local(moment).strftime("%H:%M")
+    here = local(moment)
+    return here.strftime("%H:%M") + _offset_if_ambiguous(here)
 
 
 def local_datetime(moment: datetime) -> str:
-    return local(moment).strftime("%Y-%m-%d %H:%M")
+    here = local(moment)
+    return here.strftime("%Y-%m-%d %H:%M") + _offset_if_ambiguous(here)
+
+
+def nonexistent(moment: datetime) -> bool:
+    """A local time the clocks skip (01:30 in London on the day they go forward)."""
+    there_and_back = moment.astimezone(timezone.utc).astimezone(moment.tzinfo)
+    return there_and_back.replace(tzinfo=None) != moment.replace(tzinfo=None)
+
+
+def ambiguous(moment: datetime) -> bool:
+    """A local time that happens twice (01:30 in London on the day the clocks go back)."""
+    return moment.replace(fold=1).utcoffset() != moment.replace(fold=0).utcoffset() and not nonexistent(moment)
+
+
+def _offset_if_ambiguous(here: datetime) -> str:
+    if not ambiguous(here):
+        return ""
+    offset = here.strftime("%z")  # +0100
+    return f" (UTC{offset[:3]}:{offset[3:]})"
 
 
 def local_timestamp(moment: datetime) -> str:

@@ -1,14 +1,16 @@
 """Fixtures: a fresh app and database per test, real Redis, real SMTP servers, workers."""
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections import Counter
-from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from contextlib import contextmanager, suppress
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from redis import Redis
@@ -145,11 +147,45 @@ def env_for(app) -> dict:
     }
 
 
+# --- processes -------------------------------------------------------------
+
+_started: list[subprocess.Popen] = []  # every process a test started; all ended when it ends
+
+
+def spawn(args: list[str], env: dict, log_path: Path) -> subprocess.Popen:
+    """A child process in a process group of its own (so it and anything it starts end
+    together), with its output in `log_path`; `every_process_ends` ends it after the test
+    even if the test fails before it could."""
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    _started.append(process)
+    return process
+
+
+def end_process(process: subprocess.Popen, how: int = signal.SIGTERM, grace: float = 20) -> None:
+    """Stop `process` as an operator would (SIGTERM: a worker finishes its job first), and
+    kill its whole group if it has not ended within `grace` seconds."""
+    if process.poll() is None:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, how)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # the process if it is still there, and anything it left
+    process.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def every_process_ends():
+    yield
+    while _started:
+        end_process(_started.pop(), grace=5)
+
+
 def start_worker(env: dict, log_path: Path, burst: bool = True) -> subprocess.Popen:
     """`python worker.py` as a real process; its output goes to `log_path`."""
-    args = [sys.executable, str(ROOT / "worker.py")] + (["--burst"] if burst else [])
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return spawn([sys.executable, str(ROOT / "worker.py")] + (["--burst"] if burst else []), env, log_path)
 
 
 @contextmanager
@@ -160,8 +196,7 @@ def running_worker(app, log_path: Path):
     try:
         yield process
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        end_process(process)
 
 
 # --- factories -------------------------------------------------------------
@@ -220,6 +255,18 @@ def make_notification(session: AttendanceSession, student: StudentProfile, statu
     db.session.add(notification)
     db.session.commit()
     return notification
+
+
+def next_clock_change(zone: str, direction: str, after: date | None = None) -> date:
+    """The next day after `after` (default: tomorrow) on which `zone`'s clocks go "forward" or "back",
+    so tests of clock changes never depend on the year they run in."""
+    day, tz = (after or date.today()) + timedelta(days=1), ZoneInfo(zone)
+    for _ in range(400):
+        before, after_change = (datetime(day.year, day.month, day.day, hour, tzinfo=tz).utcoffset() for hour in (0, 23))
+        if (after_change > before) if direction == "forward" else (after_change < before):
+            return day
+        day += timedelta(days=1)
+    raise AssertionError(f"{zone} has no clock change {direction} within 400 days")
 
 
 # --- pipeline helpers ----------------------------------------------------------

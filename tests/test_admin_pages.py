@@ -134,7 +134,7 @@ def test_queue_page_when_redis_is_down(client, auth, app, people):
 def test_run_the_sweep_from_the_queue_page(client, auth, people):
     auth.login("admin@example.edu")
     response = client.post("/admin/queue/sweep", follow_redirects=True)
-    assert b"Sweep done: sessions checked 2" in response.data
+    assert b"Sweep done: sessions checked: 2" in response.data
 
 
 def test_staff_pages_still_answer_when_the_queue_is_down(client, auth, people, app):
@@ -145,3 +145,40 @@ def test_staff_pages_still_answer_when_the_queue_is_down(client, auth, people, a
         for path in ("/sessions", "/notifications", "/sessions/new"):
             response = client.get(path)
             assert response.status_code == 200 and b'id="pause-banner"' not in response.data, path
+
+
+CONTROL = "must not contain control characters"
+
+
+def test_control_characters_in_names_are_refused_on_their_field(client, auth, people):
+    """A CR/LF in a course name would break the header of every email of that course."""
+    auth.login("admin@example.edu")
+    course = client.post("/admin/courses", data={"code": "CS998", "name": "Compilers\r\nBcc: all@example.edu",
+                                                 "program_code": "CS"})
+    assert course.status_code == 400 and f'id="name-error">Course name {CONTROL}'.encode() in course.data
+    program = client.post("/admin/programs", data={"program-code": "B\tIO", "program-name": "Biology",
+                                                   "program-streams": "Day, Eve\x00ning", "program-submit": "1"})
+    assert program.status_code == 400
+    assert f'id="program-code-error">Program code {CONTROL}'.encode() in program.data
+    assert f'id="program-streams-error">A stream name {CONTROL}'.encode() in program.data
+    stream = client.post("/admin/programs", data={"stream-program_id": str(people["course"].program_id),
+                                                  "stream-name": "Wee\u202ekend", "stream-submit": "1"})
+    assert stream.status_code == 400 and f'id="stream-name-error">Stream name {CONTROL}'.encode() in stream.data
+    staff = client.post("/admin/staff", data={"email": "new@example.edu", "first_name": "Eve\x1b[2J",
+                                              "last_name": "Ok", "role": "lecturer", "password": "long enough pw"})
+    assert staff.status_code == 400 and f'id="first_name-error">First name {CONTROL}'.encode() in staff.data
+    assert db.session.scalar(select(func.count()).select_from(Course)) == 1  # only the people fixture's
+    assert db.session.scalar(select(Program).where(Program.name == "Biology")) is None
+    assert db.session.scalar(select(User).where(User.email == "new@example.edu")) is None
+
+
+def test_the_sweep_button_while_the_queue_is_down_says_nothing_was_queued(client, auth, people, app):
+    from tests.conftest import queue_down
+
+    auth.login("admin@example.edu")
+    with queue_down(app):
+        response = client.post("/admin/queue/sweep", follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "Sweep done: sessions checked: 2, recovered sending: 0, requeued pending: 0, expired pending: 0. " \
+           "Nothing could be queued. The delivery queue is not reachable right now" in html
+    assert "alert-warning" in html and "alert-success" not in html

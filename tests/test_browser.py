@@ -5,15 +5,18 @@ import shutil
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from flask import request
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from portal.extensions import db
 from portal.models import EmailNotification
-from tests.conftest import PASSWORD, ROOT, create_session, env_for, make_students, start_worker
+from tests.conftest import PASSWORD, ROOT, create_session, end_process, env_for, make_students, start_worker
+from tests.page_checks import axe_script, nu_html_errors
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -22,17 +25,84 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 @pytest.fixture(scope="module")
-def browser():
+def chromium():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
 
+class PageChecks:
+    """Every page a browser test visits is checked: the HTML the server sent, by the Nu HTML
+    checker, and the page as loaded, by axe-core (run by an init script on each load)."""
+
+    def __init__(self):
+        self.sent: dict[str, str] = {}  # "GET /path (200)" → the HTML
+        self.audited: dict[str, list[str]] = {}  # path → axe's serious and critical problems
+        self.script = axe_script()
+
+    def record(self, response):
+        """after_request: keep each HTML page the portal sends."""
+        if response.mimetype == "text/html" and response.status_code < 300 and not response.direct_passthrough:
+            self.sent[f"{request.method} {request.path} ({response.status_code})"] = response.get_data(as_text=True)
+        return response
+
+    def report(self, url: str, problems: list[str]) -> None:
+        self.audited.setdefault(urlsplit(url).path, []).extend(problems)
+
+    def watch(self, context) -> None:
+        context.add_init_script(script=self.script)
+        context.expose_function("portalAxeReport", self.report)
+
+    @staticmethod
+    def settle(page) -> None:
+        """Wait for the audit of the page on screen (before its context closes)."""
+        if not page.url.startswith("http"):
+            return  # set_content (an email): no portal page, no audit
+        page.wait_for_function("() => window.portalAxeDone === true", timeout=15_000)
+
+    def problems(self) -> list[str]:
+        paths = {label.split(" ")[1] for label in self.sent}
+        unchecked = sorted(paths - self.audited.keys())
+        found = [f"{path}: {problem}" for path, problems in self.audited.items() for problem in problems]
+        found += [f"{path}: visited but axe-core never finished (settle the page first)" for path in unchecked]
+        return found + nu_html_errors(self.sent)
+
+
+class CheckedBrowser:
+    """The browser as the tests use it: every context it opens runs the page checks."""
+
+    def __init__(self, browser, checks: PageChecks):
+        self._browser, self._checks = browser, checks
+
+    def new_context(self, **options):
+        context = self._browser.new_context(**options)
+        self._checks.watch(context)
+        return context
+
+    def new_page(self, **options):
+        return self.new_context(**options).new_page()
+
+
 @pytest.fixture
-def portal_url(app):
-    """The test app on a real HTTP server, CSRF protection on, as in production."""
+def page_checks():
+    checks = PageChecks()
+    yield checks
+    problems = checks.problems()
+    assert not problems, "pages failed their checks:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def browser(chromium, page_checks):
+    return CheckedBrowser(chromium, page_checks)
+
+
+@pytest.fixture
+def portal_url(app, page_checks):
+    """The test app on a real HTTP server, CSRF protection on, as in production; every HTML
+    page it sends is kept for the HTML checker."""
     app.config["WTF_CSRF_ENABLED"] = True
+    app.after_request(page_checks.record)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -44,8 +114,7 @@ def portal_url(app):
 def worker(app, tmp_path):
     process = start_worker(env_for(app), tmp_path / "worker.log", burst=False)
     yield process
-    process.terminate()
-    process.wait(timeout=20)
+    end_process(process)
 
 
 @pytest.fixture
@@ -53,10 +122,13 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     yield page
+    PageChecks.settle(page)
     context.close()
 
 
 def shot(page, name: str) -> Path:
+    """A screenshot of the page once it is checked (so the next navigation cannot cut axe short)."""
+    PageChecks.settle(page)
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -69,6 +141,7 @@ def sign_in(page, base: str, email: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{base}/sessions")
+    PageChecks.settle(page)
 
 
 def test_lecturer_creates_a_session_and_watches_delivery_finish(page, portal_url, worker, people, smtp_server):
@@ -193,6 +266,7 @@ def test_students_confirm_from_the_emailed_link_on_site_and_are_refused_far_away
     phone.go_back()
     phone.reload()
     expect(phone.get_by_role("heading", level=1)).to_contain_text("Attendance already recorded at")
+    PageChecks.settle(phone)
     here.close()
 
     away = browser.new_context(**PHONE, geolocation={"latitude": ROOM[0] + 200 / 111_195, "longitude": ROOM[1]},
@@ -202,6 +276,7 @@ def test_students_confirm_from_the_emailed_link_on_site_and_are_refused_far_away
     phone.get_by_role("button", name="I'm here — confirm my attendance").click()
     expect(phone.get_by_role("heading", level=1)).to_contain_text("You are about 200 m from the session location")
     shot(phone, "22-student-too-far")
+    PageChecks.settle(phone)
     away.close()
 
     denied = browser.new_context(**PHONE)  # location permission not granted
@@ -210,6 +285,7 @@ def test_students_confirm_from_the_emailed_link_on_site_and_are_refused_far_away
     phone.get_by_role("button", name="I'm here — confirm my attendance").click()
     expect(phone.locator("#location-problem")).to_contain_text("Allow location")
     expect(phone.get_by_role("button", name="Try again")).to_be_enabled()
+    PageChecks.settle(phone)
     denied.close()
 
     report = page_text(browser, portal_url, "lecturer@example.edu", f"/sessions/{session.id}/attendance")
@@ -223,6 +299,7 @@ def page_text(browser, base, email, path) -> str:
     page.goto(base + path)
     shot(page, "23-attendance-view")
     text = page.inner_text("main")
+    PageChecks.settle(page)
     context.close()
     return text
 
@@ -236,6 +313,7 @@ def test_lecturer_fills_the_location_from_the_browser(browser, portal_url, peopl
     page.get_by_role("button", name="Use my current location").click()
     expect(page.get_by_label("Latitude")).to_have_value(f"{ROOM[0]:.6f}")
     expect(page.get_by_label("Longitude")).to_have_value(f"{ROOM[1]:.6f}")
+    PageChecks.settle(page)
     context.close()
 
 

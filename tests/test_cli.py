@@ -1,5 +1,5 @@
 """The `flask --app wsgi …` commands: good input does the job, bad input exits non-zero with one line."""
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -8,6 +8,9 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import AttendanceSession, Course, EmailNotification, Program, StudentProfile, User
 from tests.conftest import make_course, make_program, make_students
+
+A_MONTH_AGO = (date.today() - timedelta(days=30)).isoformat()  # links long expired, not a typo
+NEXT_WEEK = (date.today() + timedelta(days=7)).isoformat()
 
 HEADER = "student_number,first_name,last_name,email,program_code,stream,active\n"
 
@@ -89,7 +92,8 @@ def test_import_students_is_all_or_nothing_and_reports_every_bad_row(cli, tmp_pa
     for line in (3, 4, 5, 6, 7):
         assert f"Line {line}:" in result.output
     assert "Line 2:" not in result.output
-    assert "nothing imported: 5 problem(s)" in result.output
+    assert "nothing imported: fix the problems listed above" in result.output
+    assert result.output.count("Line ") == 5
     assert count(StudentProfile) == 0 and count(User) == 0
 
 
@@ -129,11 +133,11 @@ def test_create_session_in_portal_time_queues_generation(cli, app, queue):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--course", "NOPE", "--date", "2030-01-01", "--start", "08:00", "--end", "09:00"], "unknown course"),
-        (["--course", "CS201", "--date", "2030-01-01", "--start", "8am", "--end", "09:00"], "not a time"),
-        (["--course", "CS201", "--date", "2030-01-01", "--start", "09:00", "--end", "08:00"], "end after it starts"),
-        (["--course", "CS201", "--date", "2020-01-01", "--start", "08:00", "--end", "09:00"], "already have expired"),
-        (["--course", "CS201", "--date", "2030-01-01", "--start", "08:00", "--end", "09:00", "--stream", "Z"],
+        (["--course", "NOPE", "--date", NEXT_WEEK, "--start", "08:00", "--end", "09:00"], "unknown course"),
+        (["--course", "CS201", "--date", NEXT_WEEK, "--start", "8am", "--end", "09:00"], "not a time"),
+        (["--course", "CS201", "--date", NEXT_WEEK, "--start", "09:00", "--end", "08:00"], "end after it starts"),
+        (["--course", "CS201", "--date", A_MONTH_AGO, "--start", "08:00", "--end", "09:00"], "already have expired"),
+        (["--course", "CS201", "--date", NEXT_WEEK, "--start", "08:00", "--end", "09:00", "--stream", "Z"],
          "has no stream"),
     ],
 )
@@ -148,3 +152,35 @@ def test_sweep_command_reports_what_it_did(cli, app):
     assert result.exit_code == 0
     assert "sessions checked: 0" in result.output
     assert count(EmailNotification) == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["create-course", "--code", "X1", "--name", "Line\nbreak", "--program", "CS"], "Course name must not contain"),
+    (["create-program", "--code", "P\x00", "--name", "Nul"], "Program code must not contain"),
+    (["create-program", "--code", "P2", "--name", "Ok", "--streams", "A,B\tC"], "A stream name must not contain"),
+    (["create-user", "--email", "x@example.edu", "--password", "long enough pw", "--role", "lecturer",
+      "--first-name", "X\r", "--last-name", "Y"], None),  # a trailing CR is stripped like a space
+    (["create-user", "--email", "x@example.edu", "--password", "long enough pw", "--role", "lecturer",
+      "--first-name", "X\ry", "--last-name", "Y" * 101], "First name must not contain"),
+])
+def test_control_characters_in_names_are_refused_with_one_line(cli, args, message):
+    make_program("CS", streams=("A",))
+    result = cli(*args)
+    if message is None:
+        assert result.exit_code == 0, result.output
+        assert db.session.scalar(select(User).where(User.email == "x@example.edu")).first_name == "X"
+        return
+    error = one_line_error(result)
+    assert message in error
+    assert "Last name must be at most 100 characters" in error or "Y" * 101 not in args
+    assert count(Course) == 0 and count(Program) == 1 and count(User) == 0
+
+
+def test_sweep_command_while_the_queue_is_down_exits_non_zero(cli, app):
+    from tests.conftest import queue_down
+
+    with queue_down(app):
+        result = cli("sweep")
+    assert result.exit_code == 1
+    assert "sessions checked: 0" in result.output
+    assert "Error: the queue (Redis) is unreachable: nothing was queued" in result.output

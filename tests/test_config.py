@@ -12,6 +12,7 @@ OTHER = "j" * 40
 def production_env(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
     monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://attendance.example.edu")
 
     def build(secret_key, jwt_key):
         for name, value in (("SECRET_KEY", secret_key), ("JWT_SECRET_KEY", jwt_key)):
@@ -130,7 +131,7 @@ def test_the_entry_points_refuse_to_start_with_one_line(tmp_path):
     from portal import ROOT
 
     env = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": GOOD, "JWT_SECRET_KEY": OTHER,
-           "JWT_SECRET_KEY_FALLBACKS": "secret", "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+           "JWT_SECRET_KEY_FALLBACKS": "secret", "PORTAL_BASE_URL": "https://attendance.example.edu", "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
     for command in ([sys.executable, "-c", "import wsgi"], [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
                     [sys.executable, "worker.py", "--burst"]):
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)

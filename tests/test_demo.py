@@ -3,7 +3,6 @@ import html
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -13,7 +12,7 @@ from http.cookiejar import CookieJar
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import end_process, spawn
 from tests.smtp_servers import free_port
 
 
@@ -46,9 +45,7 @@ def demo(tmp_path):
            if k not in {"REDIS_URL", "DATABASE_URL", "MAIL_SERVER", "MAIL_PORT", "PORTAL_ENV", "PORTAL_BASE_URL"}}
     env["PORTAL_INSTANCE_PATH"] = str(tmp_path / "instance")
     log = tmp_path / "demo.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, "demo.py", "--port", str(port)], cwd=ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)
+    process = spawn([sys.executable, "demo.py", "--port", str(port)], env, log)
     try:
         deadline = time.monotonic() + 60
         while "Ctrl-C" not in log.read_text():
@@ -58,8 +55,7 @@ def demo(tmp_path):
         password = re.search(r"lecturer@example.edu  password: (\S+)", log.read_text()).group(1)
         yield Browser(f"http://127.0.0.1:{port}"), password, log
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=20)
+        end_process(process, signal.SIGINT)  # Ctrl-C, as its banner says
 
 
 def test_demo_from_a_fresh_instance_delivers_to_its_outbox(demo):

@@ -160,3 +160,18 @@ def test_names_with_markup_are_escaped_everywhere(client, auth, app, people, run
         html = client.get(url).get_data(as_text=True)
         assert evil not in html, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, url
+
+
+def test_a_retry_while_the_queue_is_down_says_so(client, auth, app, people, failed_ids):
+    from tests.conftest import queue_down
+
+    auth.login("admin@example.edu")
+    with queue_down(app):
+        done = client.post("/notifications/retry", data={"notification_ids": failed_ids[:1], "confirm": "yes"})
+    page = client.get(done.location).get_data(as_text=True)
+    assert "Retried 1 notification; skipped 0; 0 not found. They are pending again, but could not be queued. " \
+           "The delivery queue is not reachable right now; emails will go out automatically as soon as it is back." \
+           in page
+    assert "alert-warning" in page and "alert-success" not in page
+    db.session.expire_all()
+    assert db.session.get(EmailNotification, failed_ids[0]).status == "pending"  # the sweep sends it later

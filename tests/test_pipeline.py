@@ -14,6 +14,7 @@ from portal.services.notification_generation_service import NotificationGenerati
 from tests.conftest import (
     create_session,
     emails_of,
+    end_process,
     env_for,
     make_students,
     point_mail_at,
@@ -181,7 +182,7 @@ def test_refused_recipients_fail_and_a_retry_resends_exactly_those(app, course, 
     service = NotificationGenerationService(JWTTokenService.from_config(app.config),
                                             dispatch=queueing.enqueue_send_batches)
     summary = service.retry_failed_notifications([row.id for row in failed])
-    assert summary == {"retried": 2, "skipped": 0, "errors": []}
+    assert summary == {"retried": 2, "skipped": 0, "errors": [], "queued": True}
     run_worker()
     assert statuses(session.id) == {"sent": 5}
     # The refused pair arrives once (on the retry); the others are not sent again.
@@ -274,8 +275,7 @@ def test_worker_py_runs_the_periodic_sweep(app, course, smtp_server, tmp_path):
     try:
         wait_for(lambda: len(smtp_server.handler.recipients) == 3, what="the sweep to deliver the session")
     finally:
-        worker.terminate()
-        worker.wait(timeout=20)
+        end_process(worker)
     assert sorted(smtp_server.handler.recipients) == emails_of(students)
     assert statuses(session.id) == {"sent": 3}
 

@@ -96,14 +96,60 @@ def test_pages_have_no_inline_script(client, auth, people):
         assert "<script>" not in html and "onclick=" not in html and "style=" not in html, url
 
 
-def test_cookies_are_secure_in_production(monkeypatch, tmp_path):
+@pytest.fixture
+def production(monkeypatch, tmp_path, app_config):
+    """A production app (on the test database and Redis) answering as https://attendance.example.edu."""
     from portal import create_app
+    from portal.extensions import db
 
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("JWT_SECRET_KEY", "j" * 40)
-    app = create_app({"ENV_NAME": "production", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
+
+    def build(**settings):
+        app = create_app({"ENV_NAME": "production", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}",
+                          "REDIS_URL": app_config["REDIS_URL"], "PORTAL_BASE_URL": "https://attendance.example.edu",
+                          **settings})
+        with app.app_context():
+            db.create_all()
+        return app
+
+    return build
+
+
+def test_cookies_are_secure_in_production(production):
+    app = production()
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     assert app.config["REMEMBER_COOKIE_SECURE"]
+
+
+def test_production_over_plain_http_redirects_to_the_https_address(production, caplog):
+    client = production().test_client()
+    response = client.get("/login?next=%2Fsessions", base_url="http://10.0.0.5:8000")
+    assert response.status_code == 308
+    assert response.location == "https://attendance.example.edu/login?next=%2Fsessions"  # never the Host header
+    post = client.post("/login", data={"email": "a@example.edu"}, base_url="http://10.0.0.5:8000")
+    assert post.status_code == 308
+    assert "must be opened over HTTPS" in caplog.text
+    secure = client.get("/login", base_url="https://attendance.example.edu")
+    assert secure.status_code == 200 and "max-age" in secure.headers["Strict-Transport-Security"]
+    assert client.get("/healthz", base_url="http://10.0.0.5:8000").status_code in (200, 503)  # never redirected
+
+
+def test_production_behind_an_untrusted_proxy_says_to_set_trusted_proxies(production):
+    untrusted = production().test_client()
+    response = untrusted.get("/login", base_url="http://10.0.0.5:8000", headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 503
+    assert "The operator must set TRUSTED_PROXIES" in response.get_data(as_text=True)  # a redirect would loop forever
+    trusted = production(TRUSTED_PROXIES=1).test_client()
+    response = trusted.get("/login", base_url="http://10.0.0.5:8000", headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 200
+
+
+def test_production_refuses_an_http_base_url(production):
+    from portal.exceptions import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="PORTAL_BASE_URL must be the portal's https:// address"):
+        production(PORTAL_BASE_URL="http://attendance.example.edu")
 
 
 @pytest.mark.parametrize("status", [400, 403, 404, 409, 410, 500])

@@ -73,3 +73,28 @@ def test_a_failed_jobs_stored_error_never_holds_a_whole_token(app, queue, monkey
     stored = _failures(queue)["broken-sweep"]
     assert "could not process row with token" in stored
     assert token not in stored and token[:12] + "…[redacted]" in stored
+
+
+def test_a_process_that_ignores_sigterm_is_ended_with_everything_it_started(tmp_path):
+    """The tests' own process handling: a worker stuck in a job (SIGTERM waits for it) and
+    a child it started both end, so no process outlives its test to take a later run's jobs."""
+    import os
+    import sys
+    import time
+
+    from tests.conftest import end_process, spawn
+
+    script = ("import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+              "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+              "print(child.pid, flush=True); time.sleep(600)")
+    process = spawn([sys.executable, "-c", script], dict(os.environ), tmp_path / "stubborn.log")
+    deadline = time.monotonic() + 20
+    while not (tmp_path / "stubborn.log").read_text().strip() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int((tmp_path / "stubborn.log").read_text().split()[0])
+    started = time.monotonic()
+    end_process(process, grace=1)
+    assert time.monotonic() - started < 10
+    assert process.poll() is not None
+    time.sleep(0.2)
+    assert not os.path.exists(f"/proc/{child}") or open(f"/proc/{child}/stat").read().split()[2] == "Z"

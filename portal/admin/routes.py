@@ -10,8 +10,8 @@ from portal.admin import bp
 from portal.admin.forms import CourseForm, ImportForm, ProgramForm, StaffForm, StreamForm
 from portal.admin.queue_overview import delivery_status, queue_overview
 from portal.auth.access import admin_required
-from portal.delivery import pause
-from portal.delivery.sweep import resume_delivery, run_sweep
+from portal.delivery import pause, queueing
+from portal.delivery.sweep import describe, resume_delivery, run_sweep
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Course, Program, User
@@ -23,13 +23,6 @@ from portal.services.student_import import import_students
 @admin_required
 def only_admins():
     """Every page here is for admins; the decorator answers for anyone else."""
-
-
-def _show(exc: ValidationError, form) -> None:
-    for name, message in exc.fields.items():
-        getattr(form, name).errors.append(message)
-    if not exc.fields:
-        form.form_errors.extend(exc.errors)
 
 
 def _programs() -> list[Program]:
@@ -52,7 +45,7 @@ def programs():
             flash(f"Stream {stream.name} added to {stream.program.code}.", "success")
             return redirect(url_for(".programs"))
     except ValidationError as exc:
-        _show(exc, program_form if program_form.submit.data else stream_form)
+        exc.apply_to(program_form if program_form.submit.data else stream_form)
     status = 400 if program_form.errors or stream_form.errors else 200
     return render_template("admin/programs.html", programs=all_programs, program_form=program_form,
                            stream_form=stream_form), status
@@ -66,7 +59,7 @@ def courses():
         try:
             course = directory_service.create_course(form.code.data, form.name.data, form.program_code.data)
         except ValidationError as exc:
-            _show(exc, form)
+            exc.apply_to(form)
         else:
             flash(f"Course {course.course_code} added.", "success")
             return redirect(url_for(".courses"))
@@ -82,7 +75,7 @@ def staff():
             user = directory_service.create_user(form.email.data, form.password.data, form.role.data,
                                                  form.first_name.data, form.last_name.data)
         except ValidationError as exc:
-            _show(exc, form)
+            exc.apply_to(form)
         else:
             flash(f"Account for {user.email} created.", "success")
             return redirect(url_for(".staff"))
@@ -91,7 +84,7 @@ def staff():
     return render_template("admin/staff.html", accounts=list(accounts), form=form), 400 if form.errors else 200
 
 
-@bp.route("/staff/<int:user_id>/active", methods=["POST"])
+@bp.route("/staff/<id:user_id>/active", methods=["POST"])
 def set_staff_active(user_id: int):
     active = request.form.get("active") == "true"
     try:
@@ -158,5 +151,8 @@ def queue_pause():
 @bp.route("/queue/sweep", methods=["POST"])
 def queue_sweep():
     summary = run_sweep()
-    flash("Sweep done: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in summary.items()) + ".", "success")
+    if summary["queue_reachable"]:
+        flash(f"Sweep done: {describe(summary)}.", "success")
+    else:
+        flash(f"Sweep done: {describe(summary)}. Nothing could be queued. {queueing.QUEUE_DOWN}", "warning")
     return redirect(url_for(".queue"))

@@ -4,9 +4,9 @@ import hashlib
 from flask import current_app, render_template, request
 
 from portal.attendance import bp
-from portal.exceptions import AttendanceError
+from portal.exceptions import LinkNotValidError
 from portal.extensions import limiter
-from portal.services.attendance_service import AttendanceService
+from portal.services.attendance_service import LOCATION_UNREADABLE, AttendanceService
 from portal.services.jwt_service import JWTTokenService
 
 
@@ -52,12 +52,9 @@ def confirm():
 
 
 def _coordinate(value: str | None) -> float | None:
+    """A coordinate from the page's location lookup (its range, NaN and infinity are the service's to refuse)."""
     try:
         return float(value) if value not in (None, "") else None
     except ValueError:
-        raise AttendanceError("Your location could not be read. Please try again.", 400) from None
+        raise LinkNotValidError(LOCATION_UNREADABLE) from None
 
-
-@bp.errorhandler(AttendanceError)
-def attendance_problem(exc: AttendanceError):
-    return render_template("attendance/problem.html", message=str(exc), status=exc.status), exc.status

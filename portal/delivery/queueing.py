@@ -155,6 +155,10 @@ def enqueue_once(func: str, args: tuple, job_id: str, priority: str = "normal", 
     return None
 
 
+QUEUE_DOWN = ("The delivery queue is not reachable right now; "
+              "emails will go out automatically as soon as it is back.")
+
+
 def enqueue_generation(session_id: int, starts_at: datetime | None = None) -> bool:
     """Queue the generation job of a committed session; marks it `queued` when that worked."""
     try:

@@ -38,34 +38,40 @@ def run_sweep(now: datetime | None = None) -> dict:
     config = current_app.config
     now = now or utcnow()
     notifications = EmailNotificationRepository()
-    paused = _paused()
+    paused, reachable = _pause_state()
 
     session_ids = SessionRepository().ids_awaiting_generation()
     db.session.commit()
-    for session_id in session_ids:
-        queueing.enqueue_generation(session_id)
+    queued = [queueing.enqueue_generation(session_id) for session_id in session_ids]
 
     recovered = notifications.release_abandoned(now - timedelta(seconds=config["SENDING_TIMEOUT_SECONDS"]), now)
     db.session.commit()
     if recovered and not paused:
         # A fresh id: the dead worker's job may still look "started" to RQ.
-        queueing.enqueue_send_batches(recovered, suffix=f"-recovered{int(now.timestamp())}")
+        queued.append(queueing.enqueue_send_batches(recovered, suffix=f"-recovered{int(now.timestamp())}"))
 
     expired = fail_expired(now, paused)
     stale = [] if paused else notifications.stale_pending(
         now - timedelta(seconds=config["PENDING_STALE_SECONDS"]), now)
     db.session.commit()
-    _enqueue_by_session(stale)
+    queued.append(_enqueue_by_session(stale))
 
     summary = {"sessions_checked": len(session_ids), "recovered_sending": len(recovered),
-               "requeued_pending": len(stale), "expired_pending": expired}
+               "requeued_pending": len(stale), "expired_pending": expired,
+               "queue_reachable": reachable and all(queued)}
     log.info("sweep: %s%s", summary, " (delivery paused)" if paused else "")
     return summary
 
 
+def describe(summary: dict) -> str:
+    """The sweep's counts in words, for the admin page and the command line."""
+    return ", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in summary.items() if key != "queue_reachable")
+
+
 def queue_due_retries(now: datetime | None = None) -> int:
     """Queue the rows whose retry wait ended since the last call (or in the last minutes)."""
-    if _paused():
+    paused, _ = _pause_state()
+    if paused:
         return 0
     now = now or utcnow()
     due = EmailNotificationRepository().due_retries(now - RETRY_LOOKBACK, now)
@@ -103,21 +109,22 @@ def fail_expired(now: datetime, paused: bool) -> int:
     return len(expired)
 
 
-def _enqueue_by_session(rows: list[tuple[int, int]], suffix: dict[int, str] | None = None) -> None:
+def _enqueue_by_session(rows: list[tuple[int, int]], suffix: dict[int, str] | None = None) -> bool:
     """One set of send jobs per session, each as urgent as its session (`suffix`: per session,
-    added to the job ids)."""
+    added to the job ids). False if the queue could not be reached."""
     by_session = defaultdict(list)
     for session_id, notification_id in rows:
         by_session[session_id].append(notification_id)
     starts = SessionRepository().start_times(list(by_session)) if by_session else {}
     db.session.commit()
-    for session_id, ids in by_session.items():
-        queueing.enqueue_send_batches(ids, suffix=(suffix or {}).get(session_id, ""),
-                                      starts_at=starts.get(session_id))
+    return all([queueing.enqueue_send_batches(ids, suffix=(suffix or {}).get(session_id, ""),
+                                              starts_at=starts.get(session_id))
+                for session_id, ids in by_session.items()])
 
 
-def _paused() -> bool:
+def _pause_state() -> tuple[bool, bool]:
+    """(paused, queue reachable). A queue that is down cannot be paused either."""
     try:
-        return bool(pause.state(queueing.get_redis()))
-    except RedisError:  # a queue that is down cannot be paused either; enqueueing will say so
-        return False
+        return bool(pause.state(queueing.get_redis())), True
+    except RedisError:
+        return False, False

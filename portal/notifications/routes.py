@@ -6,6 +6,7 @@ from portal.delivery import queueing
 from portal.models import NotificationStatus
 from portal.notifications import bp
 from portal.repositories import EmailNotificationRepository, SessionRepository
+from portal.request_args import id_arg, page_arg, record_id
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
 
@@ -21,20 +22,20 @@ def index():
     if status is not None and status not in STATUSES:
         status = None
     filters = {
-        "session_id": request.args.get("session_id", type=int),
+        "session_id": id_arg("session_id"),
         "status": status,
         "q": (request.args.get("q") or "").strip()[:100],
     }
     pagination = EmailNotificationRepository().search(
         lecturer_id=owner_filter(), session_id=filters["session_id"], status=filters["status"], text=filters["q"],
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
     )
     sessions = SessionRepository().choices(owner_filter())
     return render_template("notifications/list.html", pagination=pagination, filters=filters, sessions=sessions,
                            statuses=STATUSES, can_retry=is_admin())
 
 
-@bp.route("/<int:notification_id>")
+@bp.route("/<id:notification_id>")
 @staff_required
 def detail(notification_id: int):
     """One email: who, where it stands, its Message-ID and every attempt with the relay's reply."""
@@ -49,10 +50,10 @@ def detail(notification_id: int):
 @admin_required
 def retry():
     back = safe_next(request.form.get("next")) or url_for(".index", status="failed")
-    try:
-        ids = sorted({int(value) for value in request.form.getlist("notification_ids")})
-    except ValueError:
+    ids = {record_id(value) for value in request.form.getlist("notification_ids")}
+    if None in ids:
         abort(400, description="Notification ids must be whole numbers.")
+    ids = sorted(ids)
     if not ids:
         flash("Select at least one failed notification to retry.", "warning")
         return redirect(back)
@@ -64,7 +65,7 @@ def retry():
     service = NotificationGenerationService(JWTTokenService.from_config(current_app.config),
                                             dispatch=lambda ids: queueing.enqueue_send_batches(ids, bulk=True))
     summary = service.retry_failed_notifications(ids)
-    flash(_summary_message(summary), "success" if summary["retried"] else "warning")
+    flash(_summary_message(summary), "success" if summary["retried"] and summary["queued"] else "warning")
     return redirect(back)
 
 
@@ -77,4 +78,6 @@ def _summary_message(summary: dict) -> dict:
     retried = summary["retried"]
     text = (f"Retried {retried} notification{'s' if retried != 1 else ''}; skipped {summary['skipped']}; "
             f"{len(summary['errors']) - summary['skipped']} not found.")
+    if summary["queued"] is False:
+        text += f" They are pending again, but could not be queued. {queueing.QUEUE_DOWN}"
     return {"text": text, "details": details}

@@ -10,12 +10,24 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.database import utcnow
-from portal.exceptions import AttendanceError, ExpiredTokenError, InvalidTokenError
+from portal.exceptions import (
+    AlreadyRecordedError,
+    AttendanceRefusedError,
+    ExpiredTokenError,
+    InvalidTokenError,
+    LinkExpiredError,
+    LinkNotValidError,
+    LinkTargetGoneError,
+    NotOpenYetError,
+    TooFarError,
+)
 from portal.extensions import db
 from portal.geo import haversine_m
 from portal.models import AttendanceRecord, AttendanceSession, StudentProfile
 from portal.services.jwt_service import JWTTokenService
 from portal.timefmt import local_time
+
+LOCATION_UNREADABLE = "Your location could not be read. Please try again."
 
 
 @dataclass
@@ -32,32 +44,36 @@ class AttendanceService:
         self.now = clock
 
     def check(self, token: str) -> Ticket:
-        """Raise AttendanceError (with the HTTP status to answer) unless the link can be used now."""
+        """Raise an AttendanceError saying why, unless the link can be used now."""
         try:
             payload = self.jwt.decode_token(token)
         except ExpiredTokenError as exc:
             when = f" at {local_time(exc.expired_at)}" if exc.expired_at else ""
-            raise AttendanceError(f"This link expired{when}.", 410) from None
+            raise LinkExpiredError(f"This link expired{when}.") from None
         except InvalidTokenError:
-            raise AttendanceError("This link is not valid. Open the link from your most recent email.", 400) from None
+            raise LinkNotValidError("This link is not valid. Open the link from your most recent email.") from None
         session = db.session.get(AttendanceSession, payload["session_id"])
         if session is None:
-            raise AttendanceError("This session no longer exists.", 404)
+            raise LinkTargetGoneError("This session no longer exists.")
         profile = db.session.get(StudentProfile, payload["student_profile_id"])
         if profile is None:
-            raise AttendanceError("This student account no longer exists.", 404)
+            raise LinkTargetGoneError("This student account no longer exists.")
         if not (profile.is_active and profile.user.is_active):
-            raise AttendanceError("This student account is not active. Please speak to your lecturer.", 400)
+            raise AttendanceRefusedError("This student account is not active. Please speak to your lecturer.")
         existing = self._existing(session.id, profile.id)
         if existing is not None:
-            raise AttendanceError(f"Attendance already recorded at {local_time(existing.recorded_at)}.", 409)
+            raise AlreadyRecordedError(f"Attendance already recorded at {local_time(existing.recorded_at)}.")
         if self.now() < session.starts_at:
-            raise AttendanceError(f"Attendance opens at {local_time(session.starts_at)}.", 403)
+            raise NotOpenYetError(f"Attendance opens at {local_time(session.starts_at)}.")
         return Ticket(session, profile)
 
     def record(self, token: str, latitude: float | None, longitude: float | None,
                ip_address: str | None = None, user_agent: str | None = None) -> AttendanceRecord:
         ticket = self.check(token)
+        if (latitude is not None and not -90 <= latitude <= 90) or (longitude is not None and not -180 <= longitude <= 180):
+            # NaN fails every comparison and infinity every range; checked even where no location
+            # is needed, as it is kept as evidence.
+            raise LinkNotValidError(LOCATION_UNREADABLE)
         distance = self._distance(ticket.session, latitude, longitude)
         record = AttendanceRecord(
             session_id=ticket.session.id,
@@ -76,7 +92,7 @@ class AttendanceService:
             db.session.rollback()
             existing = self._existing(ticket.session.id, ticket.profile.id)
             when = f" at {local_time(existing.recorded_at)}" if existing else ""
-            raise AttendanceError(f"Attendance already recorded{when}.", 409) from None
+            raise AlreadyRecordedError(f"Attendance already recorded{when}.") from None
         return record
 
     @staticmethod
@@ -84,14 +100,12 @@ class AttendanceService:
         if not session.has_location:
             return None
         if latitude is None or longitude is None:
-            raise AttendanceError("Your location is needed to confirm attendance for this session. "
-                                  "Allow location access for this page and try again.", 400)
-        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-            raise AttendanceError("Your location could not be read. Please try again.", 400)
+            raise AttendanceRefusedError("Your location is needed to confirm attendance for this session. "
+                                         "Allow location access for this page and try again.")
         distance = haversine_m(latitude, longitude, session.latitude, session.longitude)
         if distance > session.radius_m:
-            raise AttendanceError(f"You are about {round(distance)} m from the session location. "
-                                  f"You need to be within {session.radius_m} m to confirm.", 403)
+            raise TooFarError(f"You are about {round(distance)} m from the session location. "
+                              f"You need to be within {session.radius_m} m to confirm.")
         return distance
 
     @staticmethod

@@ -1,13 +1,18 @@
-"""Creating staff accounts, programs, streams and courses (CLI now, admin pages later)."""
+"""Staff accounts, programs, streams and courses, for the admin pages and the command line alike.
+
+Problems are keyed by the admin form's field names, so a page shows each next to its field
+and the command line prints them on one line."""
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Course, Program, Role, Stream, User
+from portal.services.names import max_length, name_problem, name_problems
 
 STAFF_ROLES = (Role.ADMIN, Role.LECTURER)
 MIN_PASSWORD_LENGTH = 10
+STREAM_LIMIT = max_length(Stream.name)
 
 
 def user_with_email(email: str) -> User | None:
@@ -16,22 +21,22 @@ def user_with_email(email: str) -> User | None:
 
 
 def create_user(email: str, password: str, role: str, first_name: str, last_name: str) -> User:
-    errors = []
+    first_name, last_name = first_name.strip(), last_name.strip()
+    errors = name_problems({"first_name": ("First name", first_name, max_length(User.first_name)),
+                            "last_name": ("Last name", last_name, max_length(User.last_name))})
     try:
         email = validate_email(email.strip(), check_deliverability=False).normalized
         if user_with_email(email):
-            errors.append(f"a user with email {email} already exists")
+            errors["email"] = f"a user with email {email} already exists"
     except EmailNotValidError as exc:
-        errors.append(f"email is not valid ({exc})")
+        errors["email"] = f"email is not valid ({exc})"
     if role not in STAFF_ROLES:
-        errors.append(f"role must be one of {', '.join(STAFF_ROLES)} (students come from the CSV import)")
+        errors["role"] = f"role must be one of {', '.join(STAFF_ROLES)} (students come from the CSV import)"
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors.append(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-    if not first_name.strip() or not last_name.strip():
-        errors.append("first and last name are required")
+        errors["password"] = f"password must be at least {MIN_PASSWORD_LENGTH} characters"
     if errors:
         raise ValidationError(errors)
-    user = User(email=email, role=role, first_name=first_name.strip(), last_name=last_name.strip(), is_active=True)
+    user = User(email=email, role=role, first_name=first_name, last_name=last_name, is_active=True)
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
@@ -56,13 +61,15 @@ def set_password(email: str, password: str) -> User:
 def create_program(code: str, name: str, streams: list[str] | None = None) -> Program:
     code, name = code.strip(), name.strip()
     stream_names = [s.strip() for s in streams or [] if s.strip()]
-    errors = []
-    if not code or not name:
-        errors.append("program code and name are required")
-    elif db.session.scalar(select(Program.id).where(Program.code == code)):
-        errors.append(f"program {code} already exists")
-    if len(set(stream_names)) != len(stream_names):
-        errors.append("stream names must be different from each other")
+    errors = name_problems({"code": ("Program code", code, max_length(Program.code)),
+                            "name": ("Program name", name, max_length(Program.name))})
+    if "code" not in errors and db.session.scalar(select(Program.id).where(Program.code == code)):
+        errors["code"] = f"program {code} already exists"
+    problems = [problem for stream in stream_names if (problem := name_problem("A stream name", stream, STREAM_LIMIT))]
+    if problems:
+        errors["streams"] = problems[0]
+    elif len(set(stream_names)) != len(stream_names):
+        errors["streams"] = "stream names must be different from each other"
     if errors:
         raise ValidationError(errors)
     program = Program(code=code, name=name, streams=[Stream(name=s) for s in stream_names])
@@ -74,13 +81,12 @@ def create_program(code: str, name: str, streams: list[str] | None = None) -> Pr
 def create_course(code: str, name: str, program_code: str) -> Course:
     code, name = code.strip(), name.strip()
     program = db.session.scalar(select(Program).where(Program.code == program_code.strip()))
-    errors = []
-    if not code or not name:
-        errors.append("course code and name are required")
-    elif db.session.scalar(select(Course.id).where(Course.course_code == code)):
-        errors.append(f"course {code} already exists")
+    errors = name_problems({"code": ("Course code", code, max_length(Course.course_code)),
+                            "name": ("Course name", name, max_length(Course.course_name))})
+    if "code" not in errors and db.session.scalar(select(Course.id).where(Course.course_code == code)):
+        errors["code"] = f"course {code} already exists"
     if program is None:
-        errors.append(f"unknown program {program_code!r}")
+        errors["program_code"] = f"unknown program {program_code[:40]!r}"
     if errors:
         raise ValidationError(errors)
     course = Course(course_code=code, course_name=name, program=program)
@@ -94,8 +100,8 @@ def add_stream(program_id: int, name: str) -> Stream:
     name = name.strip()
     if program is None:
         raise ValidationError({"program_id": "Unknown program"})
-    if not name:
-        raise ValidationError({"name": "Give the stream a name"})
+    if problem := name_problem("Stream name", name, STREAM_LIMIT):
+        raise ValidationError({"name": problem})
     if any(s.name == name for s in program.streams):
         raise ValidationError({"name": f"Program {program.code} already has a stream {name!r}"})
     stream = Stream(program=program, name=name)

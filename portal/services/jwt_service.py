@@ -3,6 +3,7 @@ from datetime import datetime, timezone
 
 import jwt
 
+from portal.database import MAX_ID
 from portal.exceptions import (
     ConfigurationError,
     ExpiredTokenError,
@@ -13,6 +14,7 @@ from portal.exceptions import (
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["student_profile_id", "session_id", "iat", "exp"]
+ID_CLAIMS = ["student_profile_id", "session_id"]
 
 
 class JWTTokenService:
@@ -82,6 +84,8 @@ class JWTTokenService:
                 raise InvalidTokenError("Token format invalid") from None
             if not all(isinstance(payload[claim], int) for claim in REQUIRED_CLAIMS):
                 raise InvalidTokenError("Token claims have the wrong type")
+            if not all(1 <= payload[claim] <= MAX_ID for claim in ID_CLAIMS):
+                raise InvalidTokenError("Token ids are out of range")  # a database lookup would overflow
             return payload
         raise InvalidTokenError("Token has been tampered with")
 

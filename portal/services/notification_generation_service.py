@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 
 class NotificationGenerationService:
-    """Owns the transaction; `dispatch(ids)` (optional) is called after a retry commits."""
+    """Owns the transaction; `dispatch(ids)` (optional) is called after a retry commits and
+    returns whether the ids reached the queue."""
 
     def __init__(
         self,
@@ -84,6 +85,6 @@ class NotificationGenerationService:
                 retried.append(email_id)
         self.notifications.reset_to_pending(retried, now)
         db.session.commit()
-        if retried and self.dispatch:
-            self.dispatch(retried)
-        return {"retried": len(retried), "skipped": skipped, "errors": errors}
+        queued = bool(self.dispatch(retried)) if retried and self.dispatch else None
+        # The seed's summary, plus whether the retried rows reached the queue (None: nothing dispatched).
+        return {"retried": len(retried), "skipped": skipped, "errors": errors, "queued": queued}

@@ -1,9 +1,11 @@
+import re
 from datetime import datetime, timedelta
 
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, DecimalField, SelectChoice, SelectField, SubmitField, TimeField
-from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation, ValidationError
+from wtforms.widgets import Input, TextInput
 
 from portal.extensions import db
 from portal.models import Course, Program
@@ -14,25 +16,55 @@ def _optional_int(value):
     return int(value) if value not in (None, "", "None") else None
 
 
+class WellFormedInput(Input):
+    """A date or time input that shows back what was typed only if it is in the input's
+    format: a browser sends nothing else, and `value="x"` on a date input is invalid HTML."""
+
+    validation_attrs = ["required", "max", "min", "step"]  # as wtforms' DateInput and TimeInput
+
+    def __init__(self, input_type: str, pattern: str):
+        super().__init__(input_type)
+        self.pattern = re.compile(pattern)
+
+    def __call__(self, field, **kwargs):
+        if field.raw_data and not self.pattern.fullmatch(field.raw_data[0] or ""):
+            kwargs["value"] = ""
+        return super().__call__(field, **kwargs)
+
+
+def finite(form, field) -> None:
+    """NaN, sNaN and infinity parse as decimals; they are not places on Earth."""
+    if field.data is not None and not field.data.is_finite():
+        raise StopValidation("Enter a number")
+
+
 class SessionForm(FlaskForm):
-    course_id = SelectField("Course", coerce=int, validators=[DataRequired(message="Choose a course")])
-    program_id = SelectField("Program", coerce=int, validators=[DataRequired(message="Choose a program")])
+    # The empty first option is the placeholder a required <select> must start with.
+    course_id = SelectField("Course", coerce=_optional_int, validators=[DataRequired(message="Choose a course")])
+    program_id = SelectField("Program", coerce=_optional_int, validators=[DataRequired(message="Choose a program")])
     stream_id = SelectField("Stream", coerce=_optional_int, validate_choice=False)
-    session_date = DateField("Date", format="%Y-%m-%d", validators=[DataRequired(message="Enter a date (YYYY-MM-DD)")])
-    start_time = TimeField("Starts", format="%H:%M", validators=[DataRequired(message="Enter a time (HH:MM)")])
-    end_time = TimeField("Ends", format="%H:%M", validators=[DataRequired(message="Enter a time (HH:MM)")])
-    latitude = DecimalField("Latitude", places=None, validators=[Optional(), NumberRange(-90, 90)])
-    longitude = DecimalField("Longitude", places=None, validators=[Optional(), NumberRange(-180, 180)])
+    session_date = DateField("Date", format="%Y-%m-%d", widget=WellFormedInput("date", r"\d{4}-\d\d-\d\d"),
+                             validators=[DataRequired(message="Enter a date (YYYY-MM-DD)")])
+    start_time = TimeField("Starts", format="%H:%M", widget=WellFormedInput("time", r"\d\d:\d\d"),
+                           validators=[DataRequired(message="Enter a time (HH:MM)")])
+    end_time = TimeField("Ends", format="%H:%M", widget=WellFormedInput("time", r"\d\d:\d\d"),
+                         validators=[DataRequired(message="Enter a time (HH:MM)")])
+    # Text with a decimal keypad, not type=number: browsers' number inputs reject a pasted
+    # "-1,2833" silently and round on scroll. (min, max and step belong to number inputs only.)
+    latitude = DecimalField("Latitude", places=None, widget=TextInput(), render_kw={"inputmode": "decimal"},
+                            validators=[Optional(), finite, NumberRange(-90, 90)])
+    longitude = DecimalField("Longitude", places=None, widget=TextInput(), render_kw={"inputmode": "decimal"},
+                             validators=[Optional(), finite, NumberRange(-180, 180)])
     submit = SubmitField("Create session and notify students")
 
     def fill_choices(self) -> None:
         """Courses, programs and (grouped by program) streams from the database."""
         courses = db.session.scalars(select(Course).order_by(Course.course_code))
         programs = list(db.session.scalars(select(Program).order_by(Program.code)))
-        self.course_id.choices = [SelectChoice(0, "Choose a course…")] + [
+        self.course_id.choices = [SelectChoice("", "Choose a course…")] + [
             SelectChoice(c.id, f"{c.course_code} — {c.course_name}") for c in courses
         ]
-        self.program_id.choices = [SelectChoice(0, "Choose a program…")] + [
+        self.program_id.choices = [SelectChoice("", "Choose a program…")] + [
             SelectChoice(p.id, f"{p.code} — {p.name}") for p in programs
         ]
         # Each stream option names its program, so the page can offer only the chosen program's streams.

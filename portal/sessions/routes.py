@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
@@ -8,6 +8,7 @@ from portal.auth.access import owner_filter, session_or_404, staff_required
 from portal.delivery import queueing
 from portal.exceptions import ValidationError
 from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
+from portal.request_args import page_arg
 from portal.services.attendance_report import build_report, report_csv
 from portal.services.session_service import SessionRequest, create_session, link_expiry
 from portal.sessions import bp
@@ -19,7 +20,7 @@ from portal.timefmt import local_date, local_time, portal_zone
 @bp.route("")
 @staff_required
 def index():
-    pagination = SessionRepository().page(owner_filter(), request.args.get("page", 1, type=int))
+    pagination = SessionRepository().page(owner_filter(), page_arg())
     counts = EmailNotificationRepository().counts_by_session([s.id for s in pagination.items])
     return render_template("sessions/list.html", pagination=pagination, counts=counts)
 
@@ -36,8 +37,7 @@ def new():
             session = create_session(_request_from(form))
             queued = queueing.enqueue_generation(session.id, session.starts_at)
         except ValidationError as exc:
-            for name, message in exc.fields.items():
-                (getattr(form, name).errors if hasattr(form, name) else form.form_errors).append(message)
+            exc.apply_to(form)
         else:
             flash(_created_message(session, queued), "success" if queued else "warning")
             return redirect(url_for(".detail", session_id=session.id))
@@ -61,8 +61,7 @@ def _request_from(form: SessionForm) -> SessionRequest:
 
 def _created_message(session, queued: bool) -> str:
     if not queued:
-        return ("Session saved. The delivery queue is not reachable right now; "
-                "emails will go out automatically as soon as it is back.")
+        return "Session saved. " + queueing.QUEUE_DOWN
     count = StudentProfileRepository().count_eligible(session.program_id, session.stream_id)
     message = f"Session created. Notifying {count} student{'s' if count != 1 else ''}."
     expires_at = link_expiry(session.starts_at)
@@ -71,19 +70,19 @@ def _created_message(session, queued: bool) -> str:
     return message
 
 
-@bp.route("/<int:session_id>")
+@bp.route("/<id:session_id>")
 @staff_required
 def detail(session_id: int):
     session = session_or_404(session_id)
     notifications = EmailNotificationRepository()
     counts = notifications.counts_by_session([session.id])[session.id]
     pagination = notifications.search(lecturer_id=None, session_id=session.id, status=None, text=None,
-                                      page=request.args.get("page", 1, type=int))
+                                      page=page_arg())
     return render_template("sessions/detail.html", session=session, progress=progress_of(session, counts),
                            pagination=pagination)
 
 
-@bp.route("/<int:session_id>/progress")
+@bp.route("/<id:session_id>/progress")
 @staff_required
 def progress(session_id: int):
     session = session_or_404(session_id)
@@ -91,7 +90,7 @@ def progress(session_id: int):
     return jsonify(progress_of(session, counts))
 
 
-@bp.route("/<int:session_id>/attendance")
+@bp.route("/<id:session_id>/attendance")
 @staff_required
 def attendance(session_id: int):
     session = session_or_404(session_id)
@@ -99,7 +98,7 @@ def attendance(session_id: int):
     return render_template("sessions/attendance.html", session=session, report=report)
 
 
-@bp.route("/<int:session_id>/attendance.csv")
+@bp.route("/<id:session_id>/attendance.csv")
 @staff_required
 def attendance_csv(session_id: int):
     session = session_or_404(session_id)

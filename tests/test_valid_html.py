@@ -1,0 +1,74 @@
+"""Every page the portal serves is valid HTML (the Nu HTML checker), for every role and in
+its error states. The browser tests check the pages they visit too, and run axe-core."""
+import io
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import EmailNotification
+from portal.services.jwt_service import JWTTokenService
+from portal.services.notification_generation_service import NotificationGenerationService
+from tests.conftest import make_notification, make_session, make_students
+from tests.page_checks import nu_html_errors
+
+
+def html_of(response, label: str) -> str:
+    assert response.mimetype == "text/html", (label, response.status_code, response.mimetype)
+    return response.get_data(as_text=True)
+
+
+def test_every_page_is_valid_html(app, client, auth, people):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    session = people["own_session"]
+    students = make_students(people["course"].program, 3)
+    failed = make_notification(session, students[0], status="failed")
+    open_session = make_session(people["course"], starts_in=timedelta(minutes=-1), latitude=-1.28, longitude=36.8)
+    NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(
+        open_session.id)
+    pages = {}
+
+    def get(label, path, **kwargs):
+        pages[label] = html_of(client.get(path, **kwargs), label)
+
+    def post(label, path, data, **kwargs):
+        pages[label] = html_of(client.post(path, data=data, **kwargs), label)
+
+    get("sign-in", "/login")
+    post("sign-in refused", "/login", {"email": "nobody@example.edu", "password": "wrong password"})
+    get("not found", "/no-such-page")
+    token = db.session.scalar(select(EmailNotification.token).where(EmailNotification.session_id == open_session.id))
+    get("student confirm", f"/attendance?token={token}")
+    post("student too far", "/attendance", {"token": token, "latitude": "0", "longitude": "0"})
+    get("student bad link", "/attendance?token=garbage")
+
+    auth.login("lecturer@example.edu")
+    get("sessions", "/sessions")
+    get("new session", "/sessions/new")
+    post("new session with errors", "/sessions/new", {"course_id": "", "program_id": "", "session_date": "x",
+                                                       "start_time": "", "end_time": "", "latitude": "nan"})
+    get("session", f"/sessions/{session.id}")
+    get("attendance", f"/sessions/{session.id}/attendance")
+    get("notifications", "/notifications")
+    get("notification", f"/notifications/{failed.id}")
+    get("forbidden", "/admin/staff")
+    auth.logout()
+
+    auth.login("admin@example.edu")
+    get("notifications (admin)", "/notifications?status=failed")
+    post("confirm retry", "/notifications/retry", {"notification_ids": [failed.id]})
+    get("programs", "/admin/programs")
+    post("programs with errors", "/admin/programs", {"program-code": "", "program-name": "", "program-submit": "1"})
+    get("courses", "/admin/courses")
+    get("staff", "/admin/staff")
+    post("staff with errors", "/admin/staff", {"email": "bad", "first_name": "", "last_name": "", "role": "lecturer",
+                                               "password": "short"})
+    get("import", "/admin/import")
+    post("import with problems", "/admin/import",
+         {"csv_file": (io.BytesIO(b"student_number,first_name,last_name,email,program_code,stream\nS1,A,B,bad,XX,\n"),
+                       "s.csv")}, content_type="multipart/form-data")
+    get("queue", "/admin/queue")
+
+    assert len(pages) == 24
+    errors = nu_html_errors(pages)
+    assert not errors, "\n".join(errors)
