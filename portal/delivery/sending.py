@@ -32,7 +32,7 @@ from portal.delivery import messages, pause, queueing
 from portal.delivery.batch import Batch, Email
 from portal.delivery.connections import POOL
 from portal.delivery.outcomes import Attempt, OutcomeWriter
-from portal.delivery.pacing import ConnectionSlots, RateLimit, Throttle, rate_limit_for
+from portal.delivery.pacing import ConnectionSlots, RateLimit, Throttle, parse_rate
 from portal.delivery.smtp import CONNECTION_PROBLEMS, DeliveryResult, Outcome, RelayConnection
 from portal.extensions import db
 from portal.models import NotificationStatus as Status
@@ -49,7 +49,7 @@ MAX_THROTTLES = 10  # "slow down" answers for one message before it waits in the
 class DeliveryService:
     def __init__(self, mail, sender: str, base_url: str, retry_delays: list[int], *, redis, connections: int = 1,
                  timeout: float = 30, sending_timeout: int = 600, max_connections: int | None = None,
-                 rate_limit: RateLimit | None = None, notifications: EmailNotificationRepository | None = None,
+                 rate_limit: str = "", notifications: EmailNotificationRepository | None = None,
                  clock=utcnow):
         self.mail, self.sender = mail, sender
         self.domain = messages.sender_domain(sender)
@@ -61,7 +61,8 @@ class DeliveryService:
         self.timeout = timeout
         self.heartbeat_every = max(1.0, sending_timeout / 3)
         self.slots = ConnectionSlots(redis, max_connections, ttl=2 * timeout + 30)
-        self.rate_limit = rate_limit
+        item = parse_rate(rate_limit)
+        self.rate_limit = RateLimit(redis, item, hold=2 * timeout + 30) if item else None
         self.throttle = Throttle(redis)
         self.notifications = notifications or EmailNotificationRepository()
         self.now = clock
@@ -75,7 +76,7 @@ class DeliveryService:
             extensions["mail"], config["MAIL_DEFAULT_SENDER"], config["PORTAL_BASE_URL"], config["MAIL_RETRY_DELAYS"],
             redis=extensions["redis"], connections=config["MAIL_CONNECTIONS"], timeout=config["MAIL_TIMEOUT_SECONDS"],
             sending_timeout=config["SENDING_TIMEOUT_SECONDS"], max_connections=config["MAIL_MAX_CONNECTIONS"],
-            rate_limit=rate_limit_for(config["MAIL_RATE_LIMIT"], config["RATELIMIT_STORAGE_URI"]),
+            rate_limit=config["MAIL_RATE_LIMIT"],
         )
 
     # --- the job ---------------------------------------------------------------------
@@ -235,22 +236,20 @@ class DeliveryService:
                 self._connection_problem(batch, email, problem)
                 return False
             pause.connected(self.redis)
-        turn = self._wait_turn()
-        if turn is not None:
-            self._wait(batch, email, "Waiting for its turn under the mail server's pace", self.now() + turn)
+        place = self.rate_limit.wait_turn(MAX_TURN_WAIT) if self.rate_limit else ""
+        if place is None or self.throttle.wait_turn(MAX_TURN_WAIT) is None:
+            if place:
+                self.rate_limit.sent(place)  # counted as used: simpler than giving it back, and never too many
+            self._wait(batch, email, "Waiting for its turn under the mail server's pace",
+                       self.now() + timedelta(seconds=MAX_TURN_WAIT))
             return True
-        result = relay.send(email.message)
+        try:
+            result = relay.send(email.message)
+        finally:
+            if place:
+                self.rate_limit.sent(place)
         self._answered(batch, email, result)
         return result.outcome not in CONNECTION_PROBLEMS and relay.is_open
-
-    def _wait_turn(self) -> timedelta | None:
-        """Wait for this message's turn under MAIL_RATE_LIMIT and the relay's pace.
-        None when it may go now; otherwise how long it should rather wait in the database."""
-        if self.rate_limit and self.rate_limit.wait_turn(MAX_TURN_WAIT) is None:
-            return timedelta(seconds=MAX_TURN_WAIT)
-        if self.throttle.wait_turn(MAX_TURN_WAIT) is None:
-            return timedelta(seconds=MAX_TURN_WAIT)
-        return None
 
     def _put_back(self, relay: RelayConnection, lease: str) -> None:
         """Keep the connection for the next job, unless it broke or another worker waits for a slot."""
