@@ -4,6 +4,7 @@ real RQ workers (in-process and `python worker.py`), the real database."""
 import email
 import email.policy
 import signal
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.delivery import pause
+from portal.delivery.pacing import RateLimit, parse_rate
 from portal.extensions import db
 from portal.models import DeliveryAttempt, EmailNotification, Role
 from tests.conftest import (
@@ -104,6 +106,20 @@ def test_mail_rate_limit_is_kept_counted_at_the_relay(app, course, run_worker):
     times = sorted(smtp.handler.accepted_at)
     busiest = max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
     assert busiest <= 8
+
+
+def test_a_rate_limit_place_is_held_until_the_relay_has_answered(app):
+    """The relay counts a message when it accepts it, so a slow send must not free its place early."""
+    limit = RateLimit(app.extensions["redis"], parse_rate("2/second"))
+    first, second = limit.wait_turn(0), limit.wait_turn(0)
+    assert first and second
+    time.sleep(1.1)  # both turns are now more than a window old, but neither message has been answered
+    assert limit.wait_turn(0.3) is None
+    limit.sent(first)
+    started = time.monotonic()
+    assert limit.wait_turn(3.0)
+    assert time.monotonic() - started > 0.8  # the first place aged out a whole window after its answer
+    limit.sent(second)
 
 
 def test_a_refused_login_pauses_delivery_and_fails_nobody_then_resume_sends_all(app, course, run_worker, client,
