@@ -120,6 +120,8 @@ class Config:
             "RATELIMIT_KEY_PREFIX": "portal-ratelimit",
             "ATTENDANCE_RATE_LIMIT": os.environ.get("ATTENDANCE_RATE_LIMIT", "120 per minute"),
             "ATTENDANCE_TOKEN_RATE_LIMIT": os.environ.get("ATTENDANCE_TOKEN_RATE_LIMIT", "10 per minute"),
+            # The new-session form's default for "students must scan their student card".
+            "ATTENDANCE_REQUIRE_ID_SCAN": _env_bool("ATTENDANCE_REQUIRE_ID_SCAN", False),
             "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
             # Failed sign-ins per account before it is locked for the rest of the window.
             "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 15 minutes"),

@@ -16,6 +16,7 @@ from portal.exceptions import (
     LinkNotValidError,
     LinkTargetGoneError,
     NotOpenYetError,
+    NotYourCardError,
     TooFarError,
     ValidationError,
 )
@@ -47,6 +48,7 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     AttendanceRefusedError: 400,
     NotOpenYetError: 403,
     TooFarError: 403,
+    NotYourCardError: 403,
     LinkTargetGoneError: 404,
     AlreadyRecordedError: 409,
     LinkExpiredError: 410,

@@ -95,5 +95,9 @@ class TooFarError(AttendanceError):
     pass
 
 
+class NotYourCardError(AttendanceError):
+    """The scanned card is not the link's student's (the link stays unused)."""
+
+
 class AlreadyRecordedError(AttendanceError):
     pass

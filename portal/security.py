@@ -78,7 +78,7 @@ def init_app(app: Flask) -> None:
         # same-origin: attendance links never leak to other sites, and Flask-WTF's
         # HTTPS referrer check still works (no-referrer would break it).
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
+        response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()")
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

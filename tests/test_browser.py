@@ -4,19 +4,31 @@ import re
 import shutil
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import segno
 from flask import request
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from portal.extensions import db
-from portal.models import EmailNotification
-from tests.conftest import PASSWORD, ROOT, create_session, end_process, env_for, make_students, start_worker
+from portal.models import AttendanceRecord, CardCheck, EmailNotification
+from tests.conftest import (
+    PASSWORD,
+    ROOT,
+    create_session,
+    end_process,
+    env_for,
+    make_session,
+    make_students,
+    start_worker,
+)
 from tests.page_checks import axe_script, nu_html_errors
+from tests.test_card_scan import link_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -231,10 +243,7 @@ def link_in_email(smtp_server, email: str) -> str:
 
 def test_students_confirm_from_the_emailed_link_on_site_and_are_refused_far_away(
         browser, app, portal_url, people, smtp_server, run_worker):
-    from datetime import timedelta
-
     from portal.delivery import queueing
-    from tests.conftest import make_session
 
     app.config["PORTAL_BASE_URL"] = portal_url
     near, far = make_students(people["course"].program, 2, prefix="phone")
@@ -283,7 +292,7 @@ def test_students_confirm_from_the_emailed_link_on_site_and_are_refused_far_away
     phone = denied.new_page()
     phone.goto(link_in_email(smtp_server, far.user.email))
     phone.get_by_role("button", name="I'm here — confirm my attendance").click()
-    expect(phone.locator("#location-problem")).to_contain_text("Allow location")
+    expect(phone.locator("#confirm-problem")).to_contain_text("Allow location")
     expect(phone.get_by_role("button", name="Try again")).to_be_enabled()
     PageChecks.settle(phone)
     denied.close()
@@ -365,3 +374,143 @@ def test_admin_sees_an_emails_history_and_resumes_a_paused_delivery(page, portal
             page.goto(f"{portal_url}/sessions")
             expect(page.locator("#pause-banner")).to_have_count(0)
             wait_for(lambda: statuses(second.id) == {"sent": 4}, timeout=20, what="delivery after Resume")
+
+
+# --- the student-card scan, with a fake camera ---------------------------------------------
+# Debian's Chromium on a phone-sized page, whose fake camera films a QR code. The test makes
+# the film itself (a Y4M video drawn from segno's matrix of the card code), so what the page
+# decodes with the vendored jsQR is exactly what a printed card holds.
+
+WIDTH, HEIGHT = 640, 480
+
+
+def qr_video(path: Path, text: str, frames: int = 5) -> Path:
+    """A few identical I420 frames of `text`'s QR code, black on white, in the middle of the picture."""
+    matrix = [list(row) for row in segno.make(text, error="m", micro=False).matrix]
+    border = 4
+    modules = len(matrix) + 2 * border
+    size = min(WIDTH, HEIGHT) * 3 // 4 // modules
+    left, top = (WIDTH - modules * size) // 2, (HEIGHT - modules * size) // 2
+    luma = bytearray([235]) * (WIDTH * HEIGHT)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                for dy in range(size):
+                    start = (top + (border + y) * size + dy) * WIDTH + left + (border + x) * size
+                    luma[start:start + size] = bytes([16]) * size
+    chroma = bytes([128]) * (WIDTH // 2 * HEIGHT // 2)
+    with path.open("wb") as video:
+        video.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            video.write(b"FRAME\n" + bytes(luma) + chroma + chroma)
+    return path
+
+
+@pytest.fixture
+def camera_browser(page_checks):
+    """`open(video)`: a checked browser whose fake camera films `video`."""
+    playwright = sync_playwright().start()
+    launched = []
+
+    def open_with(video: Path | None) -> CheckedBrowser:
+        args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream"]
+        if video:
+            args.append(f"--use-file-for-fake-video-capture={video}")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        launched.append(browser)
+        return CheckedBrowser(browser, page_checks)
+
+    yield open_with
+    for browser in launched:
+        browser.close()
+    playwright.stop()
+
+
+def card_of(profile) -> str | None:
+    db.session.expire_all()
+    record = db.session.scalar(select(AttendanceRecord).where(AttendanceRecord.student_profile_id == profile.id))
+    return record.card_check if record else None
+
+
+SCAN = "Scan my student card and confirm"
+
+
+def test_a_student_scans_their_card_and_a_friends_card_is_refused(app, people, portal_url, camera_browser, tmp_path):
+    app.config["PORTAL_BASE_URL"] = portal_url
+    session = make_session(people["course"], starts_in=timedelta(minutes=-1), lecturer=people["lecturer"],
+                           require_id_scan=True)
+    student, friend = make_students(people["course"].program, 2)
+
+    browser = camera_browser(qr_video(tmp_path / "own.y4m", student.card_code))
+    phone = browser.new_context(**PHONE, permissions=["camera"]).new_page()
+    phone.goto(f"{portal_url}/attendance?token={link_for(app, session, student)}")
+    expect(phone.get_by_role("button", name="Can't scan? Confirm without my card")).to_be_visible()
+    shot(phone, "24-student-scan-confirm")
+    phone.get_by_role("button", name=SCAN).click()
+    expect(phone.get_by_role("heading", name="Attendance recorded")).to_be_visible(timeout=20_000)
+    expect(phone.get_by_text("Your student card was scanned.")).to_be_visible()
+    PageChecks.settle(phone)
+    assert card_of(student) == CardCheck.SCANNED
+
+    # The friend's link, filmed with the student's card: refused, and the link is not used up.
+    phone = browser.new_context(**PHONE, permissions=["camera"]).new_page()
+    phone.goto(f"{portal_url}/attendance?token={link_for(app, session, friend)}")
+    phone.get_by_role("button", name=SCAN).click()
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("This is not your student card", timeout=20_000)
+    PageChecks.settle(phone)
+    assert card_of(friend) is None
+
+
+def test_a_denied_camera_says_so_and_cant_scan_is_flagged_for_the_lecturer(app, people, portal_url, camera_browser,
+                                                                         tmp_path):
+    app.config["PORTAL_BASE_URL"] = portal_url
+    session = make_session(people["course"], starts_in=timedelta(minutes=-1), lecturer=people["lecturer"],
+                           require_id_scan=True)
+    student = make_students(people["course"].program, 1)[0]
+    browser = camera_browser(qr_video(tmp_path / "own.y4m", student.card_code))
+
+    phone = browser.new_context(**PHONE).new_page()  # camera permission not granted
+    phone.goto(f"{portal_url}/attendance?token={link_for(app, session, student)}")
+    phone.get_by_role("button", name=SCAN).click()
+    expect(phone.locator("#confirm-problem")).to_contain_text("Camera access is blocked")
+    expect(phone.get_by_role("button", name="Try again")).to_be_enabled()
+    shot(phone, "25-student-camera-blocked")
+    phone.get_by_role("button", name="Can't scan? Confirm without my card").click()
+    expect(phone.get_by_role("heading", name="Attendance recorded")).to_be_visible()
+    expect(phone.get_by_text("your lecturer will check")).to_be_visible()
+    PageChecks.settle(phone)
+    assert card_of(student) == CardCheck.NOT_SCANNED
+
+    lecturer = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(lecturer, portal_url, "lecturer@example.edu")
+    lecturer.goto(f"{portal_url}/sessions/{session.id}/attendance")
+    expect(lecturer.locator("#to-review")).to_contain_text("1 confirmation made without the student's card")
+    expect(lecturer.locator(f"#record-{_record_id(student)}")).to_contain_text("card not scanned")
+    shot(lecturer, "26-attendance-card-not-scanned")
+    lecturer.get_by_role("button", name=f"Reject: {student.user.first_name} {student.user.last_name}").click()
+    expect(lecturer.locator("#attendance-summary")).to_contain_text("0 of 1 confirmed · 1 rejected")
+    expect(lecturer.locator("#rejected")).to_contain_text("rejected by Lee Lecturer")
+    PageChecks.settle(lecturer)
+
+
+def test_an_admin_prints_cards_and_reissues_a_lost_one(app, people, portal_url, camera_browser):
+    students = make_students(people["course"].program, 3)
+    browser = camera_browser(None)
+    admin = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(admin, portal_url, "admin@example.edu")
+    admin.goto(f"{portal_url}/admin/cards")
+    admin.get_by_label("Program").select_option(str(people["course"].program_id))
+    admin.get_by_role("button", name="Show cards").click()
+    expect(admin.locator(".id-card")).to_have_count(3)
+    expect(admin.locator(".id-card svg")).to_have_count(3)
+    shot(admin, "27-admin-cards")
+    admin.get_by_role("link", name=f"New card code for {students[0].user.full_name}").click()
+    admin.get_by_role("button", name="Give a new card code").click()
+    expect(admin.get_by_role("status").filter(has_text="has a new card code")).to_be_visible()
+    PageChecks.settle(admin)
+    db.session.expire_all()
+    assert students[0].card_code != students[0].student_number  # reloaded
+
+
+def _record_id(profile) -> int:
+    return db.session.scalar(select(AttendanceRecord.id).where(AttendanceRecord.student_profile_id == profile.id))

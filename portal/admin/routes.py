@@ -1,5 +1,5 @@
-"""Admin pages: programs and streams, courses, staff accounts, student import, the queue."""
-from flask import current_app, flash, redirect, render_template, request, url_for
+"""Admin pages: programs and streams, courses, staff accounts, student import and cards, the queue."""
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -14,8 +14,9 @@ from portal.delivery import pause, queueing
 from portal.delivery.sweep import describe, resume_delivery, run_sweep
 from portal.exceptions import ValidationError
 from portal.extensions import db
-from portal.models import Course, Program, User
-from portal.services import directory_service
+from portal.models import Course, Program, StudentProfile, User
+from portal.request_args import id_arg
+from portal.services import card_codes, directory_service
 from portal.services.student_import import import_students
 
 
@@ -156,3 +157,33 @@ def queue_sweep():
     else:
         flash(f"Sweep done: {describe(summary)}. Nothing could be queued. {queueing.QUEUE_DOWN}", "warning")
     return redirect(url_for(".queue"))
+
+
+@bp.route("/cards")
+def cards():
+    """A printable sheet of the program's active students' cards, each with its QR code."""
+    program_id = id_arg("program_id")
+    program = db.session.get(Program, program_id) if program_id else None
+    if request.args.get("program_id") and program is None:
+        abort(404)
+    students = []
+    if program is not None:
+        students = list(db.session.scalars(
+            select(StudentProfile).join(User).where(StudentProfile.program_id == program.id,
+                                                    StudentProfile.is_active, User.is_active)
+            .options(selectinload(StudentProfile.user), selectinload(StudentProfile.stream))
+            .order_by(User.last_name, User.first_name, StudentProfile.student_number)))
+    return render_template("admin/cards.html", programs=_programs(), program=program, students=students,
+                           qr_svg=card_codes.qr_svg, masked=card_codes.masked)
+
+
+@bp.route("/students/<id:profile_id>/card", methods=["GET", "POST"])
+def new_card(profile_id: int):
+    """A lost card: the student gets a new random card code, and the old card stops scanning."""
+    profile = db.get_or_404(StudentProfile, profile_id)
+    if request.method == "POST":
+        code = card_codes.reissue(profile)
+        flash(f"{profile.user.full_name} has a new card code, ending {card_codes.masked(code)}. "
+              "Their old card no longer scans; print their new card below.", "success")
+        return redirect(url_for(".cards", program_id=profile.program_id, _anchor=f"card-{profile.id}"), 303)
+    return render_template("admin/new_card.html", profile=profile, masked=card_codes.masked)

@@ -47,6 +47,8 @@ def confirm():
         _coordinate(request.form.get("longitude")),
         ip_address=request.remote_addr,
         user_agent=request.user_agent.string,
+        id_scan=request.form.get("id_scan"),
+        without_card=request.form.get("without_card") == "1",
     )
     return render_template("attendance/recorded.html", record=record)
 

@@ -152,6 +152,7 @@ class DeliveryService:
             "token_expiry": local_datetime(row.token_expires_at),
             "radius_m": row.radius_m,
             "location_required": row.latitude is not None,
+            "scan_required": row.require_id_scan,
         }
 
     def _run(self, batch: Batch) -> None:

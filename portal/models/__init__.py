@@ -1,6 +1,6 @@
 """The portal's tables; import models from here."""
 from portal.models.academic import Course, Program, Stream
-from portal.models.attendance import AttendanceRecord
+from portal.models.attendance import AttendanceRecord, CardCheck, Review
 from portal.models.notifications import DeliveryAttempt, EmailNotification, NotificationStatus
 from portal.models.sessions import AttendanceSession, GenerationStatus
 from portal.models.users import Role, StudentProfile, User
@@ -8,12 +8,14 @@ from portal.models.users import Role, StudentProfile, User
 __all__ = [
     "AttendanceRecord",
     "AttendanceSession",
+    "CardCheck",
     "Course",
     "DeliveryAttempt",
     "EmailNotification",
     "GenerationStatus",
     "NotificationStatus",
     "Program",
+    "Review",
     "Role",
     "Stream",
     "StudentProfile",

@@ -1,5 +1,6 @@
 """A confirmed attendance; unique per (session, student), which makes a link single-use."""
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -7,7 +8,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.database import UTCDateTime, utcnow
 from portal.extensions import db
 from portal.models.sessions import AttendanceSession
-from portal.models.users import StudentProfile
+from portal.models.users import StudentProfile, User
+
+
+class CardCheck(StrEnum):
+    """How the student's card was checked when they confirmed."""
+
+    SCANNED = "scanned"  # the phone read their card's QR code and it matched
+    NOT_SCANNED = "not_scanned"  # the session asked for a scan; they chose "Can't scan?" (flagged)
+    NOT_REQUIRED = "not_required"
+
+
+class Review(StrEnum):
+    """The lecturer's decision on a confirmation made without the card."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"  # no longer counts as present; the record stays, with who decided
 
 
 class AttendanceRecord(db.Model):
@@ -23,6 +39,20 @@ class AttendanceRecord(db.Model):
     distance_m: Mapped[float | None] = mapped_column(Float)
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(400))
+    card_check: Mapped[str] = mapped_column(String(16), default=CardCheck.NOT_REQUIRED,
+                                            server_default=CardCheck.NOT_REQUIRED.value)
+    review: Mapped[str | None] = mapped_column(String(16))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     session: Mapped[AttendanceSession] = relationship()
     student_profile: Mapped[StudentProfile] = relationship()
+    reviewed_by: Mapped[User | None] = relationship()
+
+    @property
+    def counts_as_present(self) -> bool:
+        return self.review != Review.REJECTED
+
+    @property
+    def needs_review(self) -> bool:
+        return self.card_check == CardCheck.NOT_SCANNED and self.review is None

@@ -2,7 +2,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from portal.database import UTCDateTime, utcnow
@@ -33,6 +33,7 @@ class AttendanceSession(db.Model):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     radius_m: Mapped[int] = mapped_column(Integer, default=DEFAULT_RADIUS_METRES)
+    require_id_scan: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     generation_status: Mapped[str] = mapped_column(String(16), default=GenerationStatus.WAITING, index=True)
     generation_error: Mapped[str | None] = mapped_column(Text)
     generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

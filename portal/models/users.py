@@ -53,12 +53,19 @@ class User(UserMixin, db.Model):
         return f"{self.first_name} {self.last_name}"
 
 
+def _student_number(context) -> str:
+    return context.get_current_parameters()["student_number"]
+
+
 class StudentProfile(db.Model):
     __tablename__ = "student_profiles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     student_number: Mapped[str] = mapped_column(String(32), unique=True)
+    # What the QR code on the student's card holds (see services/card_codes.py); the student
+    # number unless an import or a reissued card says otherwise.
+    card_code: Mapped[str] = mapped_column(String(128), unique=True, default=_student_number)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), index=True)
     stream_id: Mapped[int | None] = mapped_column(ForeignKey("streams.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -102,6 +102,7 @@ class EmailNotificationRepository:
                 AttendanceSession.ends_at,
                 AttendanceSession.radius_m,
                 AttendanceSession.latitude,
+                AttendanceSession.require_id_scan,
                 Course.course_name,
                 Course.course_code,
             )

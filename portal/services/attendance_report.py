@@ -5,6 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from portal.models import CardCheck, Review
 from portal.repositories.attendance_repository import AttendanceRepository
 from portal.timefmt import local_datetime
 
@@ -13,7 +14,8 @@ CLUSTER_WINDOW = timedelta(minutes=1)
 
 @dataclass
 class AttendanceReport:
-    confirmed: list = field(default_factory=list)
+    confirmed: list = field(default_factory=list)  # present (a rejected confirmation is not)
+    rejected: list = field(default_factory=list)  # confirmed without the card; the lecturer rejected it
     not_confirmed: list = field(default_factory=list)  # emailed, no confirmation yet
     failed: list = field(default_factory=list)  # the email never reached them
     waiting: list = field(default_factory=list)  # email still pending or sending
@@ -22,14 +24,19 @@ class AttendanceReport:
 
     @property
     def total(self) -> int:
-        return len(self.confirmed) + len(self.not_confirmed) + len(self.failed) + len(self.waiting)
+        return len(self.confirmed) + len(self.rejected) + len(self.not_confirmed) + len(self.failed) + len(self.waiting)
+
+    @property
+    def to_review(self) -> int:
+        """Confirmations made without the card that nobody has accepted or rejected yet."""
+        return sum(1 for row in self.confirmed if row.card_check == CardCheck.NOT_SCANNED and row.review is None)
 
 
 def build_report(session_id: int, cluster_threshold: int = 3) -> AttendanceReport:
     report = AttendanceReport()
     for row in AttendanceRepository().roster(session_id):
         if row.record_id is not None:
-            report.confirmed.append(row)
+            (report.rejected if row.review == Review.REJECTED else report.confirmed).append(row)
         elif row.email_status == "sent":
             report.not_confirmed.append(row)
         elif row.email_status == "failed":
@@ -62,14 +69,28 @@ def _flag_clusters(report: AttendanceReport, threshold: int) -> None:
 
 
 CSV_COLUMNS = ["student_number", "first_name", "last_name", "email", "attendance", "confirmed_at",
-               "distance_m", "ip_address", "user_agent", "flagged", "email_status", "email_error"]
+               "distance_m", "ip_address", "user_agent", "flagged", "card", "card_review", "email_status",
+               "email_error"]
+CARD_WORDS = {CardCheck.SCANNED: "card scanned", CardCheck.NOT_SCANNED: "card not scanned",
+              CardCheck.NOT_REQUIRED: "no scan needed"}
+
+
+def card_word(row) -> str:
+    return CARD_WORDS.get(row.card_check, "") if row.record_id is not None else ""
+
+
+def review_words(row) -> str:
+    """'accepted by Lee Lecturer at 2026-11-26 10:05', or '' before any decision."""
+    if not row.review:
+        return ""
+    return f"{row.review} by {row.reviewer_first_name} {row.reviewer_last_name} at {local_datetime(row.reviewed_at)}"
 
 
 def report_csv(report: AttendanceReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    groups = [("confirmed", report.confirmed), ("not confirmed", report.not_confirmed),
+    groups = [("confirmed", report.confirmed), ("rejected", report.rejected), ("not confirmed", report.not_confirmed),
               ("email failed", report.failed), ("email not yet sent", report.waiting)]
     for label, rows in groups:
         for row in rows:
@@ -79,7 +100,7 @@ def report_csv(report: AttendanceReport) -> str:
                 f"{row.distance_m:.1f}" if row.distance_m is not None else "",
                 row.ip_address or "", _safe(row.user_agent or ""),
                 "yes" if row.record_id in report.flagged_ids else "",
-                row.email_status, _safe(row.last_error or ""),
+                card_word(row), _safe(review_words(row)), row.email_status, _safe(row.last_error or ""),
             ])
     return out.getvalue()
 

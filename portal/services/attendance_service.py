@@ -3,6 +3,11 @@
 Opening a link (`check`) never writes anything, so mail scanners that open every
 link cannot use it up; only `record` (a POST) writes, and the unique constraint on
 (session, student) lets exactly one of two simultaneous confirmations win.
+
+A session may also require the student's card: the page scans its QR code and the scan
+must be the student's card code, so a forwarded link alone is not enough. A student
+who cannot scan (a broken camera, a dark room) still confirms, flagged for the lecturer
+to accept or reject: a broken phone must not make a present student absent.
 """
 from dataclasses import dataclass
 
@@ -19,11 +24,13 @@ from portal.exceptions import (
     LinkNotValidError,
     LinkTargetGoneError,
     NotOpenYetError,
+    NotYourCardError,
     TooFarError,
 )
 from portal.extensions import db
 from portal.geo import haversine_m
-from portal.models import AttendanceRecord, AttendanceSession, StudentProfile
+from portal.models import AttendanceRecord, AttendanceSession, CardCheck, StudentProfile
+from portal.services import card_codes
 from portal.services.jwt_service import JWTTokenService
 from portal.timefmt import local_time
 
@@ -68,13 +75,17 @@ class AttendanceService:
         return Ticket(session, profile)
 
     def record(self, token: str, latitude: float | None, longitude: float | None,
-               ip_address: str | None = None, user_agent: str | None = None) -> AttendanceRecord:
+               ip_address: str | None = None, user_agent: str | None = None, *,
+               id_scan: str | None = None, without_card: bool = False) -> AttendanceRecord:
+        """`id_scan`: what the page read from the card's QR code; `without_card`: the student
+        chose "Can't scan?". Both are ignored where the session needs no scan."""
         ticket = self.check(token)
         if (latitude is not None and not -90 <= latitude <= 90) or (longitude is not None and not -180 <= longitude <= 180):
             # NaN fails every comparison and infinity every range; checked even where no location
             # is needed, as it is kept as evidence.
             raise LinkNotValidError(LOCATION_UNREADABLE)
         distance = self._distance(ticket.session, latitude, longitude)
+        card_check = self._card_check(ticket, id_scan, without_card)
         record = AttendanceRecord(
             session_id=ticket.session.id,
             student_profile_id=ticket.profile.id,
@@ -84,6 +95,7 @@ class AttendanceService:
             distance_m=distance,
             ip_address=(ip_address or "")[:45] or None,
             user_agent=(user_agent or "")[:400] or None,
+            card_check=card_check,
         )
         db.session.add(record)
         try:
@@ -107,6 +119,20 @@ class AttendanceService:
             raise TooFarError(f"You are about {round(distance)} m from the session location. "
                               f"You need to be within {session.radius_m} m to confirm.")
         return distance
+
+    @staticmethod
+    def _card_check(ticket: Ticket, id_scan: str | None, without_card: bool) -> CardCheck:
+        if not ticket.session.require_id_scan:
+            return CardCheck.NOT_REQUIRED
+        if id_scan:
+            if not card_codes.matches(id_scan, ticket.profile.card_code):
+                raise NotYourCardError("This is not your student card. Scan your own card, "
+                                       "or choose “Can't scan?” and your lecturer will check.")
+            return CardCheck.SCANNED
+        if without_card:
+            return CardCheck.NOT_SCANNED
+        raise AttendanceRefusedError("This session needs your student card scanned. Go back, tap the button "
+                                     "and show your card's QR code to the camera.")
 
     @staticmethod
     def _existing(session_id: int, profile_id: int) -> AttendanceRecord | None:

@@ -23,6 +23,7 @@ class SessionRequest:
     latitude: float | None = None
     longitude: float | None = None
     radius_m: int = DEFAULT_RADIUS_METRES
+    require_id_scan: bool = False
 
 
 MAX_DAYS_AHEAD = 731  # two years: a whole academic year planned ahead, and then some

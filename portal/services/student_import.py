@@ -3,7 +3,8 @@
 Built for a whole university in one request (50,000 rows in seconds): the rows are read
 once, the student numbers and emails already taken are fetched whole (one column each,
 cheaper than asking about 50,000 values), each row is checked against sets, and the
-accepted rows are inserted in bulk. Any newline
+accepted rows are inserted in bulk. The optional `card_code` column says what each
+student's card's QR code holds (the student number when empty or absent). Any newline
 convention is read (Windows, Unix, and the CR-only ends Excel for Mac still writes), a
 UTF-8 BOM is dropped, and every limit has a message that names the line.
 """
@@ -16,6 +17,8 @@ from sqlalchemy import func, insert, select
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Program, Role, StudentProfile, User
+from portal.services.card_codes import MAX_LENGTH as CARD_CODE_LIMIT
+from portal.services.card_codes import masked
 from portal.services.names import control_problem, max_length, name_problems
 
 COLUMNS = ["student_number", "first_name", "last_name", "email", "program_code", "stream"]
@@ -25,7 +28,7 @@ MAX_ROWS = 100_000  # twice a large university; more is surely the wrong file
 MAX_PROBLEMS_LISTED = 200  # past this, the rest are counted, not listed
 FIELD_LIMIT = csv.field_size_limit()  # 128 KB: far past any real field
 
-OTHER_FIELDS = ("email", "program_code", "stream", "active")
+OTHER_FIELDS = ("email", "program_code", "stream", "active", "card_code")
 NAME_LIMITS = {"student_number": max_length(StudentProfile.student_number),
                "first_name": max_length(User.first_name), "last_name": max_length(User.last_name)}
 
@@ -36,17 +39,23 @@ def import_students(text: str) -> int:
     programs = {p.code: p for p in db.session.scalars(select(Program))}
     taken_numbers = set(db.session.scalars(select(StudentProfile.student_number)))
     taken_emails = set(db.session.scalars(select(func.lower(User.email))))
+    taken_cards = set(db.session.scalars(select(StudentProfile.card_code)))
 
-    problems, students, seen_numbers, seen_emails = [], [], set(), set()
+    problems, students, seen_numbers, seen_emails, seen_cards = [], [], set(), set(), set()
     for line, row in rows:
         reasons, student = _check_row(row, programs)
         number, email = student["student_number"], (student["email"] or "").lower()
+        card = student.get("card_code") or number
         if number in taken_numbers or number in seen_numbers:
             reasons.append(f"student number {number} already exists")
         if email and (email in taken_emails or email in seen_emails):
             reasons.append(f"email {student['email']} is already used")
+        elif card in taken_cards or card in seen_cards:  # a number already taken has said so above
+            reasons.append(f"card code ending {masked(card)} is already another student's"
+                           if student.get("card_code") else f"student number {number} is another student's card code")
         seen_numbers.add(number)
         seen_emails.add(email)
+        seen_cards.add(card)
         if reasons:
             problems.append(f"Line {line}: " + "; ".join(reasons))
         else:
@@ -65,7 +74,7 @@ def _read(text: str) -> list[tuple[int, dict]]:
         header = [name.strip() for name in next(reader, [])]
         missing = [name for name in COLUMNS if name not in header]
         if missing:
-            raise ValidationError(f"The header must be {','.join(COLUMNS)} (optional: active); "
+            raise ValidationError(f"The header must be {','.join(COLUMNS)} (optional: active, card_code); "
                                   f"missing: {', '.join(missing)}")
         line = reader.line_num + 1
         for fields in reader:
@@ -94,6 +103,8 @@ def _check_row(row: dict, programs: dict) -> tuple[list[str], dict]:
     reasons = list(name_problems({column: (column, row[column], limit) for column, limit in NAME_LIMITS.items()}
                                  ).values())
     reasons += [problem for column in OTHER_FIELDS if (problem := control_problem(column, row.get(column, "")))]
+    if len(row.get("card_code", "")) > CARD_CODE_LIMIT:
+        reasons.append(f"card_code must be at most {CARD_CODE_LIMIT} characters")
     if reasons:
         return reasons, {"student_number": row["student_number"], "email": None}
     try:
@@ -112,7 +123,8 @@ def _check_row(row: dict, programs: dict) -> tuple[list[str], dict]:
     active_word = row.get("active", "").lower()
     if active_word not in ACTIVE_WORDS:
         reasons.append(f"active must be true or false, got {active_word[:20]!r}")
-    student = {"student_number": row["student_number"], "first_name": row["first_name"],
+    student = {"student_number": row["student_number"], "card_code": row.get("card_code") or None,
+               "first_name": row["first_name"],
                "last_name": row["last_name"], "email": email, "program": program, "stream": stream,
                "active": active_word in TRUE_WORDS}
     return reasons, student
@@ -135,7 +147,8 @@ def _insert(students: list[dict]) -> None:
           "is_active": s["active"], "session_version": 0} for s in students],
     ).scalars().all()
     db.session.execute(insert(profiles), [
-        {"user_id": user_id, "student_number": s["student_number"], "program_id": s["program"].id,
+        {"user_id": user_id, "student_number": s["student_number"],
+         "card_code": s["card_code"] or s["student_number"], "program_id": s["program"].id,
          "stream_id": s["stream"].id if s["stream"] else None, "is_active": s["active"]}
         for user_id, s in zip(user_ids, students, strict=True)
     ])

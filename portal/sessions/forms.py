@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, DecimalField, SelectChoice, SelectField, SubmitField, TimeField
+from wtforms import BooleanField, DateField, DecimalField, SelectChoice, SelectField, SubmitField, TimeField
 from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import Input, TextInput
 
@@ -55,6 +55,10 @@ class SessionForm(FlaskForm):
                             validators=[Optional(), finite, NumberRange(-90, 90)])
     longitude = DecimalField("Longitude", places=None, widget=TextInput(), render_kw={"inputmode": "decimal"},
                              validators=[Optional(), finite, NumberRange(-180, 180)])
+    require_id_scan = BooleanField("Students must scan their student card",
+                                   description="The confirm page opens the phone's camera to read the QR code on the "
+                                               "student's card. Students who cannot scan still confirm, flagged for "
+                                               "you to accept or reject.")
     submit = SubmitField("Create session and notify students")
 
     def fill_choices(self) -> None:

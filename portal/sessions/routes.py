@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from flask import Response, current_app, flash, jsonify, redirect, render_template, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
@@ -9,6 +9,7 @@ from portal.delivery import queueing
 from portal.exceptions import ValidationError
 from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
 from portal.request_args import page_arg
+from portal.services import card_review
 from portal.services.attendance_report import build_report, report_csv
 from portal.services.session_service import SessionRequest, create_session, link_expiry
 from portal.sessions import bp
@@ -32,6 +33,7 @@ def new():
     form.fill_choices()
     if not form.is_submitted():
         form.suggest_times()
+        form.require_id_scan.data = current_app.config["ATTENDANCE_REQUIRE_ID_SCAN"]
     elif form.validate():
         try:
             session = create_session(_request_from(form))
@@ -56,6 +58,7 @@ def _request_from(form: SessionForm) -> SessionRequest:
         ends_at=datetime.combine(day, form.end_time.data, tzinfo=zone),
         latitude=float(form.latitude.data) if form.latitude.data is not None else None,
         longitude=float(form.longitude.data) if form.longitude.data is not None else None,
+        require_id_scan=form.require_id_scan.data,
     )
 
 
@@ -96,6 +99,19 @@ def attendance(session_id: int):
     session = session_or_404(session_id)
     report = build_report(session.id, current_app.config["CLUSTER_THRESHOLD"])
     return render_template("sessions/attendance.html", session=session, report=report)
+
+
+@bp.route("/<id:session_id>/attendance/<id:record_id>/review", methods=["POST"])
+@staff_required
+def review_attendance(session_id: int, record_id: int):
+    """Accept or reject (field `decision`) a confirmation made without the student's card;
+    anything else is a 400 page (ValidationError)."""
+    session = session_or_404(session_id)
+    record = card_review.review(session.id, record_id, request.form.get("decision", ""), current_user)
+    if record is None:
+        abort(404)
+    flash(f"{record.student_profile.user.full_name}: attendance {record.review}.", "success")
+    return redirect(url_for(".attendance", session_id=session.id, _anchor=f"record-{record.id}"), 303)
 
 
 @bp.route("/<id:session_id>/attendance.csv")

@@ -1,36 +1,58 @@
-// The confirm page: when the session has a location, read the phone's position once and
-// send it with the confirmation. Without permission, say so and let the student try again.
+// The confirm page. Before the form goes, and only as the session asks: scan the student's
+// card (the phone's rear camera, QR codes decoded here by the vendored jsQR: no picture ever
+// leaves the phone, only the code), then read the phone's position once. Whatever fails
+// (no permission, no camera, a dark room) says so and offers Try again; "Can't scan?"
+// confirms without the card, still with the position where one is needed.
 (function () {
   "use strict";
   var form = document.getElementById("attendance-form");
-  if (!form || form.dataset.needsLocation !== "true") { return; }
+  if (!form) { return; }
+  var needsLocation = form.dataset.needsLocation === "true";
+  var needsScan = form.dataset.needsScan === "true";
+  if (!needsLocation && !needsScan) { return; }
   var button = document.getElementById("confirm-button");
-  var problem = document.getElementById("location-problem");
+  var problem = document.getElementById("confirm-problem");
   var label = button.textContent;
+  var busy = false;
+
+  var SCAN_SECONDS = 20;
+  var scanner = document.getElementById("scanner");
+  var video = document.getElementById("scan-video");
+  var scanStatus = document.getElementById("scan-status");
+  var canvas = document.createElement("canvas");
+  var stream = null;
+
+  function stopCamera() {
+    if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
+    stream = null;
+    if (scanner) { scanner.classList.add("d-none"); }
+  }
 
   function fail(message) {
+    stopCamera();
     problem.textContent = message;
     problem.classList.remove("d-none");
     button.disabled = false;
     button.textContent = "Try again";
+    busy = false;
   }
 
-  form.addEventListener("submit", function (event) {
-    if (form.dataset.located === "true") { return; }
-    event.preventDefault();
+  function working(text) {
+    button.disabled = true;
+    button.textContent = text;
+  }
+
+  function locate(then) {
+    if (!needsLocation) { then(); return; }
     if (!("geolocation" in navigator)) {
       fail("This browser cannot share your location, which this session needs. Open the link in your phone's main browser.");
       return;
     }
-    problem.classList.add("d-none");
-    button.disabled = true;
-    button.textContent = "Finding your location…";
+    working("Finding your location…");
     navigator.geolocation.getCurrentPosition(function (position) {
       form.elements.latitude.value = position.coords.latitude;
       form.elements.longitude.value = position.coords.longitude;
-      form.dataset.located = "true";
-      button.textContent = label;
-      form.submit();
+      then();
     }, function (error) {
       if (error.code === error.PERMISSION_DENIED) {
         fail("Location access is blocked. Allow location for this site in your browser settings, then tap Try again.");
@@ -38,5 +60,96 @@
         fail("Your location could not be found. Check that location services are on, then tap Try again.");
       }
     }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 0 });
+  }
+
+  // The average brightness of a frame (0-255), from a sample of its pixels.
+  function brightness(pixels) {
+    var total = 0, count = 0;
+    for (var i = 0; i < pixels.length; i += 4 * 97) { total += pixels[i] + pixels[i + 1] + pixels[i + 2]; count += 3; }
+    return count ? total / count : 0;
+  }
+
+  function look(deadline, then) {
+    if (!stream) { return; }
+    var width = video.videoWidth, height = video.videoHeight, light = null;
+    if (width && height) {
+      var scale = Math.min(1, 800 / width);  // a phone camera's full frame is slow to decode and no easier to read
+      canvas.width = Math.round(width * scale);
+      canvas.height = Math.round(height * scale);
+      var context = canvas.getContext("2d", { willReadFrequently: true });
+      context.drawImage(video, 0, 0, canvas.width, canvas.height);
+      var frame = context.getImageData(0, 0, canvas.width, canvas.height);
+      var code = window.jsQR(frame.data, frame.width, frame.height, { inversionAttempts: "dontInvert" });
+      if (code && code.data) {
+        form.elements.id_scan.value = code.data;
+        stopCamera();
+        then();
+        return;
+      }
+      light = brightness(frame.data);
+    }
+    if (Date.now() > deadline) {
+      fail(light !== null && light < 40
+        ? "It is too dark to read your card. Move to better light, then tap Try again, or use \u201cCan't scan?\u201d below."
+        : "No card could be read. Hold the QR code flat and steady, a hand's width from the camera, then tap Try again, or use \u201cCan't scan?\u201d below.");
+      return;
+    }
+    window.setTimeout(function () { look(deadline, then); }, 120);
+  }
+
+  function scan(then) {
+    if (!needsScan) { then(); return; }
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.jsQR) {
+      fail("This browser cannot use the camera here. Open the link in your phone's main browser, or use \u201cCan't scan?\u201d below.");
+      return;
+    }
+    working("Starting the camera…");
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } }, audio: false })
+      .then(function (camera) {
+        stream = camera;
+        video.srcObject = camera;
+        scanner.classList.remove("d-none");
+        scanStatus.textContent = "Hold the QR code on your student card in front of the camera.";
+        working("Looking for your card…");
+        return video.play();
+      })
+      .then(function () { look(Date.now() + SCAN_SECONDS * 1000, then); })
+      .catch(function (error) {
+        if (error && (error.name === "NotAllowedError" || error.name === "SecurityError")) {
+          fail("Camera access is blocked. Allow the camera for this site in your browser settings, then tap Try again, or use \u201cCan't scan?\u201d below.");
+        } else if (error && (error.name === "NotFoundError" || error.name === "OverconstrainedError")) {
+          fail("No camera was found on this device. Use \u201cCan't scan?\u201d below.");
+        } else {
+          fail("The camera could not be started. Close any other app using it, then tap Try again, or use \u201cCan't scan?\u201d below.");
+        }
+      });
+  }
+
+  function send(withoutCard) {
+    if (withoutCard) {  // form.submit() leaves out the button that was pressed
+      var flag = document.createElement("input");
+      flag.type = "hidden";
+      flag.name = "without_card";
+      flag.value = "1";
+      form.appendChild(flag);
+    }
+    button.textContent = label;
+    form.dataset.ready = "true";
+    form.submit();
+  }
+
+  form.addEventListener("submit", function (event) {
+    if (form.dataset.ready === "true") { return; }
+    var withoutCard = Boolean(event.submitter && event.submitter.name === "without_card");
+    if (withoutCard && !needsLocation) { return; }  // the button itself sends without_card=1
+    event.preventDefault();
+    if (busy) { return; }
+    busy = true;
+    problem.classList.add("d-none");
+    if (withoutCard) {
+      locate(function () { send(true); });
+    } else {
+      scan(function () { locate(function () { send(false); }); });
+    }
   });
 })();

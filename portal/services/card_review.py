@@ -1,0 +1,26 @@
+"""The lecturer's decision on a confirmation made without the student's card ("Can't scan?").
+
+Accepting keeps it as present; rejecting means it no longer counts, but the record stays,
+with its evidence and who decided when. A decision can be changed; the latest stands.
+"""
+from sqlalchemy import select
+
+from portal.database import utcnow
+from portal.exceptions import ValidationError
+from portal.extensions import db
+from portal.models import AttendanceRecord, CardCheck, Review, User
+
+
+def review(session_id: int, record_id: int, decision: str, reviewer: User) -> AttendanceRecord | None:
+    """Record the decision (committed). None if the session has no such record."""
+    record = db.session.scalar(select(AttendanceRecord).where(
+        AttendanceRecord.id == record_id, AttendanceRecord.session_id == session_id))
+    if record is None:
+        return None
+    if record.card_check != CardCheck.NOT_SCANNED:
+        raise ValidationError("Only a confirmation made without the student's card can be accepted or rejected.")
+    if decision not in set(Review):
+        raise ValidationError("Choose accept or reject.")
+    record.review, record.reviewed_by_id, record.reviewed_at = Review(decision), reviewer.id, utcnow()
+    db.session.commit()
+    return record
