@@ -4,7 +4,7 @@ from datetime import datetime, time
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
@@ -105,7 +105,10 @@ def import_students_command(csv_file: Path):
 @click.option("--lecturer", "lecturer_email", help="Lecturer's email.")
 @click.option("--latitude", type=float)
 @click.option("--longitude", type=float)
-def create_session(course_code, day, start, end, program_code, stream_name, lecturer_email, latitude, longitude):
+@click.option("--require-id-scan/--no-require-id-scan", default=None,
+              help="Students must scan their student card (default: ATTENDANCE_REQUIRE_ID_SCAN).")
+def create_session(course_code, day, start, end, program_code, stream_name, lecturer_email, latitude, longitude,
+                   require_id_scan):
     """Create an attendance session and queue its notifications."""
     course = db.session.scalar(select(Course).where(Course.course_code == course_code))
     if course is None:
@@ -134,6 +137,8 @@ def create_session(course_code, day, start, end, program_code, stream_name, lect
         ends_at=_local_moment(day, end),
         latitude=latitude,
         longitude=longitude,
+        require_id_scan=(current_app.config["ATTENDANCE_REQUIRE_ID_SCAN"] if require_id_scan is None
+                         else require_id_scan),
     )
     try:
         session = session_service.create_session(request)

@@ -128,6 +128,19 @@ def test_create_session_in_portal_time_queues_generation(cli, app, queue):
     assert session.stream.name == "A"
     assert queue.job_ids == []  # tomorrow's session waits behind classes starting now
     assert app.extensions["rq_queues"]["later"].job_ids == [f"generate-session-{session.id}"]
+    assert not session.require_id_scan
+
+
+def test_create_session_can_require_the_card_scan(cli, app):
+    course = make_course(make_program("CS", streams=()))
+    day = (datetime.now(ZoneInfo("UTC")) + timedelta(days=2)).strftime("%Y-%m-%d")
+    base = ["create-session", "--course", course.course_code, "--date", day, "--end", "10:00"]
+    assert cli(*base, "--start", "08:00", "--require-id-scan").exit_code == 0
+    app.config["ATTENDANCE_REQUIRE_ID_SCAN"] = True
+    assert cli(*base, "--start", "08:30").exit_code == 0  # the setting's default
+    assert cli(*base, "--start", "09:00", "--no-require-id-scan").exit_code == 0
+    sessions = db.session.scalars(select(AttendanceSession).order_by(AttendanceSession.id)).all()
+    assert [s.require_id_scan for s in sessions] == [True, True, False]
 
 
 @pytest.mark.parametrize(
