@@ -105,10 +105,11 @@ def import_students_command(csv_file: Path):
 @click.option("--lecturer", "lecturer_email", help="Lecturer's email.")
 @click.option("--latitude", type=float)
 @click.option("--longitude", type=float)
+@click.option("--room", help="Where the class meets, shown to students.")
 @click.option("--require-id-scan/--no-require-id-scan", default=None,
               help="Students must scan their student card (default: ATTENDANCE_REQUIRE_ID_SCAN).")
 def create_session(course_code, day, start, end, program_code, stream_name, lecturer_email, latitude, longitude,
-                   require_id_scan):
+                   room, require_id_scan):
     """Create an attendance session and queue its notifications."""
     course = db.session.scalar(select(Course).where(Course.course_code == course_code))
     if course is None:
@@ -139,6 +140,7 @@ def create_session(course_code, day, start, end, program_code, stream_name, lect
         longitude=longitude,
         require_id_scan=(current_app.config["ATTENDANCE_REQUIRE_ID_SCAN"] if require_id_scan is None
                          else require_id_scan),
+        room=(room or "").strip() or None,
     )
     try:
         session = session_service.create_session(request)

@@ -10,11 +10,13 @@ class InvalidTokenError(EmailNotificationError):
 
 
 class ExpiredTokenError(EmailNotificationError):
-    """Token has expired; `expired_at` says when (known only for a correctly signed token)."""
+    """Token has expired; `expired_at` says when and `session_id` for which session (known only
+    for a correctly signed token)."""
 
-    def __init__(self, message: str = "Token has expired", expired_at=None):
+    def __init__(self, message: str = "Token has expired", expired_at=None, session_id: int | None = None):
         super().__init__(message)
         self.expired_at = expired_at
+        self.session_id = session_id
 
 
 class InvalidTokenExpiryError(EmailNotificationError):

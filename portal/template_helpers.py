@@ -50,6 +50,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda moment: timefmt.local_timestamp(moment) if moment else "", "local_timestamp")
     app.add_template_filter(lambda moment: timefmt.local_date(moment) if moment else "", "local_date")
     app.add_template_filter(lambda moment: timefmt.local_time(moment) if moment else "", "local_time")
+    app.add_template_filter(lambda moment: timefmt.zoned_time(moment) if moment else "", "zoned_time")
     app.add_template_filter(lambda status: STATUS_STYLES.get(status, "secondary"), "status_style")
     app.add_template_global(url_with)
     app.add_template_global(lambda: app.config["PORTAL_TIMEZONE"], "portal_timezone")

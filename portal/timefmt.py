@@ -51,6 +51,27 @@ def _offset_if_ambiguous(here: datetime) -> str:
     return f" (UTC{offset[:3]}:{offset[3:]})"
 
 
+def zone_name(here: datetime) -> str:
+    """The zone's abbreviation at that moment ("EAT", "GMT", "BST"), or its offset where the
+    zone has none ("UTC+03:00"). It also tells the two 01:30s of a clock-change night apart."""
+    name = here.tzname() or ""
+    if name and name[0] not in "+-":
+        return name
+    offset = here.strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}"
+
+
+def zoned_time(moment: datetime) -> str:
+    """For students and emails, who may be anywhere: "11:00 EAT"."""
+    here = local(moment)
+    return f"{here:%H:%M} {zone_name(here)}"
+
+
+def day_name(moment: datetime) -> str:
+    """"Thu 26 Nov": the day a student recognises (the year is this one, or next week's)."""
+    return local(moment).strftime("%a %-d %b")
+
+
 def local_timestamp(moment: datetime) -> str:
     """To the second: for an email's tries, which can be a second apart."""
     return local(moment).strftime("%Y-%m-%d %H:%M:%S")

@@ -70,7 +70,8 @@ def test_confirm_records_once_with_evidence(client, link):
     assert record.distance_m is None
     again = client.post("/attendance", data={"token": token})
     assert again.status_code == 409
-    assert f"Attendance already recorded at {record.recorded_at.strftime('%H:%M')}" in again.get_data(as_text=True)
+    assert (f"Attendance already recorded at {record.recorded_at:%H:%M} UTC for Data Structures on "
+            f"{session.starts_at:%a %-d %b}.") in again.get_data(as_text=True)
     assert client.get(f"/attendance?token={token}").status_code == 409
     assert records() == 1
 
@@ -100,7 +101,8 @@ def test_an_expired_link_says_when_it_expired(client, app, link):
                               ).generate_token(profile.id, session.id, expired_at)
     for response in (client.get(f"/attendance?token={expired}"), client.post("/attendance", data={"token": expired})):
         assert response.status_code == 410
-        assert f"This link expired at {expired_at.strftime('%H:%M')}." in response.get_data(as_text=True)
+        assert (f"This link for Data Structures on {session.starts_at:%a %-d %b} expired at {expired_at:%H:%M} UTC."
+                in response.get_data(as_text=True))
     assert records() == 0
 
 
@@ -108,7 +110,8 @@ def test_before_the_session_starts_is_403(client, link):
     token, session, profile = link(starts_in=timedelta(minutes=20))
     for response in (client.get(f"/attendance?token={token}"), client.post("/attendance", data={"token": token})):
         assert response.status_code == 403
-        assert f"Attendance opens at {session.starts_at.strftime('%H:%M')}." in response.get_data(as_text=True)
+        assert (f"Data Structures opens for attendance on {session.starts_at:%a %-d %b} at {session.starts_at:%H:%M} UTC."
+                in response.get_data(as_text=True))
     assert records() == 0
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import AttendanceSession
+from portal.models import AttendanceSession, EmailNotification
 from tests.conftest import make_program, make_students, queue_down
 
 A_MONTH_AGO = (date.today() - timedelta(days=30)).isoformat()  # links long expired, not a typo
@@ -97,6 +97,8 @@ def test_queue_down_still_saves_and_says_so(client, auth, app, people, form):
         ({"latitude": "91", "longitude": "10"}, "latitude", "between -90 and 90"),
         ({"latitude": "north", "longitude": "10"}, "latitude", "Not a valid decimal"),
         ({"latitude": "1.5"}, "longitude", "both latitude and longitude"),
+        ({"room": "LT 2\nBcc: x@evil.example"}, "room", "must not contain control characters"),
+        ({"room": "L" * 101}, "room", "at most 100 characters"),
     ],
 )
 def test_bad_input_is_shown_next_to_its_field_and_nothing_is_saved(client, auth, people, form, changes, field,
@@ -115,6 +117,30 @@ def test_a_stream_of_another_program_is_refused(client, auth, people, form):
     response = client.post("/sessions/new", data={**form, "stream_id": str(other_program.streams[0].id)})
     assert response.status_code == 400
     assert "does not belong to the chosen program" in error_next_to(response.get_data(as_text=True), "stream_id")
+
+
+def test_the_room_reaches_the_email_and_the_students_page(client, auth, app, people, run_worker, form,
+                                                          smtp_server):
+    from portal.services.jwt_service import JWTTokenService
+    from tests.smtp_servers import parts
+
+    make_students(people["course"].program, 1)
+    auth.login("lecturer@example.edu")
+    location = client.post("/sessions/new", data={**form, "room": "  LT 2, Science Block "}).location
+    session = db.session.scalar(select(AttendanceSession).order_by(AttendanceSession.id.desc()))
+    assert session.room == "LT 2, Science Block"
+    assert "LT 2, Science Block" in client.get(location).get_data(as_text=True)
+    run_worker()
+    message = smtp_server.handler.received[0].message
+    assert "Room: LT 2, Science Block" in parts(message)["text/plain"]
+    assert "LT 2, Science Block" in parts(message)["text/html"]
+    token = JWTTokenService.from_config(app.config).generate_token(
+        db.session.scalar(select(EmailNotification.student_profile_id).where(
+            EmailNotification.session_id == session.id)), session.id,
+        datetime.now(ZoneInfo("UTC")) + timedelta(days=2))
+    app.config["PORTAL_TIMEZONE"] = "Africa/Nairobi"
+    page = client.get(f"/attendance?token={token}").get_data(as_text=True)
+    assert "opens for attendance on" in page and " EAT." in page  # before the start: the zone is named
 
 
 def test_session_page_shows_counts_and_its_notifications(client, auth, app, people, run_worker, form):

@@ -31,12 +31,12 @@ def cases():
     autumn = next_clock_change("Europe/London", "back")
     return [
         ("America/New_York", ordinary, "09:00", "10:30", new_york.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"),
-         f"{ordinary} 10:00"),
+         f"{ordinary} 10:00 {new_york.tzname()}"),
         # Europe/London springs forward at 01:00 UTC: 00:30 is GMT, 03:00 is BST.
-        ("Europe/London", spring, "00:30", "03:00", f"{spring} 00:30", f"{spring} 02:30"),
+        ("Europe/London", spring, "00:30", "03:00", f"{spring} 00:30", f"{spring} 02:30 BST"),
         # ...and falls back at 01:00 UTC: 00:45 is BST (23:45 UTC the day before).
         ("Europe/London", autumn, "00:45", "02:30", f"{autumn - timedelta(days=1)} 23:45",
-         f"{autumn} 01:45 (UTC+01:00)"),  # 01:45 happens twice that day; 00:45 UTC is the first
+         f"{autumn} 01:45 BST"),  # 01:45 happens twice that day; 00:45 UTC is the first, BST
     ]
 
 
@@ -56,7 +56,8 @@ def test_the_same_wall_clock_everywhere(app, client, auth, people, run_worker, s
     run_worker()
     text = parts(smtp_server.handler.received[0].message)["text/plain"]
     assert f"Date: {day}" in text
-    assert f"Time: {start} - {end}" in text
+    start_here, end_here = (datetime.combine(day, time.fromisoformat(t), ZoneInfo(zone)) for t in (start, end))
+    assert f"Time: {start} - {end} {end_here.tzname()}" in text  # the zone, for students who may be anywhere
     assert f"This link will expire at {expiry_local}." in text, text
 
     notification = db.session.scalar(select(EmailNotification).where(EmailNotification.session_id == session.id))
@@ -72,7 +73,8 @@ def test_the_same_wall_clock_everywhere(app, client, auth, people, run_worker, s
 
     student_page = client.get(f"/attendance?token={notification.token}")
     assert student_page.status_code == 403  # the session is in the future
-    assert f"Attendance opens at {start}." in student_page.get_data(as_text=True)
+    assert (f"Data Structures opens for attendance on {start_here:%a %-d %b} at {start} {start_here.tzname()}."
+            in student_page.get_data(as_text=True))
     assert re.search(r"Sent \(" + re.escape(zone) + r"\)", client.get("/notifications").get_data(as_text=True))
 
 

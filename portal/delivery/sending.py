@@ -38,7 +38,7 @@ from portal.extensions import db
 from portal.models import NotificationStatus as Status
 from portal.repositories import EmailNotificationRepository
 from portal.services.email_sender_service import EmailSenderService
-from portal.timefmt import local_date, local_datetime, local_time
+from portal.timefmt import local_date, local_datetime, local_time, zoned_time
 
 log = logging.getLogger(__name__)
 
@@ -147,12 +147,13 @@ class DeliveryService:
             "course_code": row.course_code,
             "session_date": local_date(row.starts_at),
             "start_time": local_time(row.starts_at),
-            "end_time": local_time(row.ends_at),
+            "end_time": zoned_time(row.ends_at),
             "attendance_link": f"{self.base_url}/attendance?token={row.token}",
-            "token_expiry": local_datetime(row.token_expires_at),
+            "token_expiry": f"{local_date(row.token_expires_at)} {zoned_time(row.token_expires_at)}",
             "radius_m": row.radius_m,
             "location_required": row.latitude is not None,
             "scan_required": row.require_id_scan,
+            "room": row.room,
         }
 
     def _run(self, batch: Batch) -> None:

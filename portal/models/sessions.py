@@ -34,6 +34,7 @@ class AttendanceSession(db.Model):
     longitude: Mapped[float | None] = mapped_column(Float)
     radius_m: Mapped[int] = mapped_column(Integer, default=DEFAULT_RADIUS_METRES)
     require_id_scan: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    room: Mapped[str | None] = mapped_column(String(100))  # where the class meets, as students know it
     generation_status: Mapped[str] = mapped_column(String(16), default=GenerationStatus.WAITING, index=True)
     generation_error: Mapped[str | None] = mapped_column(Text)
     generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -103,6 +103,7 @@ class EmailNotificationRepository:
                 AttendanceSession.radius_m,
                 AttendanceSession.latitude,
                 AttendanceSession.require_id_scan,
+                AttendanceSession.room,
                 Course.course_name,
                 Course.course_code,
             )

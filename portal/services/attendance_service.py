@@ -32,7 +32,7 @@ from portal.geo import haversine_m
 from portal.models import AttendanceRecord, AttendanceSession, CardCheck, StudentProfile
 from portal.services import card_codes
 from portal.services.jwt_service import JWTTokenService
-from portal.timefmt import local_time
+from portal.timefmt import day_name, zoned_time
 
 LOCATION_UNREADABLE = "Your location could not be read. Please try again."
 
@@ -55,8 +55,10 @@ class AttendanceService:
         try:
             payload = self.jwt.decode_token(token)
         except ExpiredTokenError as exc:
-            when = f" at {local_time(exc.expired_at)}" if exc.expired_at else ""
-            raise LinkExpiredError(f"This link expired{when}.") from None
+            session = db.session.get(AttendanceSession, exc.session_id) if exc.session_id else None
+            which = f" for {session.course.course_name} on {day_name(session.starts_at)}" if session else ""
+            when = f" at {zoned_time(exc.expired_at)}" if exc.expired_at else ""
+            raise LinkExpiredError(f"This link{which} expired{when}.") from None
         except InvalidTokenError:
             raise LinkNotValidError("This link is not valid. Open the link from your most recent email.") from None
         session = db.session.get(AttendanceSession, payload["session_id"])
@@ -69,9 +71,11 @@ class AttendanceService:
             raise AttendanceRefusedError("This student account is not active. Please speak to your lecturer.")
         existing = self._existing(session.id, profile.id)
         if existing is not None:
-            raise AlreadyRecordedError(f"Attendance already recorded at {local_time(existing.recorded_at)}.")
+            raise AlreadyRecordedError(f"Attendance already recorded at {zoned_time(existing.recorded_at)} "
+                                       f"for {session.course.course_name} on {day_name(session.starts_at)}.")
         if self.now() < session.starts_at:
-            raise NotOpenYetError(f"Attendance opens at {local_time(session.starts_at)}.")
+            raise NotOpenYetError(f"{session.course.course_name} opens for attendance on "
+                                  f"{day_name(session.starts_at)} at {zoned_time(session.starts_at)}.")
         return Ticket(session, profile)
 
     def record(self, token: str, latitude: float | None, longitude: float | None,
@@ -103,8 +107,9 @@ class AttendanceService:
         except IntegrityError:
             db.session.rollback()
             existing = self._existing(ticket.session.id, ticket.profile.id)
-            when = f" at {local_time(existing.recorded_at)}" if existing else ""
-            raise AlreadyRecordedError(f"Attendance already recorded{when}.") from None
+            when = f" at {zoned_time(existing.recorded_at)}" if existing else ""
+            raise AlreadyRecordedError(f"Attendance already recorded{when} for {ticket.session.course.course_name} "
+                                       f"on {day_name(ticket.session.starts_at)}.") from None
         return record
 
     @staticmethod

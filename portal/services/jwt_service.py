@@ -73,7 +73,7 @@ class JWTTokenService:
                     options={"require": REQUIRED_CLAIMS},
                 )
             except jwt.ExpiredSignatureError:
-                raise ExpiredTokenError("Token has expired", expired_at=self._expiry(token, key)) from None
+                raise self._expired(token, key) from None
             except jwt.InvalidSignatureError:
                 continue  # maybe signed with a fallback key
             except jwt.MissingRequiredClaimError as exc:
@@ -90,11 +90,13 @@ class JWTTokenService:
         raise InvalidTokenError("Token has been tampered with")
 
     @staticmethod
-    def _expiry(token: str, key: str) -> datetime | None:
-        """When a correctly signed token expired, so a student can be told."""
+    def _expired(token: str, key: str) -> ExpiredTokenError:
+        """When a correctly signed token expired, and for which session, so a student can be told."""
         claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"verify_exp": False})
-        exp = claims.get("exp")
-        return datetime.fromtimestamp(exp, timezone.utc) if isinstance(exp, int) else None
+        exp, session_id = claims.get("exp"), claims.get("session_id")
+        return ExpiredTokenError(
+            "Token has expired", expired_at=datetime.fromtimestamp(exp, timezone.utc) if isinstance(exp, int) else None,
+            session_id=session_id if isinstance(session_id, int) and 1 <= session_id <= MAX_ID else None)
 
     def validate_token(self, token: str) -> bool:
         try:

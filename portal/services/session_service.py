@@ -9,6 +9,7 @@ from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import AttendanceSession, Course, Program, Stream, User
 from portal.models.sessions import DEFAULT_RADIUS_METRES
+from portal.services.names import max_length, name_problem
 from portal.timefmt import local_datetime, nonexistent
 
 
@@ -24,6 +25,7 @@ class SessionRequest:
     longitude: float | None = None
     radius_m: int = DEFAULT_RADIUS_METRES
     require_id_scan: bool = False
+    room: str | None = None
 
 
 MAX_DAYS_AHEAD = 731  # two years: a whole academic year planned ahead, and then some
@@ -67,6 +69,8 @@ def validate(request: SessionRequest) -> dict[str, str]:
         errors["latitude"] = "Latitude must be between -90 and 90"
     elif request.longitude is not None and not -180 <= request.longitude <= 180:
         errors["longitude"] = "Longitude must be between -180 and 180"
+    if request.room and (problem := name_problem("The room", request.room, max_length(AttendanceSession.room))):
+        errors["room"] = problem
     return errors
 
 

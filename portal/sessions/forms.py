@@ -3,7 +3,16 @@ from datetime import datetime, timedelta
 
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, DecimalField, SelectChoice, SelectField, SubmitField, TimeField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TimeField,
+)
 from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import Input, TextInput
 
@@ -55,6 +64,9 @@ class SessionForm(FlaskForm):
                             validators=[Optional(), finite, NumberRange(-90, 90)])
     longitude = DecimalField("Longitude", places=None, widget=TextInput(), render_kw={"inputmode": "decimal"},
                              validators=[Optional(), finite, NumberRange(-180, 180)])
+    room = StringField("Room (optional)", filters=[lambda value: value.strip() if value else value],
+                       description="As students know it, e.g. \"LT 2, Science Block\": shown in the email and on "
+                                   "the confirm page.")
     require_id_scan = BooleanField("Students must scan their student card",
                                    description="The confirm page opens the phone's camera to read the QR code on the "
                                                "student's card. Students who cannot scan still confirm, flagged for "

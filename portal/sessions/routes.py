@@ -59,6 +59,7 @@ def _request_from(form: SessionForm) -> SessionRequest:
         latitude=float(form.latitude.data) if form.latitude.data is not None else None,
         longitude=float(form.longitude.data) if form.longitude.data is not None else None,
         require_id_scan=form.require_id_scan.data,
+        room=form.room.data or None,
     )
 
 
