@@ -37,11 +37,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def playwright():
+    """One Playwright per module: a second one cannot start beside it in the same thread."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 class PageChecks:
@@ -407,9 +413,8 @@ def qr_video(path: Path, text: str, frames: int = 5) -> Path:
 
 
 @pytest.fixture
-def camera_browser(page_checks):
+def camera_browser(playwright, page_checks):
     """`open(video)`: a checked browser whose fake camera films `video`."""
-    playwright = sync_playwright().start()
     launched = []
 
     def open_with(video: Path | None) -> CheckedBrowser:
@@ -423,7 +428,6 @@ def camera_browser(page_checks):
     yield open_with
     for browser in launched:
         browser.close()
-    playwright.stop()
 
 
 def card_of(profile) -> str | None:
