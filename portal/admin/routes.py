@@ -15,6 +15,7 @@ from portal.delivery.sweep import describe, resume_delivery, run_sweep
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Course, Program, StudentProfile, User
+from portal.repositories import StudentProfileRepository
 from portal.request_args import id_arg
 from portal.services import card_codes, directory_service
 from portal.services.student_import import import_students
@@ -166,13 +167,7 @@ def cards():
     program = db.session.get(Program, program_id) if program_id else None
     if request.args.get("program_id") and program is None:
         abort(404)
-    students = []
-    if program is not None:
-        students = list(db.session.scalars(
-            select(StudentProfile).join(User).where(StudentProfile.program_id == program.id,
-                                                    StudentProfile.is_active, User.is_active)
-            .options(selectinload(StudentProfile.user), selectinload(StudentProfile.stream))
-            .order_by(User.last_name, User.first_name, StudentProfile.student_number)))
+    students = StudentProfileRepository().eligible_by_name(program.id) if program is not None else []
     return render_template("admin/cards.html", programs=_programs(), program=program, students=students,
                            qr_svg=card_codes.qr_svg, masked=card_codes.masked)
 

@@ -71,8 +71,7 @@ class AttendanceService:
             raise AttendanceRefusedError("This student account is not active. Please speak to your lecturer.")
         existing = self._existing(session.id, profile.id)
         if existing is not None:
-            raise AlreadyRecordedError(f"Attendance already recorded at {zoned_time(existing.recorded_at)} "
-                                       f"for {session.course.course_name} on {day_name(session.starts_at)}.")
+            raise _already_recorded(session, existing)
         if self.now() < session.starts_at:
             raise NotOpenYetError(f"{session.course.course_name} opens for attendance on "
                                   f"{day_name(session.starts_at)} at {zoned_time(session.starts_at)}.")
@@ -106,10 +105,7 @@ class AttendanceService:
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
-            existing = self._existing(ticket.session.id, ticket.profile.id)
-            when = f" at {zoned_time(existing.recorded_at)}" if existing else ""
-            raise AlreadyRecordedError(f"Attendance already recorded{when} for {ticket.session.course.course_name} "
-                                       f"on {day_name(ticket.session.starts_at)}.") from None
+            raise _already_recorded(ticket.session, self._existing(ticket.session.id, ticket.profile.id)) from None
         return record
 
     @staticmethod
@@ -145,3 +141,7 @@ class AttendanceService:
             AttendanceRecord.session_id == session_id, AttendanceRecord.student_profile_id == profile_id))
 
 
+def _already_recorded(session: AttendanceSession, existing: AttendanceRecord | None) -> AlreadyRecordedError:
+    when = f" at {zoned_time(existing.recorded_at)}" if existing else ""
+    return AlreadyRecordedError(f"Attendance already recorded{when} for {session.course.course_name} "
+                                f"on {day_name(session.starts_at)}.")

@@ -10,6 +10,7 @@ import secrets
 
 import segno
 from markupsafe import Markup
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import StudentProfile
@@ -48,7 +49,7 @@ def new_code() -> str:
 def reissue(profile: StudentProfile) -> str:
     """A new random code for a lost card, committed: from now on only a card with it scans as theirs."""
     code = new_code()
-    while db.session.query(StudentProfile.id).filter_by(card_code=code).first() is not None:
+    while db.session.scalar(select(StudentProfile.id).where(StudentProfile.card_code == code)) is not None:
         code = new_code()  # 2**59 codes: practically never
     profile.card_code = code
     db.session.commit()

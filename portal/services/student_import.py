@@ -45,14 +45,14 @@ def import_students(text: str) -> int:
     for line, row in rows:
         reasons, student = _check_row(row, programs)
         number, email = student["student_number"], (student["email"] or "").lower()
-        card = student.get("card_code") or number
+        card = student["card_code"] = student.get("card_code") or number  # the student number by default
         if number in taken_numbers or number in seen_numbers:
             reasons.append(f"student number {number} already exists")
         if email and (email in taken_emails or email in seen_emails):
             reasons.append(f"email {student['email']} is already used")
         elif card in taken_cards or card in seen_cards:  # a number already taken has said so above
-            reasons.append(f"card code ending {masked(card)} is already another student's"
-                           if student.get("card_code") else f"student number {number} is another student's card code")
+            reasons.append(f"student number {number} is another student's card code" if card == number
+                           else f"card code ending {masked(card)} is already another student's")
         seen_numbers.add(number)
         seen_emails.add(email)
         seen_cards.add(card)
@@ -148,7 +148,7 @@ def _insert(students: list[dict]) -> None:
     ).scalars().all()
     db.session.execute(insert(profiles), [
         {"user_id": user_id, "student_number": s["student_number"],
-         "card_code": s["card_code"] or s["student_number"], "program_id": s["program"].id,
+         "card_code": s["card_code"], "program_id": s["program"].id,
          "stream_id": s["stream"].id if s["stream"] else None, "is_active": s["active"]}
         for user_id, s in zip(user_ids, students, strict=True)
     ])

@@ -10,7 +10,7 @@ from portal.exceptions import ValidationError
 from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
 from portal.request_args import page_arg
 from portal.services import card_review
-from portal.services.attendance_report import build_report, report_csv
+from portal.services.attendance_report import build_report, card_word, report_csv
 from portal.services.session_service import SessionRequest, create_session, link_expiry
 from portal.sessions import bp
 from portal.sessions.forms import SessionForm
@@ -99,7 +99,7 @@ def progress(session_id: int):
 def attendance(session_id: int):
     session = session_or_404(session_id)
     report = build_report(session.id, current_app.config["CLUSTER_THRESHOLD"])
-    return render_template("sessions/attendance.html", session=session, report=report)
+    return render_template("sessions/attendance.html", session=session, report=report, card_word=card_word)
 
 
 @bp.route("/<id:session_id>/attendance/<id:record_id>/review", methods=["POST"])
