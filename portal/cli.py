@@ -108,9 +108,13 @@ def import_students_command(csv_file: Path):
 @click.option("--room", help="Where the class meets, shown to students.")
 @click.option("--require-id-scan/--no-require-id-scan", default=None,
               help="Students must scan their student card (default: ATTENDANCE_REQUIRE_ID_SCAN).")
+@click.option("--notify-minutes-before", type=int,
+              help="Email the students this many minutes before the start (default: at once).")
+@click.option("--repeat-weeks", type=int, default=0, show_default=True,
+              help="Also create the same session each week for this many weeks (needs --notify-minutes-before).")
 def create_session(course_code, day, start, end, program_code, stream_name, lecturer_email, latitude, longitude,
-                   room, require_id_scan):
-    """Create an attendance session and queue its notifications."""
+                   room, require_id_scan, notify_minutes_before, repeat_weeks):
+    """Create an attendance session (or a weekly series) and queue or schedule its notifications."""
     course = db.session.scalar(select(Course).where(Course.course_code == course_code))
     if course is None:
         raise click.ClickException(f"unknown course {course_code!r}")
@@ -141,14 +145,22 @@ def create_session(course_code, day, start, end, program_code, stream_name, lect
         require_id_scan=(current_app.config["ATTENDANCE_REQUIRE_ID_SCAN"] if require_id_scan is None
                          else require_id_scan),
         room=(room or "").strip() or None,
+        notify_minutes_before=notify_minutes_before,
+        repeat_weeks=repeat_weeks,
     )
     try:
-        session = session_service.create_session(request)
+        sessions = session_service.create_sessions(request)
     except ValidationError as exc:
         raise click.ClickException(exc.one_line()) from None
-    queued = queueing.enqueue_generation(session.id, session.starts_at)
-    note = "notifications queued" if queued else "queue unreachable: the sweep will queue its notifications"
-    click.echo(f"Created session {session.id}; {note}")
+    queued = all([queueing.enqueue_generation_if_due(session) for session in sessions])
+    for session in sessions:
+        if not queued:
+            note = "queue unreachable: the sweep will queue its notifications"
+        elif session.scheduled:
+            note = f"notifications scheduled for {local_datetime(session.notify_at)}"
+        else:
+            note = "notifications queued"
+        click.echo(f"Created session {session.id}; {note}")
 
 
 def _local_moment(day: datetime, hhmm: str) -> datetime:

@@ -42,6 +42,7 @@ def _env_int_list(name: str) -> list[int]:
 
 def check_settings(config: dict) -> None:
     """Settings every mode needs right, checked once at start-up with one readable line."""
+    from portal.delivery.messages import SAMPLE_EMAIL_CONTEXT, subject_line
     from portal.delivery.pacing import parse_rate
 
     try:
@@ -58,6 +59,13 @@ def check_settings(config: dict) -> None:
     if not delays or any(delay < 0 for delay in delays) or delays[-1] < 1:
         raise ConfigurationError("MAIL_RETRY_DELAYS must be delays in seconds, the last at least 1 "
                                  "(it repeats until the link expires)")
+    try:
+        subject = subject_line(config["EMAIL_SUBJECT_TEMPLATE"], SAMPLE_EMAIL_CONTEXT)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise ConfigurationError(f"EMAIL_SUBJECT_TEMPLATE: {type(exc).__name__} {exc}; use placeholders "
+                                 f"such as {{course_name}}: {', '.join(sorted(SAMPLE_EMAIL_CONTEXT))}") from None
+    if "\n" in subject or "\r" in subject:
+        raise ConfigurationError("EMAIL_SUBJECT_TEMPLATE must be one line")
     for name in ("MAIL_CONNECTIONS", "MAIL_PAUSE_PROBE_SECONDS", "MAIL_BATCH_SIZE"):
         if config[name] < 1:
             raise ConfigurationError(f"{name} must be at least 1")
@@ -122,6 +130,9 @@ class Config:
             "ATTENDANCE_TOKEN_RATE_LIMIT": os.environ.get("ATTENDANCE_TOKEN_RATE_LIMIT", "10 per minute"),
             # The new-session form's default for "students must scan their student card".
             "ATTENDANCE_REQUIRE_ID_SCAN": _env_bool("ATTENDANCE_REQUIRE_ID_SCAN", False),
+            # The attendance email's subject, with the templates' placeholders ({course_name}, …).
+            "EMAIL_SUBJECT_TEMPLATE": os.environ.get("EMAIL_SUBJECT_TEMPLATE", "").strip()
+                                      or "Attendance Session Created: {course_name}",
             "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
             # Failed sign-ins per account before it is locked for the rest of the window.
             "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 15 minutes"),

@@ -15,6 +15,7 @@ from portal.exceptions import (
     LinkExpiredError,
     LinkNotValidError,
     LinkTargetGoneError,
+    LinkWithdrawnError,
     NotOpenYetError,
     NotYourCardError,
     TooFarError,
@@ -30,7 +31,7 @@ TITLES = {
     404: "Page not found",
     405: "That action is not allowed here",
     409: "Already done",
-    410: "This link has expired",
+    410: "This link no longer works",
     413: "The file is too large",
     429: "Too many requests",
     500: "Something went wrong on our side",
@@ -52,6 +53,7 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     LinkTargetGoneError: 404,
     AlreadyRecordedError: 409,
     LinkExpiredError: 410,
+    LinkWithdrawnError: 410,
 }
 
 

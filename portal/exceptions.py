@@ -81,6 +81,11 @@ class LinkExpiredError(AttendanceError):
     pass
 
 
+class LinkWithdrawnError(AttendanceError):
+    """A sound link that no longer stands: its session was cancelled or changed (a newer
+    email has the link that works), or its student was taken off the session."""
+
+
 class LinkTargetGoneError(AttendanceError):
     """The session or the student no longer exists."""
 

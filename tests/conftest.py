@@ -23,6 +23,8 @@ from portal.extensions import db
 from portal.log_redaction import JWT_PATTERN
 from portal.models import AttendanceSession, Course, EmailNotification, Program, Role, Stream, StudentProfile, User
 from portal.services import session_service
+from portal.services.jwt_service import JWTTokenService
+from portal.services.notification_generation_service import NotificationGenerationService
 from tests.smtp_servers import SMTPServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -347,3 +349,21 @@ def people(app) -> dict:
         "own_session": make_session(course, lecturer=lecturer),
         "other_session": make_session(course, lecturer=other),
     }
+
+
+def link_for(app, session, profile) -> str:
+    """Prepare the session's notifications; the student's link (the token of their email)."""
+    NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(session.id)
+    return db.session.scalar(select(EmailNotification.token).where(
+        EmailNotification.session_id == session.id, EmailNotification.student_profile_id == profile.id))
+
+
+@pytest.fixture
+def cli(app):
+    """Run a `flask --app wsgi` command in this app (its exit code and output)."""
+    runner = app.test_cli_runner()
+
+    def invoke(*args):
+        return runner.invoke(args=list(args))
+
+    return invoke

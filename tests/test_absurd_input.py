@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import AttendanceRecord, AttendanceSession
 from portal.services.jwt_service import ALGORITHM
-from tests.conftest import make_notification, make_session, make_students
+from tests.conftest import link_for, make_notification, make_session, make_students
 
 HUGE = str(10**23)
 VERY_HUGE = str(10**30)
@@ -178,7 +178,7 @@ def test_a_non_finite_or_out_of_range_location_is_refused_even_without_a_session
         app, client, open_session, latitude, longitude):
     app.config["PROPAGATE_EXCEPTIONS"] = False
     session, profile = open_session
-    token = sign(app, session_id=session.id, student_profile_id=profile.id)
+    token = link_for(app, session, profile)
     response = client.post("/attendance", data={"token": token, "latitude": latitude, "longitude": longitude})
     assert response.status_code == 400
     assert "location could not be read" in response.get_data(as_text=True)

@@ -9,21 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AttendanceRecord, AttendanceSession, CardCheck, EmailNotification, Review, StudentProfile
+from portal.models import AttendanceRecord, AttendanceSession, CardCheck, Review, StudentProfile
 from portal.services import card_codes
-from portal.services.jwt_service import JWTTokenService
-from portal.services.notification_generation_service import NotificationGenerationService
 from portal.services.student_import import import_students
-from tests.conftest import make_session, make_students
+from tests.conftest import link_for, make_session, make_students
 from tests.smtp_servers import parts
 
 ROOM = (-1.28333, 36.81667)
-
-
-def link_for(app, session, profile) -> str:
-    NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(session.id)
-    return db.session.scalar(select(EmailNotification.token).where(
-        EmailNotification.session_id == session.id, EmailNotification.student_profile_id == profile.id))
 
 
 @pytest.fixture

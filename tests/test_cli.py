@@ -15,16 +15,6 @@ NEXT_WEEK = (date.today() + timedelta(days=7)).isoformat()
 HEADER = "student_number,first_name,last_name,email,program_code,stream,active\n"
 
 
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def invoke(*args):
-        return runner.invoke(args=list(args))
-
-    return invoke
-
-
 def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 

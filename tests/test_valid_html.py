@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import EmailNotification
+from portal.models import AttendanceSession, EmailNotification
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
 from tests.conftest import make_notification, make_session, make_students
@@ -48,6 +48,21 @@ def test_every_page_is_valid_html(app, client, auth, people):
     post("new session with errors", "/sessions/new", {"course_id": "", "program_id": "", "session_date": "x",
                                                        "start_time": "", "end_time": "", "latitude": "nan"})
     get("session", f"/sessions/{session.id}")
+    get("edit session", f"/sessions/{session.id}/edit")
+    post("edit session with errors", f"/sessions/{session.id}/edit", {"course_id": str(session.course_id),
+                                                                      "program_id": "", "notify_at": "before"})
+    get("cancel session", f"/sessions/{session.id}/cancel")
+    client.post("/sessions/new", data={
+        "course_id": str(session.course_id), "program_id": str(session.program_id), "session_date":
+        (session.starts_at + timedelta(days=1)).strftime("%Y-%m-%d"), "start_time": "08:00", "end_time": "09:00",
+        "notify_at": "before", "notify_minutes_before": "60", "repeat_weeks": "2"})
+    get("sessions with a series", "/sessions")
+    series = db.session.scalar(select(AttendanceSession).where(AttendanceSession.series_id.is_not(None)))
+    get("scheduled session in a series", f"/sessions/{series.id}")
+    get("cancel a series", f"/sessions/{series.id}/cancel?scope=series")
+    client.post(f"/sessions/{series.id}/cancel", data={})
+    get("cancelled session", f"/sessions/{series.id}")
+    get("cancelled link", f"/attendance?token={token}")
     get("attendance", f"/sessions/{session.id}/attendance")
     get("notifications", "/notifications")
     get("notification", f"/notifications/{failed.id}")
@@ -69,6 +84,6 @@ def test_every_page_is_valid_html(app, client, auth, people):
                        "s.csv")}, content_type="multipart/form-data")
     get("queue", "/admin/queue")
 
-    assert len(pages) == 24
+    assert len(pages) == 32
     errors = nu_html_errors(pages)
     assert not errors, "\n".join(errors)

@@ -18,6 +18,7 @@ An address whose local part is not ASCII is sent with SMTPUTF8 and serialised wi
 `policy.SMTPUTF8`, which keeps it as UTF-8.
 """
 import binascii
+import string
 import uuid
 from email import policy
 from email.header import Header
@@ -31,8 +32,28 @@ from email.utils import formataddr, formatdate, parseaddr
 from flask import current_app
 from flask_mail import Message
 
-SUBJECT = "Attendance Session Created: {course_name}"
-TEMPLATE = "emails/attendance_notification"
+# What each kind of email says (see EmailKind): its templates (.txt and .html) and subject.
+# The invitation's subject is EMAIL_SUBJECT_TEMPLATE (by default the seed's).
+TEMPLATES = {"invitation": "emails/attendance_notification", "changed": "emails/session_changed",
+             "cancelled": "emails/session_cancelled"}
+SUBJECTS = {"changed": "Session changed: {course_name} on {session_date}",
+            "cancelled": "Session cancelled: {course_name} on {session_date}"}
+
+# The placeholders every template and subject can use, with sample values (to check a subject template).
+SAMPLE_EMAIL_CONTEXT = {
+    "student_first_name": "Amina", "course_name": "Data Structures", "course_code": "CS201",
+    "session_date": "2026-11-26", "start_time": "10:00", "end_time": "11:00 EAT", "room": "LT 2",
+    "attendance_link": "https://portal.example.edu/attendance?token=…", "token_expiry": "2026-11-26 11:00 EAT",
+    "radius_m": 30, "location_required": False, "scan_required": False,
+}
+
+
+def subject_line(template: str, context: dict) -> str:
+    """A subject from its template: str.format with the email's placeholders only (no attribute
+    or item lookups, which could reach into the values' internals)."""
+    if any(field and not field.isidentifier() for _, field, _, _ in string.Formatter().parse(template)):
+        raise ValueError("placeholders are plain names in braces, such as {course_name}")
+    return template.format(**{name: ("" if value is None else value) for name, value in context.items()})
 
 
 
@@ -137,12 +158,13 @@ def sender_domain(sender: str) -> str:
     return (ascii_address(parseaddr(sender)[1]) or "localhost").rpartition("@")[2] or "localhost"
 
 
-def build(recipient: str, name: str, context: dict, message_id: str, sender: str | None = None) -> AttendanceEmail:
-    """The email for one student: both templates rendered from the same context."""
+def build(recipient: str, name: str, context: dict, message_id: str, sender: str | None = None,
+          kind: str = "invitation") -> AttendanceEmail:
+    """The email for one student: both templates of its kind rendered from the same context."""
     app = current_app
     sender = sender or app.config["MAIL_DEFAULT_SENDER"]
-    subject = SUBJECT.format(course_name=context["course_name"])
+    subject = subject_line(SUBJECTS.get(kind) or app.config["EMAIL_SUBJECT_TEMPLATE"], context)
     env = app.jinja_env
-    text = env.get_template(f"{TEMPLATE}.txt").render(context)
-    html = env.get_template(f"{TEMPLATE}.html").render(context)
+    text = env.get_template(f"{TEMPLATES[kind]}.txt").render(context)
+    html = env.get_template(f"{TEMPLATES[kind]}.html").render(context)
     return AttendanceEmail(subject, recipient, name, sender, text, html, message_id)

@@ -7,6 +7,10 @@ worker that dies loses nothing it has heard. On PostgreSQL that connection runs 
 of a second of outcomes, which the sweep then re-sends: the at-least-once guarantee);
 SQLite runs in WAL mode with synchronous=NORMAL. A send job's threads share one
 writer (one database connection), taking turns.
+
+An answer changes only a row still `sending`: a lecturer who changed or cancelled the
+session meanwhile has already decided what becomes of it (withdrawn, or pending with a
+new email), and the answer is only added to its history.
 """
 import threading
 from contextlib import contextmanager
@@ -34,7 +38,7 @@ class OutcomeWriter:
         mark = "%s" if connection.dialect.name == "postgresql" else "?"
         self._update = (f"UPDATE email_notifications SET status = {mark}, last_error = {mark}, sent_at = {mark}, "
                         f"next_attempt_at = {mark}, updated_at = {mark}, attempts = attempts + {mark} "
-                        f"WHERE id = {mark}")
+                        f"WHERE id = {mark} AND status = 'sending'")
         self._history = (f"INSERT INTO delivery_attempts (notification_id, attempted_at, outcome, smtp_code, detail) "
                          f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})")
         self.lock = threading.Lock()

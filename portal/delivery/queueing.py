@@ -176,6 +176,14 @@ def enqueue_generation(session_id: int, starts_at: datetime | None = None) -> bo
     return True
 
 
+def enqueue_generation_if_due(session: AttendanceSession) -> bool:
+    """Queue a new session's emails if they go out now; a scheduled session is left to the
+    workers' upkeep, which queues it when its time comes. False only if the queue is down."""
+    if session.notify_at is not None and session.notify_at > utcnow():
+        return True
+    return enqueue_generation(session.id, session.starts_at)
+
+
 def enqueue_send_batches(notification_ids: list[int], suffix: str = "", starts_at: datetime | None = None,
                          bulk: bool = False) -> bool:
     """One send job per MAIL_BATCH_SIZE ids; the same ids (and suffix) always give the same job id.

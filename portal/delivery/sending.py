@@ -35,6 +35,7 @@ from portal.delivery.outcomes import Attempt, OutcomeWriter
 from portal.delivery.pacing import ConnectionSlots, RateLimit, Throttle, parse_rate
 from portal.delivery.smtp import CONNECTION_PROBLEMS, DeliveryResult, Outcome, RelayConnection
 from portal.extensions import db
+from portal.models import EmailKind
 from portal.models import NotificationStatus as Status
 from portal.repositories import EmailNotificationRepository
 from portal.services.email_sender_service import EmailSenderService
@@ -125,13 +126,17 @@ class DeliveryService:
             return None
 
     def _build(self, batch: Batch, row) -> Email | None:
+        if row.cancelled_at is not None and row.kind != EmailKind.CANCELLED:  # cancelled while it was queued
+            self._write(batch, row.id, Status.WITHDRAWN, "Not sent: the session was cancelled")
+            batch.counts["withdrawn"] += 1
+            return None
         if row.token_expires_at <= self.now():
             self._write(batch, row.id, Status.FAILED, _expired_reason(row.token_expires_at, None))
             batch.counts["expired"] += 1
             return None
         message, problem = self.builder.prepare({
             "recipient_email": row.email, "context": self._context(row),
-            "name": f"{row.first_name} {row.last_name}".strip(), "message_id": row.message_id})
+            "name": f"{row.first_name} {row.last_name}".strip(), "message_id": row.message_id, "kind": row.kind})
         if problem:
             self._write(batch, row.id, Status.FAILED, problem.reason,
                         attempt=Attempt("permanent", None, problem.reason), counts=True)

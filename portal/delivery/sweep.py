@@ -4,6 +4,8 @@
   button) queues sessions whose generation never reached the queue, releases rows
   left in `sending` by a dead worker, queues due `pending` rows nobody has touched
   for a while, and fails `pending` rows whose link has expired.
+- `queue_due_sessions` (every second in `worker.py`) queues the emails of scheduled
+  sessions whose sending time has come.
 - `queue_due_retries` (every second in `worker.py`) queues rows whose retry wait has
   just ended. A retry lives in the database (`next_attempt_at`), not in a delayed
   job, so it runs within a second or two of being due whichever worker is alive, and
@@ -40,7 +42,7 @@ def run_sweep(now: datetime | None = None) -> dict:
     notifications = EmailNotificationRepository()
     paused, reachable = _pause_state()
 
-    session_ids = SessionRepository().ids_awaiting_generation()
+    session_ids = SessionRepository().ids_awaiting_generation(now)
     db.session.commit()
     queued = [queueing.enqueue_generation(session_id) for session_id in session_ids]
 
@@ -66,6 +68,16 @@ def run_sweep(now: datetime | None = None) -> dict:
 def describe(summary: dict) -> str:
     """The sweep's counts in words, for the admin page and the command line."""
     return ", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in summary.items() if key != "queue_reachable")
+
+
+def queue_due_sessions(now: datetime | None = None) -> int:
+    """Queue the generation of scheduled sessions whose sending time has come (every second in
+    `worker.py`: the schedule lives in the database, so workers restarted meanwhile lose nothing)."""
+    session_ids = SessionRepository().ids_awaiting_generation(now or utcnow(), scheduled_only=True)
+    db.session.commit()
+    for session_id in session_ids:
+        queueing.enqueue_generation(session_id)
+    return len(session_ids)
 
 
 def queue_due_retries(now: datetime | None = None) -> int:

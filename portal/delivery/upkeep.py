@@ -1,6 +1,7 @@
 """What every worker does beside its jobs, on a one-second tick.
 
-- queue retries that have just become due (one worker per second, by a Redis lock);
+- queue scheduled sessions and retries that have just become due (one worker per second,
+  by a Redis lock);
 - queue the sweep every SWEEP_INTERVAL_SECONDS (one worker per interval);
 - while delivery is paused, probe the relay every MAIL_PAUSE_PROBE_SECONDS and resume
   when it answers;
@@ -15,7 +16,7 @@ from redis.exceptions import RedisError
 
 from portal.delivery import pause, queueing
 from portal.delivery.connections import POOL
-from portal.delivery.sweep import queue_due_retries, resume_delivery
+from portal.delivery.sweep import queue_due_retries, queue_due_sessions, resume_delivery
 from portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def tick(app: Flask, sweep_due: bool) -> None:
     redis = app.extensions["redis"]
     POOL.close_idle()
     if redis.set(RETRY_LOCK, "1", nx=True, px=int(TICK_SECONDS * 900)):
+        queue_due_sessions()
         queue_due_retries()
     interval = app.config["SWEEP_INTERVAL_SECONDS"]
     if sweep_due and redis.set(SWEEP_LOCK, "1", nx=True, ex=max(1, interval - 1)):

@@ -1,7 +1,7 @@
 """The portal's tables; import models from here."""
 from portal.models.academic import Course, Program, Stream
 from portal.models.attendance import AttendanceRecord, CardCheck, Review
-from portal.models.notifications import DeliveryAttempt, EmailNotification, NotificationStatus
+from portal.models.notifications import DeliveryAttempt, EmailKind, EmailNotification, NotificationStatus
 from portal.models.sessions import AttendanceSession, GenerationStatus
 from portal.models.users import Role, StudentProfile, User
 
@@ -11,6 +11,7 @@ __all__ = [
     "CardCheck",
     "Course",
     "DeliveryAttempt",
+    "EmailKind",
     "EmailNotification",
     "GenerationStatus",
     "NotificationStatus",

@@ -16,6 +16,15 @@ class NotificationStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    WITHDRAWN = "withdrawn"  # never to be sent: the session was cancelled, or the student is no longer in it
+
+
+class EmailKind(StrEnum):
+    """What the row's next (or last) email says. A row is one student's mail about one session."""
+
+    INVITATION = "invitation"  # the seed's email with the attendance link
+    CHANGED = "changed"  # the session moved: the new time or place, and a new link
+    CANCELLED = "cancelled"  # the session will not take place
 
 
 class EmailNotification(db.Model):
@@ -36,6 +45,7 @@ class EmailNotification(db.Model):
     token: Mapped[str] = mapped_column(Text)
     token_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default=NotificationStatus.PENDING)
+    kind: Mapped[str] = mapped_column(String(16), default=EmailKind.INVITATION, server_default=EmailKind.INVITATION)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

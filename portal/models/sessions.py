@@ -38,6 +38,15 @@ class AttendanceSession(db.Model):
     generation_status: Mapped[str] = mapped_column(String(16), default=GenerationStatus.WAITING, index=True)
     generation_error: Mapped[str | None] = mapped_column(Text)
     generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the emails go out: None is "as soon as it is saved"; otherwise `notify_minutes_before`
+    # the start (kept so that moving the session moves its sending time too).
+    notify_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    notify_minutes_before: Mapped[int | None] = mapped_column(Integer)
+    # A weekly series shares the id of its first session (which has it too); None: a single session.
+    series_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last edit after emails had gone out
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # The seed's names for the session window.
@@ -47,8 +56,19 @@ class AttendanceSession(db.Model):
     course: Mapped[Course] = relationship()
     program: Mapped[Program] = relationship()
     stream: Mapped[Stream | None] = relationship()
-    lecturer: Mapped[User | None] = relationship()
+    lecturer: Mapped[User | None] = relationship(foreign_keys=[lecturer_id])
+    cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
 
     @property
     def has_location(self) -> bool:
         return self.latitude is not None and self.longitude is not None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    @property
+    def scheduled(self) -> bool:
+        """Saved, with its emails waiting for their sending time."""
+        return (self.notify_at is not None and self.notify_at > utcnow() and not self.cancelled
+                and self.generation_status == GenerationStatus.WAITING)

@@ -95,6 +95,7 @@ class EmailNotificationRepository:
                 EmailNotification.token_expires_at,
                 EmailNotification.attempts,
                 EmailNotification.message_id,
+                EmailNotification.kind,
                 User.email,
                 User.first_name,
                 User.last_name,
@@ -104,6 +105,7 @@ class EmailNotificationRepository:
                 AttendanceSession.latitude,
                 AttendanceSession.require_id_scan,
                 AttendanceSession.room,
+                AttendanceSession.cancelled_at,
                 Course.course_name,
                 Course.course_code,
             )

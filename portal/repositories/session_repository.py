@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
@@ -19,14 +19,37 @@ class SessionRepository:
         query = select(AttendanceSession.id, AttendanceSession.starts_at).where(AttendanceSession.id.in_(session_ids))
         return dict(db.session.execute(query).all())
 
-    def ids_awaiting_generation(self) -> list[int]:
-        waiting = (GenerationStatus.WAITING, GenerationStatus.QUEUED)
-        query = select(AttendanceSession.id).where(AttendanceSession.generation_status.in_(waiting))
+    def ids_awaiting_generation(self, now: datetime, scheduled_only: bool = False) -> list[int]:
+        """Sessions whose emails should be prepared by now and are not yet: not cancelled, to be
+        sent at once or at a time that has come. `scheduled_only`: those whose sending time has
+        come and that are not queued yet (the upkeep's every-second look)."""
+        due = AttendanceSession.notify_at <= now
+        if scheduled_only:
+            query = select(AttendanceSession.id).where(
+                AttendanceSession.generation_status == GenerationStatus.WAITING, due)
+        else:
+            query = select(AttendanceSession.id).where(
+                AttendanceSession.generation_status.in_((GenerationStatus.WAITING, GenerationStatus.QUEUED)),
+                or_(AttendanceSession.notify_at.is_(None), due))
+        query = query.where(AttendanceSession.cancelled_at.is_(None))
         return list(db.session.scalars(query.order_by(AttendanceSession.id)))
 
+    def series(self, series_id: int) -> list[AttendanceSession]:
+        query = select(AttendanceSession).where(AttendanceSession.series_id == series_id)
+        return list(db.session.scalars(query.order_by(AttendanceSession.starts_at)))
+
     def page(self, lecturer_id: int | None, page: int, per_page: int = 25):
-        """Newest first; `lecturer_id` limits to that lecturer's sessions (None: all)."""
-        query = (
+        """A page of sessions, newest first, a weekly series as one entry (placed by its last
+        session); `lecturer_id` limits to that lecturer's sessions (None: all).
+
+        Returns the pagination (its items are entry keys) and the entries: each a list of
+        sessions by start, one for a single session, every week for a series. Two queries."""
+        key = func.coalesce(AttendanceSession.series_id, AttendanceSession.id)
+        own = [AttendanceSession.lecturer_id == lecturer_id] if lecturer_id is not None else []
+        keys = (select(key).where(*own).group_by(key)
+                .order_by(func.max(AttendanceSession.starts_at).desc(), key.desc()))
+        pagination = db.paginate(keys, page=page, per_page=per_page, error_out=False)
+        sessions = db.session.scalars(
             select(AttendanceSession)
             .options(
                 joinedload(AttendanceSession.course),
@@ -34,11 +57,13 @@ class SessionRepository:
                 joinedload(AttendanceSession.stream),
                 joinedload(AttendanceSession.lecturer),
             )
-            .order_by(AttendanceSession.starts_at.desc(), AttendanceSession.id.desc())
+            .where(key.in_(pagination.items), *own)
+            .order_by(AttendanceSession.starts_at, AttendanceSession.id)
         )
-        if lecturer_id is not None:
-            query = query.where(AttendanceSession.lecturer_id == lecturer_id)
-        return db.paginate(query, page=page, per_page=per_page, error_out=False)
+        entries = {entry: [] for entry in pagination.items}
+        for session in sessions:
+            entries[session.series_id or session.id].append(session)
+        return pagination, list(entries.values())
 
     def choices(self, lecturer_id: int | None, limit: int = 200) -> list[AttendanceSession]:
         """Recent sessions for a filter drop-down."""

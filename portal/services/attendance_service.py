@@ -9,6 +9,7 @@ must be the student's card code, so a forwarded link alone is not enough. A stud
 who cannot scan (a broken camera, a dark room) still confirms, flagged for the lecturer
 to accept or reject: a broken phone must not make a present student absent.
 """
+import hmac
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -23,13 +24,21 @@ from portal.exceptions import (
     LinkExpiredError,
     LinkNotValidError,
     LinkTargetGoneError,
+    LinkWithdrawnError,
     NotOpenYetError,
     NotYourCardError,
     TooFarError,
 )
 from portal.extensions import db
 from portal.geo import haversine_m
-from portal.models import AttendanceRecord, AttendanceSession, CardCheck, StudentProfile
+from portal.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    CardCheck,
+    EmailNotification,
+    NotificationStatus,
+    StudentProfile,
+)
 from portal.services import card_codes
 from portal.services.jwt_service import JWTTokenService
 from portal.timefmt import day_name, zoned_time
@@ -56,6 +65,8 @@ class AttendanceService:
             payload = self.jwt.decode_token(token)
         except ExpiredTokenError as exc:
             session = db.session.get(AttendanceSession, exc.session_id) if exc.session_id else None
+            if session is not None and session.cancelled:
+                raise _cancelled(session) from None
             which = f" for {session.course.course_name} on {day_name(session.starts_at)}" if session else ""
             when = f" at {zoned_time(exc.expired_at)}" if exc.expired_at else ""
             raise LinkExpiredError(f"This link{which} expired{when}.") from None
@@ -69,6 +80,7 @@ class AttendanceService:
             raise LinkTargetGoneError("This student account no longer exists.")
         if not (profile.is_active and profile.user.is_active):
             raise AttendanceRefusedError("This student account is not active. Please speak to your lecturer.")
+        self._still_stands(token, session, profile)
         existing = self._existing(session.id, profile.id)
         if existing is not None:
             raise _already_recorded(session, existing)
@@ -136,9 +148,29 @@ class AttendanceService:
                                      "and show your card's QR code to the camera.")
 
     @staticmethod
+    def _still_stands(token: str, session: AttendanceSession, profile: StudentProfile) -> None:
+        """The link is the one in the student's newest email about a session still on."""
+        if session.cancelled:
+            raise _cancelled(session)
+        notification = db.session.scalar(select(EmailNotification).where(
+            EmailNotification.session_id == session.id, EmailNotification.student_profile_id == profile.id))
+        if notification is None or notification.status == NotificationStatus.WITHDRAWN:
+            raise LinkWithdrawnError(f"This link no longer works: {session.course.course_name} on "
+                                     f"{day_name(session.starts_at)} is no longer on your list. If you are in "
+                                     "this class, speak to your lecturer.")
+        if not hmac.compare_digest(notification.token.encode(), token.encode()):
+            raise LinkWithdrawnError(f"This session was changed; use the newest email about "
+                                     f"{session.course.course_name}.")
+
+    @staticmethod
     def _existing(session_id: int, profile_id: int) -> AttendanceRecord | None:
         return db.session.scalar(select(AttendanceRecord).where(
             AttendanceRecord.session_id == session_id, AttendanceRecord.student_profile_id == profile_id))
+
+
+def _cancelled(session: AttendanceSession) -> LinkWithdrawnError:
+    return LinkWithdrawnError(f"This session was cancelled: {session.course.course_name} on "
+                              f"{day_name(session.starts_at)} at {zoned_time(session.starts_at)} will not take place.")
 
 
 def _already_recorded(session: AttendanceSession, existing: AttendanceRecord | None) -> AlreadyRecordedError:

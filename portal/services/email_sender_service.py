@@ -38,9 +38,9 @@ class EmailSenderService:
         )
 
     def build_message(self, recipient_email: str, context: dict, message_id: str | None = None,
-                      name: str = "") -> Message:
+                      name: str = "", kind: str = "invitation") -> Message:
         return messages.build(recipient_email, name, context, message_id or messages.new_message_id(self.domain),
-                              self.sender)
+                              self.sender, kind)
 
     def send_attendance_notification(self, recipient_email: str, context: dict) -> bool:
         summary = self.send_bulk_emails([{"recipient_email": recipient_email, "context": context}])
@@ -88,7 +88,8 @@ class EmailSenderService:
             validate_email(address, check_deliverability=False)
         except EmailNotValidError as exc:
             return None, permanent(f"Invalid email address: {exc}")
-        message = self.build_message(address, email["context"], email.get("message_id"), email.get("name", ""))
+        message = self.build_message(address, email["context"], email.get("message_id"), email.get("name", ""),
+                                     email.get("kind", "invitation"))
         if message.has_bad_headers():
             return None, permanent("Refused to send: a header contains a line break")
         return message, None

@@ -42,6 +42,9 @@ class NotificationGenerationService:
         session = self.sessions.get_by_id(session_id)
         if session is None:
             raise SessionNotFoundError(f"Session {session_id} not found")
+        if session.cancelled:
+            log.info("session %s was cancelled; no notifications created", session_id)
+            return {"session_id": session_id, "notifications_created": 0, "eligible_students": 0}
         eligible = self.students.get_by_program_and_stream(session.program_id, session.stream_id, active_only=True)
         expires_at = session.starts_at + self.expiry
         student_ids = [student.student_profile_id for student in eligible]

@@ -1,14 +1,21 @@
-"""Creating an attendance session: validate and commit; the caller queues its notifications."""
-from dataclasses import dataclass
+"""Creating attendance sessions: validate and commit; the caller queues their notifications.
+
+A session's emails go out when it is saved, or `notify_minutes_before` its start (the
+upkeep tick queues them then, from the database, so a restart loses nothing). A weekly
+series is the session and `repeat_weeks` copies, each a week later at the same local
+time, each with its own sending time.
+"""
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 
-from portal.database import utcnow
+from portal.database import MAX_ID, utcnow
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import AttendanceSession, Course, Program, Stream, User
 from portal.models.sessions import DEFAULT_RADIUS_METRES
+from portal.repositories import StudentProfileRepository
 from portal.services.names import max_length, name_problem
 from portal.timefmt import local_datetime, nonexistent
 
@@ -26,9 +33,15 @@ class SessionRequest:
     radius_m: int = DEFAULT_RADIUS_METRES
     require_id_scan: bool = False
     room: str | None = None
+    notify_minutes_before: int | None = None  # None: email the students as soon as it is saved
+    repeat_weeks: int = 0  # how many more sessions, one a week after another
 
 
 MAX_DAYS_AHEAD = 731  # two years: a whole academic year planned ahead, and then some
+MAX_REPEAT_WEEKS = 20  # a term and then some
+MAX_NOTIFY_MINUTES_BEFORE = 14 * 24 * 60  # two weeks: a link sent earlier is forgotten by the day
+SERIES_NEEDS_SCHEDULE = ("A weekly series emails each session's students before it starts: choose how many "
+                         "minutes before (a session starting sooner than that is emailed at once)")
 
 
 def link_expiry(starts_at: datetime) -> datetime:
@@ -71,7 +84,51 @@ def validate(request: SessionRequest) -> dict[str, str]:
         errors["longitude"] = "Longitude must be between -180 and 180"
     if request.room and (problem := name_problem("The room", request.room, max_length(AttendanceSession.room))):
         errors["room"] = problem
+    if request.notify_minutes_before is not None and not (
+            0 <= request.notify_minutes_before <= MAX_NOTIFY_MINUTES_BEFORE):
+        errors["notify_minutes_before"] = f"Choose from 0 to {MAX_NOTIFY_MINUTES_BEFORE} minutes (two weeks)"
+    if not 0 <= request.repeat_weeks <= MAX_REPEAT_WEEKS:
+        errors["repeat_weeks"] = f"Repeat for 0 to {MAX_REPEAT_WEEKS} weeks"
+    elif request.repeat_weeks and request.notify_minutes_before is None:
+        errors["notify_at"] = SERIES_NEEDS_SCHEDULE
     return errors
+
+
+def audience(program_id: int | None, stream_id: int | None) -> str | None:
+    """Who a session for this program (and stream) emails: "21 students of BBA (all streams)";
+    None for a program or stream that does not exist (or do not belong together)."""
+    program = db.session.get(Program, program_id) if _an_id(program_id) else None
+    stream = db.session.get(Stream, stream_id) if _an_id(stream_id) else None
+    if program is None or (stream_id and (stream is None or stream.program_id != program.id)):
+        return None
+    count = StudentProfileRepository().count_eligible(program.id, stream_id)
+    who = f"{program.code} (stream {stream.name})" if stream else f"{program.code} (all streams)"
+    return f"{count} active student{'s' if count != 1 else ''} of {who}"
+
+
+def _an_id(value) -> bool:
+    return isinstance(value, int) and 1 <= value <= MAX_ID  # a bigger one overflows the database's integer
+
+
+def notify_time(starts_at: datetime, minutes_before: int | None) -> datetime | None:
+    """When a session's emails go out (None: at once)."""
+    if minutes_before is None:
+        return None
+    return starts_at.astimezone(timezone.utc) - timedelta(minutes=minutes_before)
+
+
+def weekly(request: SessionRequest) -> list[SessionRequest]:
+    """The request and its repeats: the same local times, one week apart each (so a clock
+    change between two weeks keeps the class at 10:00, not 09:00)."""
+    repeats = []
+    for week in range(request.repeat_weeks + 1):
+        starts = _weeks_later(request.starts_at, week)
+        repeats.append(replace(request, starts_at=starts, ends_at=_weeks_later(request.ends_at, week), repeat_weeks=0))
+    return repeats
+
+
+def _weeks_later(moment: datetime, weeks: int) -> datetime:
+    return (moment.replace(tzinfo=None) + timedelta(weeks=weeks)).replace(tzinfo=moment.tzinfo)
 
 
 def _outside_calendar(request: SessionRequest) -> dict[str, str]:
@@ -85,13 +142,34 @@ def _outside_calendar(request: SessionRequest) -> dict[str, str]:
     return {}
 
 
-def create_session(request: SessionRequest) -> AttendanceSession:
-    """Validate and save the session (committed). The caller then queues its notifications
-    with `queueing.enqueue_generation`; if the queue is down, the sweep does it later."""
+def create_sessions(request: SessionRequest) -> list[AttendanceSession]:
+    """Validate and save the session and its weekly repeats, all or none (committed). The
+    caller then queues the notifications that are due now (`queueing.enqueue_generation_if_due`);
+    the rest, and any the queue missed, are queued by the workers' upkeep and the sweep."""
     errors = validate(request)
+    occurrences = weekly(request) if not errors else []
+    for week, occurrence in enumerate(occurrences[1:], start=2):
+        problems = validate(occurrence)
+        if problems:
+            day = local_datetime(occurrence.starts_at)
+            errors["repeat_weeks"] = f"Week {week} ({day}): {next(iter(problems.values()))}"
+            break
     if errors:
         raise ValidationError(errors)
-    session = AttendanceSession(**vars(request))
-    db.session.add(session)
+    sessions = []
+    for occurrence in occurrences:
+        fields = {name: value for name, value in vars(occurrence).items() if name != "repeat_weeks"}
+        fields["notify_at"] = notify_time(occurrence.starts_at, occurrence.notify_minutes_before)
+        sessions.append(AttendanceSession(**fields))
+    db.session.add_all(sessions)
+    if len(sessions) > 1:
+        db.session.flush()
+        for session in sessions:
+            session.series_id = sessions[0].id
     db.session.commit()
-    return session
+    return sessions
+
+
+def create_session(request: SessionRequest) -> AttendanceSession:
+    """`create_sessions` for one session (a request with repeats gives its first)."""
+    return create_sessions(request)[0]

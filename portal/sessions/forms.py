@@ -7,6 +7,8 @@ from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
+    IntegerField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
@@ -14,10 +16,11 @@ from wtforms import (
     TimeField,
 )
 from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation, ValidationError
-from wtforms.widgets import Input, TextInput
+from wtforms.widgets import Input, NumberInput, TextInput
 
 from portal.extensions import db
 from portal.models import Course, Program
+from portal.services.session_service import MAX_NOTIFY_MINUTES_BEFORE, MAX_REPEAT_WEEKS
 from portal.timefmt import portal_zone
 
 
@@ -47,6 +50,11 @@ def finite(form, field) -> None:
         raise StopValidation("Enter a number")
 
 
+def _needed_before_the_start(form, field) -> None:
+    if form.notify_at.data == "before" and not (field.raw_data and field.raw_data[0].strip()):
+        raise StopValidation("Enter how many minutes before the start the emails go out")
+
+
 class SessionForm(FlaskForm):
     # The empty first option is the placeholder a required <select> must start with.
     course_id = SelectField("Course", coerce=_optional_int, validators=[DataRequired(message="Choose a course")])
@@ -71,17 +79,37 @@ class SessionForm(FlaskForm):
                                    description="The confirm page opens the phone's camera to read the QR code on the "
                                                "student's card. Students who cannot scan still confirm, flagged for "
                                                "you to accept or reject.")
-    submit = SubmitField("Create session and notify students")
+    confirm_other_program = BooleanField("Yes, this class is shared: email this program's students")
+    notify_at = RadioField("Email the students", default="now",
+                           choices=[SelectChoice("now", "As soon as I save"),
+                                    SelectChoice("before", "Before the session starts")])
+    notify_minutes_before = IntegerField(
+        "Minutes before the start", default=60, widget=NumberInput(min=0, max=MAX_NOTIFY_MINUTES_BEFORE),
+        validators=[_needed_before_the_start, Optional(), NumberRange(0, MAX_NOTIFY_MINUTES_BEFORE,
+                                            message=f"Choose from 0 to {MAX_NOTIFY_MINUTES_BEFORE} minutes")],
+        description="For example 60: the emails go out an hour before the class. A session starting sooner is "
+                    "emailed at once.")
+    repeat_weeks = IntegerField(
+        "Repeat weekly for the next … weeks", default=0, widget=NumberInput(min=0, max=MAX_REPEAT_WEEKS),
+        validators=[Optional(), NumberRange(0, MAX_REPEAT_WEEKS, message=f"Repeat for 0 to {MAX_REPEAT_WEEKS} weeks")],
+        description="0 for this session only; 11 for this week and the next 11, each at the same time with its own "
+                    "emails.")
+    submit = SubmitField("Create session")
 
     def fill_choices(self) -> None:
-        """Courses, programs and (grouped by program) streams from the database."""
-        courses = db.session.scalars(select(Course).order_by(Course.course_code))
+        """Courses (each naming its program), programs and (grouped by program) streams from the database."""
+        courses = list(db.session.scalars(select(Course).order_by(Course.course_code)))
         programs = list(db.session.scalars(select(Program).order_by(Program.code)))
         self.course_id.choices = [SelectChoice("", "Choose a course…")] + [
-            SelectChoice(c.id, f"{c.course_code} — {c.course_name}") for c in courses
+            SelectChoice(c.id, f"{c.course_code} — {c.course_name}", render_kw={"data-program": c.program_id})
+            for c in courses
         ]
+        self.courses = {c.id: c for c in courses}
+        self.programs = {p.id: p for p in programs}
+        # The chosen course's program first (the page reorders as the course changes).
+        own = self.courses[self.course_id.data].program_id if self.course_id.data in self.courses else None
         self.program_id.choices = [SelectChoice("", "Choose a program…")] + [
-            SelectChoice(p.id, f"{p.code} — {p.name}") for p in programs
+            SelectChoice(p.id, f"{p.code} — {p.name}") for p in sorted(programs, key=lambda p: p.id != own)
         ]
         # Each stream option names its program, so the page can offer only the chosen program's streams.
         self.stream_id.choices = [SelectChoice("", "Whole program")] + [
@@ -101,3 +129,36 @@ class SessionForm(FlaskForm):
     def validate_stream_id(self, field) -> None:
         if field.data is not None and field.data not in self.stream_programs:
             raise ValidationError("Unknown stream")
+
+    def validate_program_id(self, field) -> None:
+        """A program that is not the course's own is a mistake unless the lecturer says the course is shared."""
+        course, program = self.courses.get(self.course_id.data), self.programs.get(field.data)
+        if course and program and course.program_id != program.id and not self.confirm_other_program.data:
+            raise ValidationError(
+                f"{course.course_code} is a {course.program.code} course. To email {program.code} students, tick "
+                f"“{self.confirm_other_program.label.text}”, or choose {course.program.code}.")
+
+    @property
+    def minutes_before(self) -> int | None:
+        """The sending time as the service takes it: None for "as soon as I save"."""
+        return self.notify_minutes_before.data if self.notify_at.data == "before" else None
+
+    @property
+    def program_mismatch(self) -> bool:
+        course, program_id = self.courses.get(self.course_id.data), self.program_id.data
+        return bool(course and program_id and course.program_id != program_id)
+
+
+class EditSessionForm(SessionForm):
+    """Every field of a new session but the series; the sending time only until the emails are prepared."""
+
+    repeat_weeks = None
+    submit = SubmitField("Save changes")
+
+
+class CancelSessionForm(FlaskForm):
+    notify_students = BooleanField("Email the students who were already told about it that it is cancelled")
+    scope = RadioField("Cancel", default="session", choices=[
+        SelectChoice("session", "This session only"),
+        SelectChoice("series", "This session and the rest of its series")])
+    submit = SubmitField("Cancel the session")

@@ -8,8 +8,8 @@ STATUSES = [status.value for status in NotificationStatus]
 
 def progress_of(session: AttendanceSession, counts: Counter) -> dict:
     total = sum(counts.values())
-    answered = counts[NotificationStatus.SENT] + counts[NotificationStatus.FAILED]
-    generated = session.generation_status in (GenerationStatus.DONE, GenerationStatus.FAILED)
+    answered = counts[NotificationStatus.SENT] + counts[NotificationStatus.FAILED] + counts[NotificationStatus.WITHDRAWN]
+    generated = session.generation_status in (GenerationStatus.DONE, GenerationStatus.FAILED) or session.cancelled
     finished = generated and answered == total
     if finished:
         percent = 100
@@ -23,4 +23,6 @@ def progress_of(session: AttendanceSession, counts: Counter) -> dict:
         "total": total,
         "percent": percent,
         "finished": finished,
+        "scheduled": session.scheduled,  # nothing to watch until its sending time (the page polls slowly)
+        "cancelled": session.cancelled,
     }

@@ -1,29 +1,36 @@
 from datetime import datetime
+from types import SimpleNamespace
 
 from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
 from portal.auth.access import owner_filter, session_or_404, staff_required
+from portal.database import utcnow
 from portal.delivery import queueing
 from portal.exceptions import ValidationError
+from portal.extensions import db
+from portal.models import AttendanceSession
+from portal.models import NotificationStatus as Status
 from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
 from portal.request_args import page_arg
 from portal.services import card_review
 from portal.services.attendance_report import build_report, card_word, report_csv
-from portal.services.session_service import SessionRequest, create_session, link_expiry
+from portal.services.session_changes import cancel_session, edit_session
+from portal.services.session_service import SessionRequest, audience, create_sessions, link_expiry
 from portal.sessions import bp
-from portal.sessions.forms import SessionForm
+from portal.sessions.forms import CancelSessionForm, EditSessionForm, SessionForm
 from portal.sessions.progress import progress_of
-from portal.timefmt import local_date, local_time, portal_zone
+from portal.timefmt import local, local_date, local_datetime, local_time, portal_zone
 
 
 @bp.route("")
 @staff_required
 def index():
-    pagination = SessionRepository().page(owner_filter(), page_arg())
-    counts = EmailNotificationRepository().counts_by_session([s.id for s in pagination.items])
-    return render_template("sessions/list.html", pagination=pagination, counts=counts)
+    pagination, entries = SessionRepository().page(owner_filter(), page_arg())
+    counts = EmailNotificationRepository().counts_by_session([s.id for entry in entries for s in entry])
+    return render_template("sessions/list.html", pagination=pagination, entries=entries, counts=counts,
+                           now=utcnow())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -36,40 +43,167 @@ def new():
         form.require_id_scan.data = current_app.config["ATTENDANCE_REQUIRE_ID_SCAN"]
     elif form.validate():
         try:
-            session = create_session(_request_from(form))
-            queued = queueing.enqueue_generation(session.id, session.starts_at)
+            sessions = create_sessions(_request_from(form, repeat_weeks=form.repeat_weeks.data or 0))
         except ValidationError as exc:
             exc.apply_to(form)
         else:
-            flash(_created_message(session, queued), "success" if queued else "warning")
-            return redirect(url_for(".detail", session_id=session.id))
-    return render_template("sessions/new.html", form=form), 400 if form.errors else 200
+            queued = all([queueing.enqueue_generation_if_due(session) for session in sessions])
+            flash(_created_message(sessions, queued), "success" if queued else "warning")
+            return redirect(url_for(".detail", session_id=sessions[0].id))
+    return _form_page("sessions/new.html", form)
 
 
-def _request_from(form: SessionForm) -> SessionRequest:
+def _form_page(template: str, form: SessionForm, **context):
+    """The form with who it emails (refreshed by the page as the choices change)."""
+    who = audience(form.program_id.data, form.stream_id.data)
+    return render_template(template, form=form, audience=who, **context), 400 if form.errors else 200
+
+
+@bp.route("/audience")
+@staff_required
+def audience_count():
+    """Who a session for `program_id` (and `stream_id`) would email, for the form's live preview."""
+    return jsonify({"audience": audience(request.args.get("program_id", type=int),
+                                         request.args.get("stream_id", type=int))})
+
+
+@bp.route("/<id:session_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit(session_id: int):
+    session = session_or_404(session_id)
+    if session.cancelled:
+        abort(409, "This session was cancelled; it cannot be changed.")
+    form = EditSessionForm(obj=None if request.method == "POST" else _form_data(session))
+    form.fill_choices()
+    if session.generated_at is not None:  # the emails are prepared: their sending time is past choosing
+        del form.notify_at, form.notify_minutes_before
+    if form.validate_on_submit():
+        minutes = form.minutes_before if "notify_at" in form else session.notify_minutes_before
+        try:
+            summary = edit_session(session, _request_from(form, notify_minutes_before=minutes,
+                                                          lecturer_id=session.lecturer_id))
+        except ValidationError as exc:
+            exc.apply_to(form)
+        else:
+            queued = (queueing.enqueue_generation_if_due(session) if session.generated_at is None
+                      else queueing.enqueue_send_batches(summary.pending, starts_at=session.starts_at))
+            flash(_edited_message(summary, queued), "success" if queued else "warning")
+            return redirect(url_for(".detail", session_id=session.id), 303)
+    return _form_page("sessions/edit.html", form, session=session)
+
+
+def _form_data(session: AttendanceSession) -> SimpleNamespace:
+    """The session as the form's fields hold it (dates and times in PORTAL_TIMEZONE)."""
+    starts, ends = local(session.starts_at), local(session.ends_at)
+    return SimpleNamespace(
+        course_id=session.course_id, program_id=session.program_id, stream_id=session.stream_id,
+        session_date=starts.date(), start_time=starts.time(), end_time=ends.time(),
+        latitude=session.latitude, longitude=session.longitude, room=session.room,
+        require_id_scan=session.require_id_scan,
+        confirm_other_program=session.program_id != session.course.program_id,
+        notify_at="now" if session.notify_minutes_before is None else "before",
+        notify_minutes_before=session.notify_minutes_before if session.notify_minutes_before is not None else 60)
+
+
+def _edited_message(summary, queued: bool) -> str:
+    if not summary.changed:
+        return "Nothing changed."
+    parts = ["Session saved."]
+    if summary.reissued:
+        parts.append(f"{_students(summary.reissued)} already emailed get a “Session changed” email with a new link; "
+                     "their old links no longer work.")
+    if summary.added:
+        parts.append(f"{_students(summary.added)} newly in this session get their first email.")
+    if summary.withdrawn:
+        parts.append(f"{_students(summary.withdrawn)} no longer in it: nothing more is sent to them, and their "
+                     "links no longer work.")
+    if not queued:
+        parts.append(queueing.QUEUE_DOWN)
+    return " ".join(parts)
+
+
+def _students(count: int) -> str:
+    return f"{count} student{'s' if count != 1 else ''}"
+
+
+@bp.route("/<id:session_id>/cancel", methods=["GET", "POST"])
+@staff_required
+def cancel(session_id: int):
+    """GET: what cancelling does, and the choices; POST: cancel (this one, or the rest of its series)."""
+    session = session_or_404(session_id)
+    rest = [s for s in SessionRepository().series(session.series_id)
+            if s.starts_at >= session.starts_at and not s.cancelled] if session.series_id else [session]
+    form = CancelSessionForm()
+    if request.method == "GET" and request.args.get("scope") == "series":
+        form.scope.data = "series"
+    if not form.validate_on_submit():
+        emailed = EmailNotificationRepository().counts_by_session([session.id])[session.id][Status.SENT]
+        return render_template("sessions/cancel.html", session=session, form=form, rest=rest, emailed=emailed), \
+            400 if form.errors else 200
+    targets = rest if form.scope.data == "series" else [session]
+    pending, withdrawn, told = [], 0, 0
+    for target in targets:
+        if target.cancelled:
+            continue
+        summary = cancel_session(target, current_user, form.notify_students.data)
+        pending += summary.pending
+        withdrawn, told = withdrawn + summary.withdrawn, told + summary.reissued
+    queued = queueing.enqueue_send_batches(pending, starts_at=session.starts_at) if pending else True
+    which = f"{len(targets)} sessions" if len(targets) > 1 else "Session"
+    message = f"{which} cancelled. {_students(withdrawn)} will not be emailed."
+    if form.notify_students.data:
+        message += f" {_students(told)} already emailed get a cancellation email."
+    flash(message + ("" if queued else " " + queueing.QUEUE_DOWN), "success" if queued else "warning")
+    return redirect(url_for(".detail", session_id=session.id), 303)
+
+
+@bp.route("/<id:session_id>/send-now", methods=["POST"])
+@staff_required
+def send_now(session_id: int):
+    """A scheduled session's emails, now."""
+    session = session_or_404(session_id)
+    if not session.scheduled:
+        abort(409, "This session's emails are not waiting for a sending time.")
+    session.notify_at, session.notify_minutes_before = utcnow(), None
+    db.session.commit()
+    queued = queueing.enqueue_generation(session.id, session.starts_at)
+    flash("Sending the emails now." if queued else queueing.QUEUE_DOWN, "success" if queued else "warning")
+    return redirect(url_for(".detail", session_id=session.id), 303)
+
+
+def _request_from(form: SessionForm, **fields) -> SessionRequest:
     zone = portal_zone()
     day = form.session_date.data
+    fields.setdefault("lecturer_id", current_user.id)
+    if "notify_minutes_before" not in fields:
+        fields["notify_minutes_before"] = form.minutes_before
     return SessionRequest(
         course_id=form.course_id.data,
         program_id=form.program_id.data,
         stream_id=form.stream_id.data,
-        lecturer_id=current_user.id,
         starts_at=datetime.combine(day, form.start_time.data, tzinfo=zone),
         ends_at=datetime.combine(day, form.end_time.data, tzinfo=zone),
         latitude=float(form.latitude.data) if form.latitude.data is not None else None,
         longitude=float(form.longitude.data) if form.longitude.data is not None else None,
         require_id_scan=form.require_id_scan.data,
         room=form.room.data or None,
+        **fields,
     )
 
 
-def _created_message(session, queued: bool) -> str:
+def _created_message(sessions: list[AttendanceSession], queued: bool) -> str:
+    first = sessions[0]
+    saved = f"{len(sessions)} weekly sessions created" if len(sessions) > 1 else "Session created"
     if not queued:
-        return "Session saved. " + queueing.QUEUE_DOWN
-    count = StudentProfileRepository().count_eligible(session.program_id, session.stream_id)
-    message = f"Session created. Notifying {count} student{'s' if count != 1 else ''}."
-    expires_at = link_expiry(session.starts_at)
-    if expires_at < session.ends_at:
+        return f"{saved}. {queueing.QUEUE_DOWN}"
+    count = StudentProfileRepository().count_eligible(first.program_id, first.stream_id)
+    if first.scheduled:
+        message = f"{saved}. Emails to {_students(count)} go out at {local_datetime(first.notify_at)}"
+        message += ", and as much before each of the others." if len(sessions) > 1 else "."
+    else:
+        message = f"{saved}. Notifying {_students(count)}."
+    expires_at = link_expiry(first.starts_at)
+    if expires_at < first.ends_at:
         message += f" Note: attendance links expire at {local_time(expires_at)}, before the session ends."
     return message
 
@@ -82,8 +216,12 @@ def detail(session_id: int):
     counts = notifications.counts_by_session([session.id])[session.id]
     pagination = notifications.search(lecturer_id=None, session_id=session.id, status=None, text=None,
                                       page=page_arg())
+    series = None
+    if session.series_id:
+        members = SessionRepository().series(session.series_id)
+        series = SimpleNamespace(sessions=members, index=members.index(session) + 1)
     return render_template("sessions/detail.html", session=session, progress=progress_of(session, counts),
-                           pagination=pagination)
+                           pagination=pagination, series=series)
 
 
 @bp.route("/<id:session_id>/progress")

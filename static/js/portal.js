@@ -25,13 +25,18 @@
         .then(function (data) {
           paint(bar, data.percent);
           var counts = data.counts;
-          var values = { sent: counts.sent, failed: counts.failed, in_progress: counts.pending + counts.sending, total: data.total };
+          var values = { sent: counts.sent, failed: counts.failed, in_progress: counts.pending + counts.sending,
+                         withdrawn: counts.withdrawn, total: data.total };
           Object.keys(values).forEach(function (key) {
             var el = delivery.querySelector('[data-count="' + key + '"]');
             if (el) { el.textContent = values[key]; }
           });
           if (data.generation_status === "failed") {
             state.textContent = data.generation_error || "These emails could not be prepared.";
+          } else if (data.cancelled && data.finished) {
+            state.textContent = "Cancelled.";
+          } else if (data.scheduled) {
+            state.textContent = "Scheduled.";
           } else if (data.finished) {
             state.textContent = "Done.";
           } else if (data.generation_status === "waiting" || data.generation_status === "queued") {
@@ -39,7 +44,7 @@
           } else {
             state.textContent = "Sending…";
           }
-          if (data.finished) { refreshList(); } else { setTimeout(poll, 1000); }
+          if (data.finished) { refreshList(); } else { setTimeout(poll, data.scheduled ? 30000 : 1000); }
         })
         .catch(function () { setTimeout(poll, 5000); });
     };
@@ -80,6 +85,64 @@
     };
     program.addEventListener("change", filterStreams);
     filterStreams();
+
+    // Choosing a course chooses its program, listed first; another program needs the "shared course" box.
+    var course = sessionForm.querySelector("#course_id");
+    var otherProgram = document.getElementById("other-program");
+    var courseProgram = function () {
+      var chosen = course.options[course.selectedIndex];
+      return chosen ? chosen.dataset.program : undefined;
+    };
+    var showMismatch = function () {
+      var own = courseProgram();
+      otherProgram.classList.toggle("d-none", !own || !program.value || own === program.value);
+    };
+    course.addEventListener("change", function () {
+      var own = courseProgram();
+      if (!own) { showMismatch(); return; }
+      var first = program.querySelector('option[value="' + own + '"]');
+      if (first) { program.insertBefore(first, program.options[1] || null); }
+      program.value = own;
+      filterStreams();
+      showMismatch();
+      refreshAudience();
+    });
+    program.addEventListener("change", showMismatch);
+    showMismatch();
+
+    // Who the session emails, as the program and stream change.
+    var audienceBox = document.getElementById("audience");
+    var refreshAudience = function () {
+      if (!program.value) { audienceBox.textContent = "Choose a program to see who this emails."; return; }
+      var url = sessionForm.dataset.audienceUrl + "?program_id=" + encodeURIComponent(program.value) +
+        "&stream_id=" + encodeURIComponent(stream.value);
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+        .then(function (data) {
+          if (!data.audience) { return; }
+          var strong = document.createElement("strong");
+          strong.id = "audience-text";
+          strong.textContent = data.audience;
+          audienceBox.replaceChildren(audienceBox.dataset.intro + " ", strong, ".");
+        })
+        .catch(function () { /* the count stays as it was; saving still works */ });
+    };
+    program.addEventListener("change", refreshAudience);
+    stream.addEventListener("change", refreshAudience);
+
+    // The minutes matter only when the emails go out before the start.
+    var minutes = sessionForm.querySelector("#notify_minutes_before");
+    if (minutes) {
+      var minutesBox = document.getElementById("notify-minutes");
+      var showMinutes = function () {
+        var before = sessionForm.querySelector('input[name="notify_at"]:checked');
+        minutesBox.classList.toggle("d-none", !before || before.value !== "before");
+      };
+      sessionForm.querySelectorAll('input[name="notify_at"]').forEach(function (radio) {
+        radio.addEventListener("change", showMinutes);
+      });
+      showMinutes();
+    }
 
     // "Use my current location": fill latitude and longitude from the browser.
     var locate = document.getElementById("use-my-location");

@@ -1,0 +1,159 @@
+"""Changing and cancelling a session after it was saved, and what its students are told.
+
+Each student's mail about a session is one notification row; a change decides, row by
+row, what that row's next email is (`kind`) and whether its link still stands. A link
+stands only while it is the row's current `token` and the row is not `withdrawn` (see
+AttendanceService), so re-issuing a link or withdrawing a row ends the old one at once.
+
+- Before its emails are prepared, a session is simply saved again.
+- Changing the time, the place or the course after emails went out gives every student
+  a new link: those already emailed get a short "Session changed" email with it, and the
+  others get the first email, with the new details.
+- Changing the program or stream adds the newly eligible students (their first email)
+  and withdraws the rest: nothing more is sent to them and their links stop working.
+- Cancelling withdraws every email not yet sent; with `notify_students`, those already
+  emailed get a short cancellation email. Nothing is deleted.
+
+Every change commits in one transaction; the caller then queues the emails now pending.
+"""
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal.database import utcnow
+from portal.exceptions import ValidationError
+from portal.extensions import db
+from portal.models import AttendanceSession, EmailKind, EmailNotification, NotificationStatus, User
+from portal.repositories import EmailNotificationRepository, StudentProfileRepository
+from portal.services.jwt_service import JWTTokenService
+from portal.services.session_service import SessionRequest, notify_time, validate
+
+# What the students were told: changing one of these after emails went out re-issues the links.
+TOLD = ("course_id", "starts_at", "ends_at", "latitude", "longitude", "radius_m", "room")
+WHO = ("program_id", "stream_id")
+EDITABLE = TOLD + WHO + ("require_id_scan", "notify_minutes_before")
+
+Status = NotificationStatus
+
+
+@dataclass
+class ChangeSummary:
+    """What a change did, for the flash message and the tests."""
+
+    changed: list[str] = field(default_factory=list)  # the fields that changed
+    added: int = 0  # newly eligible students, to get their first email
+    withdrawn: int = 0  # students taken off (or emails not sent, when cancelling)
+    reissued: int = 0  # students who get a "Session changed" (or cancellation) email
+    pending: list[int] = field(default_factory=list)  # rows to queue now
+
+
+def edit_session(session: AttendanceSession, request: SessionRequest) -> ChangeSummary:
+    """Apply the request's fields to the session and settle its students' emails (committed)."""
+    if session.cancelled:
+        raise ValidationError({"": "This session was cancelled; it cannot be changed"})
+    errors = validate(request)
+    if errors:
+        raise ValidationError(errors)
+    summary = ChangeSummary(changed=[name for name in EDITABLE if _differs(getattr(session, name),
+                                                                            getattr(request, name))])
+    for name in EDITABLE:
+        setattr(session, name, getattr(request, name))
+    if session.generated_at is None:  # no email prepared yet: the new settings are all there is
+        if "notify_minutes_before" in summary.changed or "starts_at" in summary.changed:
+            session.notify_at = notify_time(session.starts_at, session.notify_minutes_before)
+        db.session.commit()
+        return summary
+    if summary.changed:
+        _settle(session, summary, reissue=bool(set(summary.changed) & set(TOLD)))
+        session.changed_at = utcnow()
+    db.session.commit()
+    return summary
+
+
+def cancel_session(session: AttendanceSession, by: User, notify_students: bool) -> ChangeSummary:
+    """Cancel (committed). Emails not yet sent are withdrawn; with `notify_students`, every
+    student already emailed (or being emailed) gets a cancellation email."""
+    summary = ChangeSummary(changed=["cancelled"])
+    if session.cancelled:
+        return summary
+    now = utcnow()
+    session.cancelled_at, session.cancelled_by_id = now, by.id
+    for row in _rows(session):
+        emailed = row.status in (Status.SENT, Status.SENDING)
+        if notify_students and emailed:
+            _send_again(row, EmailKind.CANCELLED, now, "The session was cancelled: a cancellation email goes out")
+            summary.reissued += 1
+            summary.pending.append(row.id)
+        elif row.status in (Status.PENDING, Status.SENDING, Status.FAILED):
+            _withdraw(row, now, "Not sent: the session was cancelled")
+            summary.withdrawn += 1
+    db.session.commit()
+    return summary
+
+
+def _settle(session: AttendanceSession, summary: ChangeSummary, reissue: bool) -> None:
+    """Bring the session's rows in line with who is eligible now, and re-issue links if asked."""
+    now = utcnow()
+    expires_at = session.starts_at + timedelta(minutes=current_app.config["TOKEN_EXPIRY_MINUTES"])
+    eligible = {student.student_profile_id for student in StudentProfileRepository().get_by_program_and_stream(
+        session.program_id, session.stream_id, active_only=True)}
+    rows = {row.student_profile_id: row for row in _rows(session)}
+    jwt = JWTTokenService.from_config(current_app.config)
+
+    for student_id, row in rows.items():
+        if student_id not in eligible:
+            if row.status != Status.WITHDRAWN:
+                _withdraw(row, now, "Not sent: the student is no longer in this session's program or stream")
+                summary.withdrawn += 1
+            continue
+        returning = row.status == Status.WITHDRAWN  # taken off by an earlier change, eligible again
+        if not reissue and not returning:
+            continue
+        row.token = jwt.generate_token(student_id, session.id, expires_at)
+        row.token_expires_at = expires_at
+        if row.status in (Status.SENT, Status.SENDING):
+            _send_again(row, EmailKind.CHANGED, now, "The session changed: an email with the new link goes out")
+            summary.reissued += 1
+        else:  # never reached the student: the first email, with the new details
+            row.kind = EmailKind.INVITATION
+            _make_pending(row, now, None)
+            summary.added += returning
+        summary.pending.append(row.id)
+
+    new = sorted(eligible - rows.keys())
+    if new:
+        tokens = jwt.generate_tokens(new, session.id, expires_at)
+        EmailNotificationRepository().bulk_create([
+            {"session_id": session.id, "student_profile_id": student_id, "token": token,
+             "token_expires_at": expires_at} for student_id, token in zip(new, tokens, strict=True)])
+        summary.added += len(new)
+        summary.pending += list(db.session.scalars(select(EmailNotification.id).where(
+            EmailNotification.session_id == session.id, EmailNotification.student_profile_id.in_(new))))
+
+
+def _rows(session: AttendanceSession) -> list[EmailNotification]:
+    return list(db.session.scalars(select(EmailNotification).where(EmailNotification.session_id == session.id)))
+
+
+def _send_again(row: EmailNotification, kind: EmailKind, now, reason: str) -> None:
+    """A new email for a student who had one: a fresh Message-ID (it is not a copy of the last)."""
+    row.kind = kind
+    row.message_id = None
+    _make_pending(row, now, reason)
+
+
+def _make_pending(row: EmailNotification, now, reason: str | None) -> None:
+    row.status, row.attempts, row.next_attempt_at, row.sent_at = Status.PENDING, 0, None, None
+    row.last_error, row.updated_at = reason, now
+
+
+def _withdraw(row: EmailNotification, now, reason: str) -> None:
+    row.status, row.next_attempt_at, row.last_error, row.updated_at = Status.WITHDRAWN, None, reason, now
+
+
+def _differs(old, new) -> bool:
+    if hasattr(old, "astimezone") and hasattr(new, "astimezone"):
+        return old.astimezone(new.tzinfo) != new
+    return old != new

@@ -1,0 +1,407 @@
+"""Sessions after they are saved: the form's checks, editing, cancelling, scheduled sending, series."""
+import re
+from datetime import datetime, timedelta, timezone
+from email.header import decode_header, make_header
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from portal.database import utcnow
+from portal.delivery.outcomes import OutcomeWriter
+from portal.delivery.sweep import queue_due_sessions
+from portal.extensions import db
+from portal.models import AttendanceSession, DeliveryAttempt, EmailNotification, GenerationStatus
+from tests.conftest import make_course, make_program, make_students, statuses
+from tests.smtp_servers import parts
+
+TOMORROW = (datetime.now(ZoneInfo("UTC")) + timedelta(days=1)).strftime("%Y-%m-%d")
+
+
+@pytest.fixture
+def form(people) -> dict:
+    course = people["course"]
+    return {"course_id": str(course.id), "program_id": str(course.program_id), "stream_id": "",
+            "session_date": TOMORROW, "start_time": "08:00", "end_time": "10:00", "notify_at": "now"}
+
+
+@pytest.fixture
+def lecturer(client, auth, people):
+    auth.login("lecturer@example.edu")
+    return client
+
+
+def newest() -> AttendanceSession:
+    db.session.expire_all()
+    return db.session.scalar(select(AttendanceSession).order_by(AttendanceSession.id.desc()))
+
+
+def edit_form(session: AttendanceSession, **changes) -> dict:
+    starts, ends = session.starts_at.astimezone(timezone.utc), session.ends_at.astimezone(timezone.utc)
+    data = {"course_id": session.course_id, "program_id": session.program_id, "stream_id": session.stream_id or "",
+            "session_date": f"{starts:%Y-%m-%d}", "start_time": f"{starts:%H:%M}", "end_time": f"{ends:%H:%M}",
+            "room": session.room or ""}
+    if session.generated_at is None:
+        data["notify_at"] = "now"
+    return {key: str(value) for key, value in {**data, **changes}.items()}
+
+
+def tokens(session) -> dict[int, str]:
+    db.session.expire_all()
+    return dict(db.session.execute(select(EmailNotification.student_profile_id, EmailNotification.token)
+                                   .where(EmailNotification.session_id == session.id)).all())
+
+
+def subject(received) -> str:
+    return str(make_header(decode_header(received.message["Subject"])))
+
+
+def error_next_to(html: str, field: str) -> str:
+    match = re.search(rf'id="{field}-error">([^<]*)<', html)
+    assert match, f"no error shown next to {field}"
+    return match.group(1)
+
+
+# --- 1. the form prevents the mistake ---------------------------------------------------------
+
+def test_the_preview_says_who_will_be_emailed(lecturer, people):
+    program = people["course"].program
+    make_students(program, 3, stream=program.streams[0])
+    make_students(program, 2, stream=program.streams[1])
+    make_students(program, 1, active=False)
+    whole = lecturer.get(f"/sessions/audience?program_id={program.id}").get_json()
+    assert whole == {"audience": "5 active students of CS (all streams)"}
+    stream = lecturer.get(f"/sessions/audience?program_id={program.id}&stream_id={program.streams[1].id}").get_json()
+    assert stream == {"audience": "2 active students of CS (stream B)"}
+    other = make_program("BBA", streams=("X",))
+    for query in (f"program_id={program.id}&stream_id={other.streams[0].id}", "program_id=999", "program_id=x",
+                  f"program_id={10**30}", ""):
+        assert lecturer.get(f"/sessions/audience?{query}").get_json() == {"audience": None}, query
+
+
+def test_the_form_shows_the_count_after_a_refusal(lecturer, people, form):
+    make_students(people["course"].program, 2)
+    html = lecturer.post("/sessions/new", data={**form, "end_time": "07:00"}).get_data(as_text=True)
+    assert "This will email <strong id=\"audience-text\">2 active students of CS (all streams)</strong>." in html
+
+
+def test_another_programs_students_need_an_explicit_confirmation(lecturer, people, form):
+    bba = make_program("BBA", streams=())
+    make_students(bba, 21)
+    response = lecturer.post("/sessions/new", data={**form, "program_id": str(bba.id)})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert error_next_to(html, "program_id").startswith("CS201 is a CS course. To email BBA students, tick")
+    assert "This will email <strong id=\"audience-text\">21 active students of BBA (all streams)</strong>" in html
+    # The course's program is listed first, then the others.
+    options = re.findall(r'<option (?:selected )?value="(\d+)"', html.split('id="program_id"')[1].split("</select>")[0])
+    assert options[0] == str(people["course"].program_id)
+    assert db.session.scalar(select(AttendanceSession).where(AttendanceSession.program_id == bba.id)) is None
+
+    response = lecturer.post("/sessions/new", data={**form, "program_id": str(bba.id), "confirm_other_program": "y"})
+    assert response.status_code == 302
+    assert newest().program_id == bba.id
+
+
+# --- 4. scheduled sending ---------------------------------------------------------------------
+
+def test_a_scheduled_session_is_emailed_when_its_time_comes(lecturer, people, form, app, run_worker, smtp_server):
+    make_students(people["course"].program, 2)
+    response = lecturer.post("/sessions/new", data={**form, "notify_at": "before", "notify_minutes_before": "90"})
+    session = newest()
+    assert session.notify_minutes_before == 90
+    assert session.notify_at == session.starts_at - timedelta(minutes=90)
+    assert "go out at" in lecturer.get(response.location).get_data(as_text=True)
+    assert not any(queue.job_ids for queue in app.extensions["rq_queues"].values())  # nothing queued yet
+    assert queue_due_sessions() == 0
+    run_worker()
+    assert statuses(session.id) == {} and smtp_server.handler.received == []
+
+    page = lecturer.get(f"/sessions/{session.id}").get_data(as_text=True)
+    assert "Emails will go out at" in page and "Send now" in page
+    assert queue_due_sessions(session.notify_at + timedelta(seconds=1)) == 1
+    assert queue_due_sessions(session.notify_at + timedelta(seconds=2)) == 0  # queued once
+    run_worker()
+    assert statuses(session.id) == {"sent": 2}
+    assert len(smtp_server.handler.received) == 2
+
+
+def test_send_now(lecturer, people, form, run_worker, smtp_server):
+    make_students(people["course"].program, 1)
+    lecturer.post("/sessions/new", data={**form, "notify_at": "before", "notify_minutes_before": "60"})
+    session = newest()
+    assert session.scheduled
+    response = lecturer.post(f"/sessions/{session.id}/send-now")
+    assert response.status_code == 303
+    run_worker()
+    assert statuses(session.id) == {"sent": 1}
+    assert lecturer.post(f"/sessions/{session.id}/send-now").status_code == 409  # not waiting any more
+
+
+def test_a_session_starting_sooner_than_its_sending_time_is_emailed_at_once(lecturer, people, form, run_worker):
+    make_students(people["course"].program, 1)
+    soon = datetime.now(timezone.utc) + timedelta(minutes=20)
+    lecturer.post("/sessions/new", data={**form, "session_date": f"{soon:%Y-%m-%d}", "start_time": f"{soon:%H:%M}",
+                                         "end_time": "23:59", "notify_at": "before", "notify_minutes_before": "60"})
+    run_worker()
+    assert statuses(newest().id) == {"sent": 1}
+
+
+def test_minutes_are_needed_and_bounded(lecturer, form):
+    html = lecturer.post("/sessions/new", data={**form, "notify_at": "before", "notify_minutes_before": ""}).get_data(
+        as_text=True)
+    assert "Enter how many minutes before" in error_next_to(html, "notify_minutes_before")
+    response = lecturer.post("/sessions/new", data={**form, "notify_at": "before", "notify_minutes_before": "-5"})
+    assert response.status_code == 400 and "Choose from 0 to" in error_next_to(response.get_data(as_text=True),
+                                                                               "notify_minutes_before")
+
+
+# --- 5. a series ------------------------------------------------------------------------------
+
+def test_a_three_week_series_and_cancelling_the_rest(lecturer, people, form, app):
+    app.config["PORTAL_TIMEZONE"] = "Europe/London"
+    response = lecturer.post("/sessions/new", data={**form, "repeat_weeks": "2", "notify_at": "before",
+                                                    "notify_minutes_before": "30", "room": "LT 2"})
+    assert response.status_code == 302
+    sessions = db.session.scalars(select(AttendanceSession).where(AttendanceSession.series_id.is_not(None))
+                                  .order_by(AttendanceSession.starts_at)).all()
+    assert len(sessions) == 3 and {s.series_id for s in sessions} == {sessions[0].id}
+    zone = ZoneInfo("Europe/London")
+    assert [s.starts_at.astimezone(zone).strftime("%H:%M") for s in sessions] == ["08:00"] * 3  # local, across DST
+    assert [(s.starts_at.astimezone(zone).date() - sessions[0].starts_at.astimezone(zone).date()).days
+            for s in sessions] == [0, 7, 14]
+    assert all(s.notify_at == s.starts_at - timedelta(minutes=30) and s.room == "LT 2" for s in sessions)
+    assert "3 weekly sessions created" in lecturer.get(response.location).get_data(as_text=True)
+
+    listing = lecturer.get("/sessions").get_data(as_text=True)
+    assert "Weekly series" in listing and "3 sessions" in listing
+    cancel_rest = re.search(r'href="(/sessions/\d+/cancel\?scope=series)"', listing).group(1)
+    page = lecturer.get(cancel_rest).get_data(as_text=True)
+    assert 'value="series" checked' in page or 'checked value="series"' in page or re.search(
+        r'<input[^>]*checked[^>]*value="series"|<input[^>]*value="series"[^>]*checked', page)
+    response = lecturer.post(f"/sessions/{sessions[1].id}/cancel", data={"scope": "series"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert [s.cancelled for s in sessions] == [False, True, True]
+    assert "cancelled" in lecturer.get("/sessions").get_data(as_text=True)
+
+
+def test_a_series_needs_a_sending_time_and_a_sane_length(lecturer, form):
+    html = lecturer.post("/sessions/new", data={**form, "repeat_weeks": "3"}).get_data(as_text=True)
+    assert "A weekly series emails each session" in html
+    html = lecturer.post("/sessions/new", data={**form, "repeat_weeks": "21", "notify_at": "before",
+                                                "notify_minutes_before": "30"}).get_data(as_text=True)
+    assert "Repeat for 0 to 20 weeks" in error_next_to(html, "repeat_weeks")
+    assert newest() is None or newest().series_id is None
+
+
+# --- 2. editing -------------------------------------------------------------------------------
+
+def test_before_any_email_every_field_can_change(lecturer, people, form, app):
+    lecturer.post("/sessions/new", data={**form, "notify_at": "before", "notify_minutes_before": "60"})
+    session = newest()
+    other_course = make_course(people["course"].program, code="CS301", name="Algorithms")
+    page = lecturer.get(f"/sessions/{session.id}/edit")
+    assert page.status_code == 200 and "every field can change" in page.get_data(as_text=True)
+    response = lecturer.post(f"/sessions/{session.id}/edit", data=edit_form(
+        session, course_id=other_course.id, start_time="09:00", end_time="11:00", room="Lab 4",
+        notify_at="before", notify_minutes_before="120"))
+    assert response.status_code == 303
+    session = newest()
+    assert (session.course_id, session.room, f"{session.starts_at:%H:%M}") == (other_course.id, "Lab 4", "09:00")
+    assert session.notify_at == session.starts_at - timedelta(minutes=120)
+    assert statuses(session.id) == {}
+
+
+def test_changing_the_time_after_sending_reissues_the_links(lecturer, people, form, run_worker, smtp_server):
+    students = make_students(people["course"].program, 2)
+    lecturer.post("/sessions/new", data=form)
+    run_worker()
+    session = newest()
+    old = tokens(session)
+    assert statuses(session.id) == {"sent": 2}
+
+    response = lecturer.post(f"/sessions/{session.id}/edit", data=edit_form(session, start_time="09:00",
+                                                                            end_time="10:30"))
+    assert response.status_code == 303
+    assert "2 students already emailed get a “Session changed” email" in lecturer.get(response.location).get_data(
+        as_text=True)
+    run_worker()
+    assert statuses(session.id) == {"sent": 2}
+    changed = [r for r in smtp_server.handler.received if subject(r).startswith("Session changed")]
+    assert len(changed) == 2
+    text = parts(changed[0].message)["text/plain"]
+    assert "09:00 - 10:30 UTC" in text
+    new = tokens(session)
+    assert new[students[0].id] in text or new[students[1].id] in text
+    assert changed[0].message["Message-ID"] not in {r.message["Message-ID"] for r in smtp_server.handler.received[:2]}
+
+    for student in students:
+        gone = lecturer.get(f"/attendance?token={old[student.id]}")
+        assert gone.status_code == 410
+        assert "This session was changed; use the newest email" in gone.get_data(as_text=True)
+        assert lecturer.get(f"/attendance?token={new[student.id]}").status_code == 403  # not open yet: tomorrow
+
+
+def test_changing_the_program_adds_and_withdraws(lecturer, people, form, run_worker, smtp_server):
+    cs = people["course"].program
+    a, b = cs.streams
+    in_a = make_students(cs, 2, stream=a)
+    in_b = make_students(cs, 1, stream=b)
+    lecturer.post("/sessions/new", data={**form, "stream_id": str(a.id)})
+    run_worker()
+    session = newest()
+    old = tokens(session)
+    assert set(old) == {s.id for s in in_a}
+
+    response = lecturer.post(f"/sessions/{session.id}/edit", data=edit_form(session, stream_id=b.id))
+    assert response.status_code == 303
+    run_worker()
+    assert statuses(session.id) == {"withdrawn": 2, "sent": 1}
+    invitations = [r for r in smtp_server.handler.received if subject(r).startswith("Attendance Session Created")]
+    assert sorted(r.recipient for r in invitations) == sorted([s.user.email for s in in_a + in_b])
+    gone = lecturer.get(f"/attendance?token={old[in_a[0].id]}")
+    assert gone.status_code == 410 and "is no longer on your list" in gone.get_data(as_text=True)
+
+
+def test_a_pending_email_of_a_withdrawn_student_is_never_sent(lecturer, people, form, app, run_worker, smtp_server):
+    cs = people["course"].program
+    a, b = cs.streams
+    make_students(cs, 2, stream=a)
+    lecturer.post("/sessions/new", data={**form, "stream_id": str(a.id)})
+    session = newest()
+    from portal.delivery.jobs import generate_notifications
+    for queue in app.extensions["rq_queues"].values():
+        queue.empty()
+    generate_notifications(session.id)  # prepared and queued, not yet sent
+    lecturer.post(f"/sessions/{session.id}/edit", data=edit_form(session, stream_id=b.id))
+    run_worker()
+    assert statuses(session.id) == {"withdrawn": 2}
+    assert smtp_server.handler.received == []
+
+
+def test_only_the_owner_or_an_admin_can_edit_or_cancel(client, auth, people, form):
+    session = people["other_session"]
+    auth.login("lecturer@example.edu")
+    assert client.get(f"/sessions/{session.id}/edit").status_code == 404
+    assert client.post(f"/sessions/{session.id}/cancel", data={}).status_code == 404
+    assert client.post(f"/sessions/{session.id}/send-now").status_code == 404
+    db.session.expire_all()
+    assert not db.session.get(AttendanceSession, session.id).cancelled
+    auth.logout()
+    auth.login("admin@example.edu")
+    assert client.get(f"/sessions/{session.id}/edit").status_code == 200
+    assert client.post(f"/sessions/{session.id}/cancel", data={}).status_code == 303
+
+
+# --- 3. cancelling ----------------------------------------------------------------------------
+
+def test_cancelling_without_telling_the_students(lecturer, people, form, app, run_worker, smtp_server):
+    students = make_students(people["course"].program, 2)
+    lecturer.post("/sessions/new", data=form)
+    run_worker()
+    session = newest()
+    links = tokens(session)
+    page = lecturer.get(f"/sessions/{session.id}/cancel").get_data(as_text=True)
+    assert "2 students already emailed" in page and "Nothing is deleted" in page
+    response = lecturer.post(f"/sessions/{session.id}/cancel", data={})
+    assert response.status_code == 303
+    run_worker()
+    assert len(smtp_server.handler.received) == 2  # only the invitations
+    detail = lecturer.get(f"/sessions/{session.id}").get_data(as_text=True)
+    assert "Cancelled" in detail and "Edit" not in detail.split("<main")[1].split("Email delivery")[0]
+    for student in students:
+        gone = lecturer.get(f"/attendance?token={links[student.id]}")
+        assert gone.status_code == 410 and "This session was cancelled" in gone.get_data(as_text=True)
+        assert "will not take place" in gone.get_data(as_text=True)
+    assert lecturer.get(f"/sessions/{session.id}/edit").status_code == 409
+    assert db.session.get(AttendanceSession, session.id) is not None
+
+
+def test_cancelling_and_telling_the_students(lecturer, people, form, app, run_worker, smtp_server):
+    make_students(people["course"].program, 2)
+    lecturer.post("/sessions/new", data=form)
+    run_worker()
+    session = newest()
+    lecturer.post(f"/sessions/{session.id}/cancel", data={"notify_students": "y"})
+    run_worker()
+    cancelled = [r for r in smtp_server.handler.received if subject(r).startswith("Session cancelled")]
+    assert len(cancelled) == 2
+    assert "It will not take place" in parts(cancelled[0].message)["text/plain"]
+    assert "attendance?token=" not in parts(cancelled[0].message)["text/plain"]
+    assert statuses(session.id) == {"sent": 2}
+    history = db.session.scalars(select(DeliveryAttempt.outcome)).all()
+    assert history.count("sent") == 4  # both emails of both students, in their history
+
+
+def test_cancelling_before_sending_withdraws_everything(lecturer, people, form, app, run_worker, smtp_server):
+    make_students(people["course"].program, 3)
+    lecturer.post("/sessions/new", data=form)
+    session = newest()
+    from portal.delivery.jobs import generate_notifications
+    for queue in app.extensions["rq_queues"].values():
+        queue.empty()
+    generate_notifications(session.id)
+    lecturer.post(f"/sessions/{session.id}/cancel", data={"notify_students": "y"})
+    run_worker()
+    assert statuses(session.id) == {"withdrawn": 3}
+    assert smtp_server.handler.received == []
+
+
+def test_a_cancelled_scheduled_session_is_never_prepared(lecturer, people, form, run_worker):
+    make_students(people["course"].program, 1)
+    lecturer.post("/sessions/new", data={**form, "notify_at": "before", "notify_minutes_before": "60"})
+    session = newest()
+    lecturer.post(f"/sessions/{session.id}/cancel", data={})
+    assert queue_due_sessions(session.notify_at + timedelta(minutes=1)) == 0
+    run_worker()
+    assert statuses(session.id) == {}
+    assert newest().generation_status == GenerationStatus.WAITING
+
+
+def test_an_answer_does_not_undo_a_withdrawal(app, people):
+    """A relay's answer that arrives after the lecturer withdrew the email is history only."""
+    from tests.conftest import make_notification
+    student = make_students(people["course"].program, 1)[0]
+    row = make_notification(people["own_session"], student, status="sending")
+    row.status = "withdrawn"
+    db.session.commit()
+    with OutcomeWriter.open() as writer:
+        from portal.delivery.outcomes import Attempt
+        writer.record(row.id, "sent", None, utcnow(), sent_at=utcnow(), attempt=Attempt("sent", 250, "OK"),
+                      counts=True)
+    db.session.expire_all()
+    assert db.session.get(EmailNotification, row.id).status == "withdrawn"
+    assert db.session.scalars(select(DeliveryAttempt.outcome)).all() == ["sent"]
+
+
+# --- the subject and the command line ---------------------------------------------------------
+
+def test_the_subject_can_be_worded_by_the_institution(lecturer, people, form, app, run_worker, smtp_server):
+    app.config["EMAIL_SUBJECT_TEMPLATE"] = "[{course_code}] Attendance: {course_name}, {session_date}"
+    make_students(people["course"].program, 1)
+    lecturer.post("/sessions/new", data=form)
+    run_worker()
+    assert subject(smtp_server.handler.received[0]) == f"[CS201] Attendance: Data Structures, {TOMORROW}"
+
+
+@pytest.mark.parametrize("template, problem", [("{nope}", "KeyError"), ("{course_name.__class__}", "plain names"),
+                                                ("{", "ValueError"), ("a\nb", "one line")])
+def test_a_bad_subject_template_is_refused_at_start_up(template, problem):
+    from portal.config import check_settings
+    from portal.exceptions import ConfigurationError
+    settings = {"PORTAL_TIMEZONE": "UTC", "MAIL_RATE_LIMIT": "", "MAIL_RETRY_DELAYS": [60], "MAIL_CONNECTIONS": 1,
+                "MAIL_PAUSE_PROBE_SECONDS": 1, "MAIL_BATCH_SIZE": 1, "EMAIL_SUBJECT_TEMPLATE": template}
+    with pytest.raises(ConfigurationError, match="EMAIL_SUBJECT_TEMPLATE") as raised:
+        check_settings(settings)
+    assert problem in str(raised.value)
+
+
+def test_the_cli_schedules_a_series(cli, app, people):
+    result = cli("create-session", "--course", "CS201", "--date", TOMORROW, "--start", "08:00", "--end", "09:00",
+                 "--notify-minutes-before", "45", "--repeat-weeks", "1")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("notifications scheduled for") == 2
+    result = cli("create-session", "--course", "CS201", "--date", TOMORROW, "--start", "08:00", "--end", "09:00",
+                 "--repeat-weeks", "1")
+    assert result.exit_code == 1 and "A weekly series emails each session" in result.output
