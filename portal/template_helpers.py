@@ -8,6 +8,7 @@ from redis.exceptions import RedisError
 
 from portal import timefmt
 from portal.delivery import pause
+from portal.services.devices import device_label
 
 STATUS_STYLES = {"pending": "secondary", "sending": "info", "sent": "success", "failed": "danger",
                  "waiting": "secondary", "queued": "info", "done": "success"}
@@ -49,6 +50,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda moment: timefmt.local_datetime(moment) if moment else "", "local_datetime")
     app.add_template_filter(lambda moment: timefmt.local_timestamp(moment) if moment else "", "local_timestamp")
     app.add_template_filter(lambda moment: timefmt.local_date(moment) if moment else "", "local_date")
+    app.add_template_filter(device_label, "device_label")
     app.add_template_filter(lambda moment: timefmt.local_time(moment) if moment else "", "local_time")
     app.add_template_filter(lambda moment: timefmt.zoned_time(moment) if moment else "", "zoned_time")
     app.add_template_filter(lambda status: STATUS_STYLES.get(status, "secondary"), "status_style")

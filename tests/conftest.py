@@ -27,6 +27,8 @@ from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
 from tests.smtp_servers import SMTPServer
 
+pytest_plugins = ("tests.browser",)  # the browser tests' fixtures
+
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -1,165 +1,33 @@
 """Main journeys in a real browser (Playwright driving Debian's Chromium), against the app
 served over HTTP, with a real `worker.py` delivering to a real SMTP server."""
 import re
-import shutil
-import threading
-import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import segno
-from flask import request
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from portal.extensions import db
 from portal.models import AttendanceRecord, CardCheck, EmailNotification
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    CheckedBrowser,
+    PageChecks,
+    expect_until,
+    link_in_email,
+    shot,
+    sign_in,
+)
 from tests.conftest import (
-    PASSWORD,
-    ROOT,
     create_session,
-    end_process,
-    env_for,
+    link_for,
     make_session,
     make_students,
-    start_worker,
 )
-from tests.page_checks import axe_script, nu_html_errors
-from tests.test_card_scan import link_for
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    """One Playwright per module: a second one cannot start beside it in the same thread."""
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def chromium(playwright):
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
-
-
-class PageChecks:
-    """Every page a browser test visits is checked: the HTML the server sent, by the Nu HTML
-    checker, and the page as loaded, by axe-core (run by an init script on each load)."""
-
-    def __init__(self):
-        self.sent: dict[str, str] = {}  # "GET /path (200)" → the HTML
-        self.audited: dict[str, list[str]] = {}  # path → axe's serious and critical problems
-        self.script = axe_script()
-
-    def record(self, response):
-        """after_request: keep each HTML page the portal sends."""
-        if response.mimetype == "text/html" and response.status_code < 300 and not response.direct_passthrough:
-            self.sent[f"{request.method} {request.path} ({response.status_code})"] = response.get_data(as_text=True)
-        return response
-
-    def report(self, url: str, problems: list[str]) -> None:
-        self.audited.setdefault(urlsplit(url).path, []).extend(problems)
-
-    def watch(self, context) -> None:
-        context.add_init_script(script=self.script)
-        context.expose_function("portalAxeReport", self.report)
-
-    @staticmethod
-    def settle(page) -> None:
-        """Wait for the audit of the page on screen (before its context closes)."""
-        if not page.url.startswith("http"):
-            return  # set_content (an email): no portal page, no audit
-        page.wait_for_function("() => window.portalAxeDone === true", timeout=15_000)
-
-    def problems(self) -> list[str]:
-        paths = {label.split(" ")[1] for label in self.sent}
-        unchecked = sorted(paths - self.audited.keys())
-        found = [f"{path}: {problem}" for path, problems in self.audited.items() for problem in problems]
-        found += [f"{path}: visited but axe-core never finished (settle the page first)" for path in unchecked]
-        return found + nu_html_errors(self.sent)
-
-
-class CheckedBrowser:
-    """The browser as the tests use it: every context it opens runs the page checks."""
-
-    def __init__(self, browser, checks: PageChecks):
-        self._browser, self._checks = browser, checks
-
-    def new_context(self, **options):
-        context = self._browser.new_context(**options)
-        self._checks.watch(context)
-        return context
-
-    def new_page(self, **options):
-        return self.new_context(**options).new_page()
-
-
-@pytest.fixture
-def page_checks():
-    checks = PageChecks()
-    yield checks
-    problems = checks.problems()
-    assert not problems, "pages failed their checks:\n" + "\n".join(problems)
-
-
-@pytest.fixture
-def browser(chromium, page_checks):
-    return CheckedBrowser(chromium, page_checks)
-
-
-@pytest.fixture
-def portal_url(app, page_checks):
-    """The test app on a real HTTP server, CSRF protection on, as in production; every HTML
-    page it sends is kept for the HTML checker."""
-    app.config["WTF_CSRF_ENABLED"] = True
-    app.after_request(page_checks.record)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture
-def worker(app, tmp_path):
-    process = start_worker(env_for(app), tmp_path / "worker.log", burst=False)
-    yield process
-    end_process(process)
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    yield page
-    PageChecks.settle(page)
-    context.close()
-
-
-def shot(page, name: str) -> Path:
-    """A screenshot of the page once it is checked (so the next navigation cannot cut axe short)."""
-    PageChecks.settle(page)
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}/sessions")
-    PageChecks.settle(page)
 
 
 def test_lecturer_creates_a_session_and_watches_delivery_finish(page, portal_url, worker, people, smtp_server):
@@ -228,23 +96,7 @@ def test_admin_retries_failed_notifications_and_sees_them_delivered(page, portal
     assert bounced == ["bounce-0@example.edu", "bounce-1@example.edu"]  # delivered once, on the retry
 
 
-def expect_until(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 ROOM = (-1.28333, 36.81667)
-
-
-def link_in_email(smtp_server, email: str) -> str:
-    from tests.smtp_servers import parts
-
-    message = next(r.message for r in smtp_server.handler.received if r.recipient == email)
-    text = parts(message)["text/plain"]
-    return next(line.strip() for line in text.splitlines() if "/attendance?token=" in line)
 
 
 def test_students_confirm_from_the_emailed_link_on_site_and_are_refused_far_away(

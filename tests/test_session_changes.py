@@ -1,5 +1,6 @@
 """Sessions after they are saved: the form's checks, editing, cancelling, scheduled sending, series."""
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from email.header import decode_header, make_header
 from zoneinfo import ZoneInfo
@@ -12,7 +13,16 @@ from portal.delivery.outcomes import OutcomeWriter
 from portal.delivery.sweep import queue_due_sessions
 from portal.extensions import db
 from portal.models import AttendanceSession, DeliveryAttempt, EmailNotification, GenerationStatus
-from tests.conftest import make_course, make_program, make_students, statuses
+from tests.conftest import (
+    end_process,
+    env_for,
+    make_course,
+    make_program,
+    make_students,
+    start_worker,
+    statuses,
+    wait_for,
+)
 from tests.smtp_servers import parts
 
 TOMORROW = (datetime.now(ZoneInfo("UTC")) + timedelta(days=1)).strftime("%Y-%m-%d")
@@ -405,3 +415,31 @@ def test_the_cli_schedules_a_series(cli, app, people):
     result = cli("create-session", "--course", "CS201", "--date", TOMORROW, "--start", "08:00", "--end", "09:00",
                  "--repeat-weeks", "1")
     assert result.exit_code == 1 and "A weekly series emails each session" in result.output
+
+
+def test_a_session_scheduled_two_minutes_ahead_is_emailed_on_time_across_a_worker_restart(
+        app, course, smtp_server, tmp_path):
+    """Real worker processes: the first is stopped before the sending time and a new one started;
+    the emails leave when the time comes, not before, and not much after."""
+    from portal.services.session_service import SessionRequest, create_sessions
+
+    make_students(course.program, 2)  # and no other session: only this one's emails go out
+    notify_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=2)
+    session = create_sessions(SessionRequest(
+        course_id=course.id, program_id=course.program_id, stream_id=None, lecturer_id=None,
+        starts_at=notify_at + timedelta(minutes=30), ends_at=notify_at + timedelta(minutes=90),
+        notify_minutes_before=30))[0]
+    assert session.notify_at == notify_at
+    env = env_for(app)
+    first = start_worker(env, tmp_path / "worker-1.log", burst=False)
+    time.sleep(5)
+    end_process(first)  # every worker restarted in between
+    assert smtp_server.handler.received == []
+    second = start_worker(env, tmp_path / "worker-2.log", burst=False)
+    try:
+        wait_for(lambda: len(smtp_server.handler.received) == 2, timeout=180, what="the scheduled emails")
+    finally:
+        end_process(second)
+    for accepted in smtp_server.handler.accepted_at:
+        assert notify_at.timestamp() <= accepted <= notify_at.timestamp() + 10
+    assert statuses(session.id) == {"sent": 2}

@@ -1,0 +1,146 @@
+"""A lecturer's sessions after the first email, in a real browser: the form's checks, editing,
+cancelling, a series, and every staff page on a phone."""
+import re
+from datetime import datetime, timedelta, timezone
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import AttendanceSession
+from tests.browser import PHONE, link_in_email, shot, sign_in
+from tests.conftest import make_course, make_program, make_students
+from tests.smtp_servers import parts
+
+TOMORROW = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%d")
+
+
+def newest() -> AttendanceSession:
+    db.session.expire_all()
+    return db.session.scalar(select(AttendanceSession).order_by(AttendanceSession.id.desc()))
+
+
+def fill_session(page, course_id: int, start="08:00", end="09:00") -> None:
+    page.get_by_label("Course", exact=True).select_option(str(course_id))
+    page.get_by_label("Date", exact=True).fill(TOMORROW)
+    page.get_by_label("Starts", exact=True).fill(start)
+    page.get_by_label("Ends", exact=True).fill(end)
+
+
+def test_the_form_says_who_it_emails_and_asks_before_another_program(page, portal_url, people):
+    cs = people["course"].program
+    make_students(cs, 3)
+    bba = make_program("BBA", streams=())
+    make_students(bba, 21, prefix="bba")
+    sign_in(page, portal_url, "lecturer@example.edu")
+    page.goto(f"{portal_url}/sessions/new")
+    fill_session(page, people["course"].id)
+    program = page.get_by_label("Program", exact=True)
+    expect(program).to_have_value(str(cs.id))  # the course chose its program
+    audience = page.locator("#audience")
+    expect(audience).to_have_text("This will email 3 active students of CS (all streams).")
+    shared = page.get_by_label("Yes, this class is shared: email this program's students")
+    expect(shared).to_be_hidden()
+
+    program.select_option(str(bba.id))
+    expect(audience).to_have_text("This will email 21 active students of BBA (all streams).")
+    expect(shared).to_be_visible()
+    page.get_by_role("button", name="Create session").click()
+    expect(page.locator("#program_id-error")).to_contain_text("CS201 is a CS course. To email BBA students")
+    expect(audience).to_have_text("This will email 21 active students of BBA (all streams).")
+    assert newest().program_id == cs.id  # only the fixture's sessions: nothing saved
+    shot(page, "session-form-another-program")
+
+    page.get_by_label("Yes, this class is shared: email this program's students").check()
+    page.get_by_role("button", name="Create session").click()
+    expect(page).to_have_url(re.compile(rf"{portal_url}/sessions/\d+$"))
+    assert newest().program_id == bba.id
+
+
+def test_editing_after_sending_and_cancelling_with_notice(page, browser, app, portal_url, people, smtp_server,
+                                                          run_worker):
+    app.config["PORTAL_BASE_URL"] = portal_url
+    app.config["PORTAL_TIMEZONE"] = "Africa/Nairobi"
+    student = make_students(people["course"].program, 1)[0]
+    sign_in(page, portal_url, "lecturer@example.edu")
+    page.goto(f"{portal_url}/sessions/new")
+    fill_session(page, people["course"].id)
+    page.get_by_label("Room (optional)").fill("LT 2")
+    page.get_by_role("button", name="Create session").click()
+    run_worker()
+    old_link = link_in_email(smtp_server, student.user.email)
+    invitation = parts(smtp_server.handler.received[0].message)["text/plain"]
+    assert "Time: 08:00 - 09:00 EAT" in invitation and " EAT." in invitation  # the zone, in the delivered bytes
+
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_label("Room (optional)")).to_have_value("LT 2")
+    page.get_by_label("Starts", exact=True).fill("10:00")
+    page.get_by_label("Ends", exact=True).fill("11:30")
+    shot(page, "session-edit")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").first).to_contain_text("“Session changed” email")
+    run_worker()
+    changed = smtp_server.handler.received[-1]
+    assert changed.message["Subject"].startswith("Session changed: Data Structures")
+    text = parts(changed.message)["text/plain"]
+    assert "Time: 10:00 - 11:30 EAT" in text
+    new_link = next(line.strip() for line in text.splitlines() if "/attendance?token=" in line)
+
+    phone = browser.new_context(**PHONE).new_page()
+    phone.goto(old_link)
+    expect(phone.get_by_role("heading", level=1)).to_have_text(
+        "This session was changed; use the newest email about Data Structures.")
+    phone.goto(new_link)
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("opens for attendance on")
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("at 10:00 EAT")
+
+    page.get_by_role("link", name="Cancel session").click()
+    page.get_by_label("Email the students who were already told about it that it is cancelled").check()
+    shot(page, "session-cancel")
+    page.get_by_role("button", name="Cancel the session").click()
+    expect(page.get_by_role("status").first).to_contain_text("Session cancelled.")
+    expect(page.get_by_text("Cancelled", exact=True)).to_be_visible()
+    run_worker()
+    assert smtp_server.handler.received[-1].message["Subject"].startswith("Session cancelled: Data Structures")
+    phone.goto(new_link)
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("This session was cancelled")
+    phone.context.close()
+
+
+def test_a_three_week_series_is_listed_together(page, portal_url, people, app):
+    make_course(people["course"].program, code="CS301", name="Algorithms")
+    sign_in(page, portal_url, "lecturer@example.edu")
+    page.goto(f"{portal_url}/sessions/new")
+    fill_session(page, people["course"].id)
+    page.get_by_label("Before the session starts").check()
+    page.get_by_label("Minutes before the start").fill("30")
+    page.get_by_label("Repeat weekly for the next … weeks").fill("2")
+    page.get_by_role("button", name="Create session").click()
+    expect(page.get_by_role("status").first).to_contain_text("3 weekly sessions created")
+    expect(page.get_by_text("Emails will go out at")).to_be_visible()
+    page.get_by_role("link", name="Sessions", exact=True).first.click()
+    expect(page.get_by_text("Weekly series", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Cancel the rest of the CS201 series")).to_be_visible()
+    shot(page, "sessions-series")
+
+
+def test_every_staff_page_fits_a_phone(browser, portal_url, people, app, run_worker):
+    from tests.conftest import link_for
+    session = people["own_session"]
+    student = make_students(people["course"].program, 1)[0]
+    link_for(app, session, student)
+    context = browser.new_context(**PHONE)
+    phone = context.new_page()
+    sign_in(phone, portal_url, "admin@example.edu")
+    paths = ["/sessions", "/sessions/new", f"/sessions/{session.id}", f"/sessions/{session.id}/edit",
+             f"/sessions/{session.id}/cancel", f"/sessions/{session.id}/attendance", "/notifications",
+             "/admin/programs", "/admin/courses", "/admin/staff", "/admin/import", "/admin/queue"]
+    too_wide = {}
+    for path in paths:
+        phone.goto(portal_url + path)
+        width = phone.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        if width[0] > width[1]:
+            too_wide[path] = width
+    shot(phone, "phone-sessions")
+    context.close()
+    assert not too_wide, f"pages wider than the phone (scroll width, screen width): {too_wide}"
