@@ -1,6 +1,7 @@
 """Fixtures: a fresh app and database per test, real Redis, real SMTP servers, workers."""
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -369,3 +370,19 @@ def cli(app):
         return runner.invoke(args=list(args))
 
     return invoke
+
+
+def tomorrow() -> str:
+    return (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%d")
+
+
+def newest_session() -> AttendanceSession | None:
+    """The session saved last (fresh from the database)."""
+    db.session.expire_all()
+    return db.session.scalar(select(AttendanceSession).order_by(AttendanceSession.id.desc()))
+
+
+def error_next_to(html: str, field: str) -> str:
+    match = re.search(rf'id="{field}-error">([^<]*)<', html)
+    assert match, f"no error shown next to {field}"
+    return match.group(1)

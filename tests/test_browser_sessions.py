@@ -1,23 +1,14 @@
 """A lecturer's sessions after the first email, in a real browser: the form's checks, editing,
 cancelling, a series, and every staff page on a phone."""
 import re
-from datetime import datetime, timedelta, timezone
 
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from portal.extensions import db
-from portal.models import AttendanceSession
 from tests.browser import PHONE, link_in_email, shot, sign_in
-from tests.conftest import make_course, make_program, make_students
+from tests.conftest import make_course, make_program, make_students, newest_session, tomorrow
 from tests.smtp_servers import parts
 
-TOMORROW = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%d")
-
-
-def newest() -> AttendanceSession:
-    db.session.expire_all()
-    return db.session.scalar(select(AttendanceSession).order_by(AttendanceSession.id.desc()))
+TOMORROW = tomorrow()
 
 
 def fill_session(page, course_id: int, start="08:00", end="09:00") -> None:
@@ -48,13 +39,13 @@ def test_the_form_says_who_it_emails_and_asks_before_another_program(page, porta
     page.get_by_role("button", name="Create session").click()
     expect(page.locator("#program_id-error")).to_contain_text("CS201 is a CS course. To email BBA students")
     expect(audience).to_have_text("This will email 21 active students of BBA (all streams).")
-    assert newest().program_id == cs.id  # only the fixture's sessions: nothing saved
+    assert newest_session().program_id == cs.id  # only the fixture's sessions: nothing saved
     shot(page, "session-form-another-program")
 
     page.get_by_label("Yes, this class is shared: email this program's students").check()
     page.get_by_role("button", name="Create session").click()
     expect(page).to_have_url(re.compile(rf"{portal_url}/sessions/\d+$"))
-    assert newest().program_id == bba.id
+    assert newest_session().program_id == bba.id
 
 
 def test_editing_after_sending_and_cancelling_with_notice(page, browser, app, portal_url, people, smtp_server,

@@ -16,16 +16,19 @@ from portal.models import AttendanceSession, DeliveryAttempt, EmailNotification,
 from tests.conftest import (
     end_process,
     env_for,
+    error_next_to,
     make_course,
     make_program,
     make_students,
+    newest_session,
     start_worker,
     statuses,
+    tomorrow,
     wait_for,
 )
 from tests.smtp_servers import parts
 
-TOMORROW = (datetime.now(ZoneInfo("UTC")) + timedelta(days=1)).strftime("%Y-%m-%d")
+TOMORROW = tomorrow()
 
 
 @pytest.fixture
@@ -39,11 +42,6 @@ def form(people) -> dict:
 def lecturer(client, auth, people):
     auth.login("lecturer@example.edu")
     return client
-
-
-def newest() -> AttendanceSession:
-    db.session.expire_all()
-    return db.session.scalar(select(AttendanceSession).order_by(AttendanceSession.id.desc()))
 
 
 def edit_form(session: AttendanceSession, **changes) -> dict:
@@ -64,12 +62,6 @@ def tokens(session) -> dict[int, str]:
 
 def subject(received) -> str:
     return str(make_header(decode_header(received.message["Subject"])))
-
-
-def error_next_to(html: str, field: str) -> str:
-    match = re.search(rf'id="{field}-error">([^<]*)<', html)
-    assert match, f"no error shown next to {field}"
-    return match.group(1)
 
 
 # --- 1. the form prevents the mistake ---------------------------------------------------------
@@ -110,7 +102,7 @@ def test_another_programs_students_need_an_explicit_confirmation(lecturer, peopl
 
     response = lecturer.post("/sessions/new", data={**form, "program_id": str(bba.id), "confirm_other_program": "y"})
     assert response.status_code == 302
-    assert newest().program_id == bba.id
+    assert newest_session().program_id == bba.id
 
 
 # --- 4. scheduled sending ---------------------------------------------------------------------
@@ -118,7 +110,7 @@ def test_another_programs_students_need_an_explicit_confirmation(lecturer, peopl
 def test_a_scheduled_session_is_emailed_when_its_time_comes(lecturer, people, form, app, run_worker, smtp_server):
     make_students(people["course"].program, 2)
     response = lecturer.post("/sessions/new", data={**form, "notify_at": "before", "notify_minutes_before": "90"})
-    session = newest()
+    session = newest_session()
     assert session.notify_minutes_before == 90
     assert session.notify_at == session.starts_at - timedelta(minutes=90)
     assert "go out at" in lecturer.get(response.location).get_data(as_text=True)
@@ -139,7 +131,7 @@ def test_a_scheduled_session_is_emailed_when_its_time_comes(lecturer, people, fo
 def test_send_now(lecturer, people, form, run_worker, smtp_server):
     make_students(people["course"].program, 1)
     lecturer.post("/sessions/new", data={**form, "notify_at": "before", "notify_minutes_before": "60"})
-    session = newest()
+    session = newest_session()
     assert session.scheduled
     response = lecturer.post(f"/sessions/{session.id}/send-now")
     assert response.status_code == 303
@@ -154,7 +146,7 @@ def test_a_session_starting_sooner_than_its_sending_time_is_emailed_at_once(lect
     lecturer.post("/sessions/new", data={**form, "session_date": f"{soon:%Y-%m-%d}", "start_time": f"{soon:%H:%M}",
                                          "end_time": "23:59", "notify_at": "before", "notify_minutes_before": "60"})
     run_worker()
-    assert statuses(newest().id) == {"sent": 1}
+    assert statuses(newest_session().id) == {"sent": 1}
 
 
 def test_minutes_are_needed_and_bounded(lecturer, form):
@@ -202,14 +194,14 @@ def test_a_series_needs_a_sending_time_and_a_sane_length(lecturer, form):
     html = lecturer.post("/sessions/new", data={**form, "repeat_weeks": "21", "notify_at": "before",
                                                 "notify_minutes_before": "30"}).get_data(as_text=True)
     assert "Repeat for 0 to 20 weeks" in error_next_to(html, "repeat_weeks")
-    assert newest() is None or newest().series_id is None
+    assert newest_session() is None or newest_session().series_id is None
 
 
 # --- 2. editing -------------------------------------------------------------------------------
 
 def test_before_any_email_every_field_can_change(lecturer, people, form, app):
     lecturer.post("/sessions/new", data={**form, "notify_at": "before", "notify_minutes_before": "60"})
-    session = newest()
+    session = newest_session()
     other_course = make_course(people["course"].program, code="CS301", name="Algorithms")
     page = lecturer.get(f"/sessions/{session.id}/edit")
     assert page.status_code == 200 and "every field can change" in page.get_data(as_text=True)
@@ -217,7 +209,7 @@ def test_before_any_email_every_field_can_change(lecturer, people, form, app):
         session, course_id=other_course.id, start_time="09:00", end_time="11:00", room="Lab 4",
         notify_at="before", notify_minutes_before="120"))
     assert response.status_code == 303
-    session = newest()
+    session = newest_session()
     assert (session.course_id, session.room, f"{session.starts_at:%H:%M}") == (other_course.id, "Lab 4", "09:00")
     assert session.notify_at == session.starts_at - timedelta(minutes=120)
     assert statuses(session.id) == {}
@@ -227,7 +219,7 @@ def test_changing_the_time_after_sending_reissues_the_links(lecturer, people, fo
     students = make_students(people["course"].program, 2)
     lecturer.post("/sessions/new", data=form)
     run_worker()
-    session = newest()
+    session = newest_session()
     old = tokens(session)
     assert statuses(session.id) == {"sent": 2}
 
@@ -260,7 +252,7 @@ def test_changing_the_program_adds_and_withdraws(lecturer, people, form, run_wor
     in_b = make_students(cs, 1, stream=b)
     lecturer.post("/sessions/new", data={**form, "stream_id": str(a.id)})
     run_worker()
-    session = newest()
+    session = newest_session()
     old = tokens(session)
     assert set(old) == {s.id for s in in_a}
 
@@ -279,7 +271,7 @@ def test_a_pending_email_of_a_withdrawn_student_is_never_sent(lecturer, people, 
     a, b = cs.streams
     make_students(cs, 2, stream=a)
     lecturer.post("/sessions/new", data={**form, "stream_id": str(a.id)})
-    session = newest()
+    session = newest_session()
     from portal.delivery.jobs import generate_notifications
     for queue in app.extensions["rq_queues"].values():
         queue.empty()
@@ -310,7 +302,7 @@ def test_cancelling_without_telling_the_students(lecturer, people, form, app, ru
     students = make_students(people["course"].program, 2)
     lecturer.post("/sessions/new", data=form)
     run_worker()
-    session = newest()
+    session = newest_session()
     links = tokens(session)
     page = lecturer.get(f"/sessions/{session.id}/cancel").get_data(as_text=True)
     assert "2 students already emailed" in page and "Nothing is deleted" in page
@@ -332,7 +324,7 @@ def test_cancelling_and_telling_the_students(lecturer, people, form, app, run_wo
     make_students(people["course"].program, 2)
     lecturer.post("/sessions/new", data=form)
     run_worker()
-    session = newest()
+    session = newest_session()
     lecturer.post(f"/sessions/{session.id}/cancel", data={"notify_students": "y"})
     run_worker()
     cancelled = [r for r in smtp_server.handler.received if subject(r).startswith("Session cancelled")]
@@ -347,7 +339,7 @@ def test_cancelling_and_telling_the_students(lecturer, people, form, app, run_wo
 def test_cancelling_before_sending_withdraws_everything(lecturer, people, form, app, run_worker, smtp_server):
     make_students(people["course"].program, 3)
     lecturer.post("/sessions/new", data=form)
-    session = newest()
+    session = newest_session()
     from portal.delivery.jobs import generate_notifications
     for queue in app.extensions["rq_queues"].values():
         queue.empty()
@@ -361,12 +353,12 @@ def test_cancelling_before_sending_withdraws_everything(lecturer, people, form, 
 def test_a_cancelled_scheduled_session_is_never_prepared(lecturer, people, form, run_worker):
     make_students(people["course"].program, 1)
     lecturer.post("/sessions/new", data={**form, "notify_at": "before", "notify_minutes_before": "60"})
-    session = newest()
+    session = newest_session()
     lecturer.post(f"/sessions/{session.id}/cancel", data={})
     assert queue_due_sessions(session.notify_at + timedelta(minutes=1)) == 0
     run_worker()
     assert statuses(session.id) == {}
-    assert newest().generation_status == GenerationStatus.WAITING
+    assert newest_session().generation_status == GenerationStatus.WAITING
 
 
 def test_an_answer_does_not_undo_a_withdrawal(app, people):

@@ -1,20 +1,15 @@
 """The new-session form and the session pages."""
 import re
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import AttendanceSession, EmailNotification
-from tests.conftest import make_program, make_students, queue_down
+from tests.conftest import error_next_to, make_program, make_students, queue_down, tomorrow
 
 A_MONTH_AGO = (date.today() - timedelta(days=30)).isoformat()  # links long expired, not a typo
-
-
-def tomorrow() -> str:
-    return (datetime.now(ZoneInfo("UTC")) + timedelta(days=1)).strftime("%Y-%m-%d")
 
 
 @pytest.fixture
@@ -28,12 +23,6 @@ def form(people) -> dict:
 
 def session_count() -> int:
     return db.session.scalar(select(func.count()).select_from(AttendanceSession))
-
-
-def error_next_to(html: str, field: str) -> str:
-    match = re.search(rf'id="{field}-error">([^<]*)<', html)
-    assert match, f"no error shown next to {field}"
-    return match.group(1)
 
 
 def test_get_offers_sensible_defaults(client, auth, people):

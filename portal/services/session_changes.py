@@ -17,7 +17,6 @@ AttendanceService), so re-issuing a link or withdrawing a row ends the old one a
 Every change commits in one transaction; the caller then queues the emails now pending.
 """
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -28,7 +27,7 @@ from portal.extensions import db
 from portal.models import AttendanceSession, EmailKind, EmailNotification, NotificationStatus, User
 from portal.repositories import EmailNotificationRepository, StudentProfileRepository
 from portal.services.jwt_service import JWTTokenService
-from portal.services.session_service import SessionRequest, notify_time, validate
+from portal.services.session_service import SessionRequest, link_expiry, notify_time, validate
 
 # What the students were told: changing one of these after emails went out re-issues the links.
 TOLD = ("course_id", "starts_at", "ends_at", "latitude", "longitude", "radius_m", "room")
@@ -72,23 +71,25 @@ def edit_session(session: AttendanceSession, request: SessionRequest) -> ChangeS
     return summary
 
 
-def cancel_session(session: AttendanceSession, by: User, notify_students: bool) -> ChangeSummary:
-    """Cancel (committed). Emails not yet sent are withdrawn; with `notify_students`, every
-    student already emailed (or being emailed) gets a cancellation email."""
+def cancel_sessions(sessions: list[AttendanceSession], by: User, notify_students: bool) -> ChangeSummary:
+    """Cancel the sessions (one, or the rest of a series), all in one commit. Emails not yet
+    sent are withdrawn; with `notify_students`, every student already emailed (or being
+    emailed) gets a cancellation email. Sessions already cancelled are left as they are."""
     summary = ChangeSummary(changed=["cancelled"])
-    if session.cancelled:
-        return summary
     now = utcnow()
-    session.cancelled_at, session.cancelled_by_id = now, by.id
-    for row in _rows(session):
-        emailed = row.status in (Status.SENT, Status.SENDING)
-        if notify_students and emailed:
-            _send_again(row, EmailKind.CANCELLED, now, "The session was cancelled: a cancellation email goes out")
-            summary.reissued += 1
-            summary.pending.append(row.id)
-        elif row.status in (Status.PENDING, Status.SENDING, Status.FAILED):
-            _withdraw(row, now, "Not sent: the session was cancelled")
-            summary.withdrawn += 1
+    for session in sessions:
+        if session.cancelled:
+            continue
+        session.cancelled_at, session.cancelled_by_id = now, by.id
+        for row in _rows(session):
+            emailed = row.status in (Status.SENT, Status.SENDING)
+            if notify_students and emailed:
+                _send_again(row, EmailKind.CANCELLED, now, "The session was cancelled: a cancellation email goes out")
+                summary.reissued += 1
+                summary.pending.append(row.id)
+            elif row.status in (Status.PENDING, Status.SENDING, Status.FAILED):
+                _withdraw(row, now, "Not sent: the session was cancelled")
+                summary.withdrawn += 1
     db.session.commit()
     return summary
 
@@ -96,7 +97,7 @@ def cancel_session(session: AttendanceSession, by: User, notify_students: bool) 
 def _settle(session: AttendanceSession, summary: ChangeSummary, reissue: bool) -> None:
     """Bring the session's rows in line with who is eligible now, and re-issue links if asked."""
     now = utcnow()
-    expires_at = session.starts_at + timedelta(minutes=current_app.config["TOKEN_EXPIRY_MINUTES"])
+    expires_at = link_expiry(session.starts_at)
     eligible = {student.student_profile_id for student in StudentProfileRepository().get_by_program_and_stream(
         session.program_id, session.stream_id, active_only=True)}
     rows = {row.student_profile_id: row for row in _rows(session)}

@@ -16,7 +16,7 @@ from portal.repositories import EmailNotificationRepository, SessionRepository, 
 from portal.request_args import page_arg
 from portal.services import card_review
 from portal.services.attendance_report import build_report, card_word, report_csv
-from portal.services.session_changes import cancel_session, edit_session
+from portal.services.session_changes import cancel_sessions, edit_session
 from portal.services.session_service import SessionRequest, audience, create_sessions, link_expiry
 from portal.sessions import bp
 from portal.sessions.forms import CancelSessionForm, EditSessionForm, SessionForm
@@ -141,18 +141,12 @@ def cancel(session_id: int):
         return render_template("sessions/cancel.html", session=session, form=form, rest=rest, emailed=emailed), \
             400 if form.errors else 200
     targets = rest if form.scope.data == "series" else [session]
-    pending, withdrawn, told = [], 0, 0
-    for target in targets:
-        if target.cancelled:
-            continue
-        summary = cancel_session(target, current_user, form.notify_students.data)
-        pending += summary.pending
-        withdrawn, told = withdrawn + summary.withdrawn, told + summary.reissued
-    queued = queueing.enqueue_send_batches(pending, starts_at=session.starts_at) if pending else True
+    summary = cancel_sessions(targets, current_user, form.notify_students.data)
+    queued = queueing.enqueue_send_batches(summary.pending, starts_at=session.starts_at)
     which = f"{len(targets)} sessions" if len(targets) > 1 else "Session"
-    message = f"{which} cancelled. {_students(withdrawn)} will not be emailed."
+    message = f"{which} cancelled. {_students(summary.withdrawn)} will not be emailed."
     if form.notify_students.data:
-        message += f" {_students(told)} already emailed get a cancellation email."
+        message += f" {_students(summary.reissued)} already emailed get a cancellation email."
     flash(message + ("" if queued else " " + queueing.QUEUE_DOWN), "success" if queued else "warning")
     return redirect(url_for(".detail", session_id=session.id), 303)
 
