@@ -2,6 +2,7 @@
 its error states. The browser tests check the pages they visit too, and run axe-core."""
 import io
 from datetime import timedelta
+from email import message_from_bytes
 
 from sqlalchemy import select
 
@@ -86,4 +87,17 @@ def test_every_page_is_valid_html(app, client, auth, people):
 
     assert len(pages) == 32
     errors = nu_html_errors(pages)
+    assert not errors, "\n".join(errors)
+
+
+def test_every_kind_of_email_is_valid_html(app):
+    """The invitation, "Session changed" and "Session cancelled" emails, as students' mail apps get them."""
+    from portal.delivery import messages
+    from tests.smtp_servers import parts
+
+    emails = {}
+    for kind in messages.TEMPLATES:
+        built = messages.build("amina@example.edu", "Amina", messages.SAMPLE_EMAIL_CONTEXT, "<1@example.edu>", kind=kind)
+        emails[f"{kind} email"] = parts(message_from_bytes(built.as_bytes()))["text/html"]
+    errors = nu_html_errors(emails)
     assert not errors, "\n".join(errors)
