@@ -98,6 +98,75 @@ def test_editing_after_sending_and_cancelling_with_notice(page, browser, app, po
     phone.context.close()
 
 
+def test_editing_before_any_email_changes_every_field(page, app, portal_url, people, smtp_server, run_worker):
+    """A scheduled session not yet emailed: course, time and room all change, nothing is sent
+    until Send now, and then the one email carries the new details."""
+    app.config["PORTAL_BASE_URL"] = portal_url
+    algorithms = make_course(people["course"].program, code="CS301", name="Algorithms")
+    student = make_students(people["course"].program, 1)[0]
+    sign_in(page, portal_url, "lecturer@example.edu")
+    page.goto(f"{portal_url}/sessions/new")
+    fill_session(page, people["course"].id)
+    page.get_by_label("Before the session starts").check()
+    page.get_by_label("Minutes before the start").fill("60")
+    page.get_by_role("button", name="Create session").click()
+    expect(page.get_by_text("Emails will go out at")).to_be_visible()
+
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_text("No email has gone out yet: every field can change.")).to_be_visible()
+    page.get_by_label("Course", exact=True).select_option(str(algorithms.id))
+    page.get_by_label("Starts", exact=True).fill("13:00")
+    page.get_by_label("Ends", exact=True).fill("14:00")
+    page.get_by_label("Room (optional)").fill("Lab 4")
+    page.get_by_label("Minutes before the start").fill("120")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("CS301 — Algorithms")
+    expect(page.get_by_text("13:00–14:00 (UTC) · Lab 4")).to_be_visible()
+    expect(page.get_by_text("120 minutes before the start")).to_be_visible()
+    run_worker()
+    assert smtp_server.handler.received == []  # still scheduled: nothing went out
+
+    page.get_by_role("button", name="Send now").click()
+    run_worker()
+    [email] = smtp_server.handler.received
+    assert student.user.email in email.message["To"]
+    assert email.message["Subject"] == "Attendance Session Created: Algorithms"
+    text = parts(email.message)["text/plain"]
+    assert "Time: 13:00 - 14:00 UTC" in text and "Lab 4" in text and "Data Structures" not in text
+
+
+def test_cancelling_without_telling_the_students(page, browser, app, portal_url, people, smtp_server, run_worker):
+    """Sent links answer 410, the students get nothing more, and the session stays, marked cancelled."""
+    app.config["PORTAL_BASE_URL"] = portal_url
+    student = make_students(people["course"].program, 1)[0]
+    sign_in(page, portal_url, "lecturer@example.edu")
+    page.goto(f"{portal_url}/sessions/new")
+    fill_session(page, people["course"].id)
+    page.get_by_role("button", name="Create session").click()
+    run_worker()
+    link = link_in_email(smtp_server, student.user.email)
+
+    page.get_by_role("link", name="Cancel session").click()
+    notify = page.get_by_label("Email the students who were already told about it that it is cancelled")
+    expect(notify).not_to_be_checked()
+    expect(page.get_by_text("1 student already emailed about this session.")).to_be_visible()
+    page.get_by_role("button", name="Cancel the session").click()
+    expect(page.get_by_text("Cancelled", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+    run_worker()
+    assert len(smtp_server.handler.received) == 1  # the invitation only
+
+    phone = browser.new_context(**PHONE).new_page()
+    response = phone.goto(link)
+    assert response.status == 410
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("This session was cancelled")
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("will not take place")
+    phone.context.close()
+
+    page.get_by_role("link", name="Sessions", exact=True).first.click()
+    expect(page.get_by_text("Cancelled").first).to_be_visible()
+
+
 def test_a_three_week_series_is_listed_together(page, portal_url, people, app):
     make_course(people["course"].program, code="CS301", name="Algorithms")
     sign_in(page, portal_url, "lecturer@example.edu")
