@@ -32,6 +32,11 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from None
 
 
+def _env_optional_int(name: str) -> int | None:
+    """A whole number, or None when the variable is unset or empty."""
+    return _env_int(name, None) if os.environ.get(name, "").strip() else None
+
+
 def _env_int_list(name: str) -> list[int]:
     try:
         return [int(item) for item in _env_list(name)]
@@ -69,6 +74,12 @@ def check_settings(config: dict) -> None:
     for name in ("MAIL_CONNECTIONS", "MAIL_PAUSE_PROBE_SECONDS", "MAIL_BATCH_SIZE"):
         if config[name] < 1:
             raise ConfigurationError(f"{name} must be at least 1")
+    late = config["ATTENDANCE_LATE_AFTER_MINUTES"]
+    if late is not None and late < 0:
+        raise ConfigurationError("ATTENDANCE_LATE_AFTER_MINUTES must be a number of minutes (0 or more), "
+                                 "or empty for never late")
+    if not 0 <= config["REGISTER_LOW_ATTENDANCE"] <= 100:
+        raise ConfigurationError("REGISTER_LOW_ATTENDANCE must be a percentage from 0 to 100")
 
 
 def _env_list(name: str) -> list[str]:
@@ -138,6 +149,10 @@ class Config:
             "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 15 minutes"),
             # Reverse proxies in front of the portal whose X-Forwarded-* headers are trusted.
             "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
+            # A link confirmation this many minutes after the start is `late`; empty: never.
+            "ATTENDANCE_LATE_AFTER_MINUTES": _env_optional_int("ATTENDANCE_LATE_AFTER_MINUTES"),
+            # The course register highlights students whose attendance rate is below this (percent).
+            "REGISTER_LOW_ATTENDANCE": _env_int("REGISTER_LOW_ATTENDANCE", 75),
             # This many confirmations from one IP within a minute are flagged for review.
             "CLUSTER_THRESHOLD": _env_int("CLUSTER_THRESHOLD", 3),
             # A database that stops answering fails a page in seconds instead of hanging it

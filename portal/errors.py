@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from portal.exceptions import (
     AlreadyRecordedError,
     AttendanceRefusedError,
+    ConflictError,
     LinkExpiredError,
     LinkNotValidError,
     LinkTargetGoneError,
@@ -52,6 +53,7 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     NotYourCardError: 403,
     LinkTargetGoneError: 404,
     AlreadyRecordedError: 409,
+    ConflictError: 409,
     LinkExpiredError: 410,
     LinkWithdrawnError: 410,
 }

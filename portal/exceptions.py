@@ -66,6 +66,10 @@ class ValidationError(Exception):
         return "; ".join(self.errors)
 
 
+class ConflictError(Exception):
+    """The request cannot apply to the record as it now is (a cancelled session, say)."""
+
+
 # The student's link: why attendance cannot be recorded, in words for the student. What
 # each one answers over HTTP is decided in portal.errors, not here.
 

@@ -1,13 +1,15 @@
 """The portal's tables; import models from here."""
 from portal.models.academic import Course, Program, Stream
-from portal.models.attendance import AttendanceRecord, CardCheck, Review
+from portal.models.attendance import AttendanceMark, AttendanceRecord, AttendanceStatus, CardCheck, Review
 from portal.models.notifications import DeliveryAttempt, EmailKind, EmailNotification, NotificationStatus
 from portal.models.sessions import AttendanceSession, GenerationStatus
 from portal.models.users import Role, StudentProfile, User
 
 __all__ = [
+    "AttendanceMark",
     "AttendanceRecord",
     "AttendanceSession",
+    "AttendanceStatus",
     "CardCheck",
     "Course",
     "DeliveryAttempt",

@@ -2,7 +2,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.database import UTCDateTime, utcnow
@@ -56,3 +56,32 @@ class AttendanceRecord(db.Model):
     @property
     def needs_review(self) -> bool:
         return self.card_check == CardCheck.NOT_SCANNED and self.review is None
+
+
+class AttendanceStatus(StrEnum):
+    """A student's attendance in one session, as the register shows it (see attendance_status)."""
+
+    PRESENT = "present"
+    LATE = "late"
+    EXCUSED = "excused"
+    ABSENT = "absent"
+
+
+class AttendanceMark(db.Model):
+    """A status set by hand (by the session's lecturer or an admin). Marks are only ever added:
+    the newest one for a student stands, the older ones are its history, and a link
+    confirmation's evidence (AttendanceRecord) is never touched by them."""
+
+    __tablename__ = "attendance_marks"
+    __table_args__ = (Index("ix_attendance_marks_session_student", "session_id", "student_profile_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("attendance_sessions.id", ondelete="CASCADE"))
+    student_profile_id: Mapped[int] = mapped_column(ForeignKey("student_profiles.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    previous_status: Mapped[str | None] = mapped_column(String(16))  # what the register showed just before
+    note: Mapped[str | None] = mapped_column(String(500))
+    marked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    marked_by: Mapped[User] = relationship()

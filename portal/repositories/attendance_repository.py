@@ -1,16 +1,19 @@
-from sqlalchemy import Row, and_, select
+from sqlalchemy import Row, and_, func, select
 from sqlalchemy.orm import aliased
 
 from portal.extensions import db
-from portal.models import AttendanceRecord, EmailNotification, StudentProfile, User
+from portal.models import AttendanceMark, AttendanceRecord, EmailNotification, NotificationStatus, StudentProfile, User
 
 
 class AttendanceRepository:
     def roster(self, session_id: int) -> list[Row]:
-        """Every notified student of a session with their email status and attendance, in one query."""
-        reviewer = aliased(User)
+        """Every student on a session's list (notified, not withdrawn) with their email status,
+        their link confirmation and their newest hand mark, in one query."""
+        reviewer, marker = aliased(User), aliased(User)
+        newest = self._newest_marks([session_id])
         query = (
             select(
+                StudentProfile.id.label("student_id"),
                 StudentProfile.student_number,
                 User.first_name,
                 User.last_name,
@@ -27,13 +30,49 @@ class AttendanceRepository:
                 AttendanceRecord.reviewed_at,
                 reviewer.first_name.label("reviewer_first_name"),
                 reviewer.last_name.label("reviewer_last_name"),
+                AttendanceMark.status.label("mark"),
+                AttendanceMark.note.label("mark_note"),
+                AttendanceMark.marked_at,
+                marker.first_name.label("marker_first_name"),
+                marker.last_name.label("marker_last_name"),
             )
             .join(StudentProfile, StudentProfile.id == EmailNotification.student_profile_id)
             .join(User, User.id == StudentProfile.user_id)
             .outerjoin(AttendanceRecord, and_(AttendanceRecord.session_id == EmailNotification.session_id,
                                               AttendanceRecord.student_profile_id == StudentProfile.id))
             .outerjoin(reviewer, reviewer.id == AttendanceRecord.reviewed_by_id)
-            .where(EmailNotification.session_id == session_id)
+            .outerjoin(newest, and_(newest.c.session_id == EmailNotification.session_id,
+                                    newest.c.student_profile_id == StudentProfile.id))
+            .outerjoin(AttendanceMark, AttendanceMark.id == newest.c.mark_id)
+            .outerjoin(marker, marker.id == AttendanceMark.marked_by_id)
+            .where(EmailNotification.session_id == session_id,
+                   EmailNotification.status != NotificationStatus.WITHDRAWN)
             .order_by(User.last_name, User.first_name, StudentProfile.student_number)
         )
         return list(db.session.execute(query))
+
+    def mark_history(self, session_id: int) -> list[Row]:
+        """Every hand mark of a session, oldest first, with who made it."""
+        query = (
+            select(AttendanceMark.student_profile_id.label("student_id"), AttendanceMark.status,
+                   AttendanceMark.previous_status, AttendanceMark.note, AttendanceMark.marked_at,
+                   User.first_name.label("marker_first_name"), User.last_name.label("marker_last_name"))
+            .join(User, User.id == AttendanceMark.marked_by_id)
+            .where(AttendanceMark.session_id == session_id)
+            .order_by(AttendanceMark.id)
+        )
+        return list(db.session.execute(query))
+
+    def add_marks(self, marks: list[AttendanceMark]) -> None:
+        db.session.add_all(marks)
+
+    @staticmethod
+    def _newest_marks(session_ids):
+        """(session_id, student_profile_id, mark_id) of the newest mark of each student."""
+        return (
+            select(AttendanceMark.session_id, AttendanceMark.student_profile_id,
+                   func.max(AttendanceMark.id).label("mark_id"))
+            .where(AttendanceMark.session_id.in_(session_ids))
+            .group_by(AttendanceMark.session_id, AttendanceMark.student_profile_id)
+            .subquery()
+        )

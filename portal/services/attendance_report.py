@@ -1,12 +1,15 @@
-"""The lecturer's evidence for a session: who confirmed, who did not, what failed, what looks odd."""
+"""The lecturer's evidence for a session: who confirmed, who did not, what failed, what looks odd,
+and each student's attendance status (portal.services.attendance_status) with its hand-mark history."""
 import csv
 import io
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from portal.models import CardCheck, Review
+from portal.database import utcnow
+from portal.models import AttendanceSession, CardCheck, Review
 from portal.repositories.attendance_repository import AttendanceRepository
+from portal.services.attendance_status import StatusRule
 from portal.timefmt import local_datetime
 
 CLUSTER_WINDOW = timedelta(minutes=1)
@@ -21,6 +24,13 @@ class AttendanceReport:
     waiting: list = field(default_factory=list)  # email still pending or sending
     flagged_ids: set = field(default_factory=set)  # record ids in a cluster, for review
     clusters: list = field(default_factory=list)  # (ip, count) of each flagged address
+    students: list = field(default_factory=list)  # every roster row, by name
+    statuses: dict = field(default_factory=dict)  # student id → AttendanceStatus, or None (not known yet)
+    history: dict = field(default_factory=lambda: defaultdict(list))  # student id → hand marks, oldest first
+
+    @property
+    def status_counts(self) -> Counter:
+        return Counter(status for status in self.statuses.values() if status is not None)
 
     @property
     def total(self) -> int:
@@ -32,9 +42,16 @@ class AttendanceReport:
         return sum(1 for row in self.confirmed if row.card_check == CardCheck.NOT_SCANNED and row.review is None)
 
 
-def build_report(session_id: int, cluster_threshold: int = 3) -> AttendanceReport:
+def build_report(session: AttendanceSession, rule: StatusRule, cluster_threshold: int = 3,
+                 now=None) -> AttendanceReport:
     report = AttendanceReport()
-    for row in AttendanceRepository().roster(session_id):
+    repository = AttendanceRepository()
+    now = now or utcnow()
+    for row in repository.roster(session.id):
+        report.students.append(row)
+        report.statuses[row.student_id] = None if session.cancelled else rule.status(
+            starts_at=session.starts_at, ends_at=session.ends_at, now=now, confirmed_at=row.recorded_at,
+            review=row.review, mark=row.mark)
         if row.record_id is not None:
             (report.rejected if row.review == Review.REJECTED else report.confirmed).append(row)
         elif row.email_status == "sent":
@@ -44,6 +61,8 @@ def build_report(session_id: int, cluster_threshold: int = 3) -> AttendanceRepor
         else:
             report.waiting.append(row)
     report.confirmed.sort(key=lambda row: row.recorded_at)
+    for mark in repository.mark_history(session.id):
+        report.history[mark.student_id].append(mark)
     _flag_clusters(report, cluster_threshold)
     return report
 
@@ -68,7 +87,8 @@ def _flag_clusters(report: AttendanceReport, threshold: int) -> None:
             report.clusters.append((ip, len(flagged)))
 
 
-CSV_COLUMNS = ["student_number", "first_name", "last_name", "email", "attendance", "confirmed_at",
+CSV_COLUMNS = ["student_number", "first_name", "last_name", "email", "attendance", "status", "status_note",
+               "status_set_by", "confirmed_at",
                "distance_m", "ip_address", "user_agent", "flagged", "card", "card_review", "email_status",
                "email_error"]
 CARD_WORDS = {CardCheck.SCANNED: "card scanned", CardCheck.NOT_SCANNED: "card not scanned",
@@ -77,6 +97,13 @@ CARD_WORDS = {CardCheck.SCANNED: "card scanned", CardCheck.NOT_SCANNED: "card no
 
 def card_word(row) -> str:
     return CARD_WORDS.get(row.card_check, "") if row.record_id is not None else ""
+
+
+def marked_by_words(row) -> str:
+    """'Lee Lecturer at 2026-11-26 10:05' for a status set by hand, or ''."""
+    if not row.mark:
+        return ""
+    return f"{row.marker_first_name} {row.marker_last_name} at {local_datetime(row.marked_at)}"
 
 
 def review_words(row) -> str:
@@ -96,6 +123,7 @@ def report_csv(report: AttendanceReport) -> str:
         for row in rows:
             writer.writerow([
                 _safe(row.student_number), _safe(row.first_name), _safe(row.last_name), _safe(row.email), label,
+                report.statuses.get(row.student_id) or "", _safe(row.mark_note or ""), _safe(marked_by_words(row)),
                 local_datetime(row.recorded_at) if row.recorded_at else "",
                 f"{row.distance_m:.1f}" if row.distance_m is not None else "",
                 row.ip_address or "", _safe(row.user_agent or ""),

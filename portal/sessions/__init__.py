@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
-from portal.sessions import routes  # noqa: E402,F401
+from portal.sessions import attendance_routes, routes  # noqa: E402,F401

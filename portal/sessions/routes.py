@@ -1,9 +1,8 @@
 from datetime import datetime
 from types import SimpleNamespace
 
-from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from werkzeug.utils import secure_filename
 
 from portal.auth.access import owner_filter, session_or_404, staff_required
 from portal.database import utcnow
@@ -14,14 +13,12 @@ from portal.models import AttendanceSession
 from portal.models import NotificationStatus as Status
 from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
 from portal.request_args import page_arg
-from portal.services import card_review
-from portal.services.attendance_report import build_report, card_word, report_csv
 from portal.services.session_changes import cancel_sessions, edit_session
 from portal.services.session_service import SessionRequest, audience, create_sessions, link_expiry
 from portal.sessions import bp
 from portal.sessions.forms import CancelSessionForm, EditSessionForm, SessionForm
 from portal.sessions.progress import progress_of
-from portal.timefmt import local, local_date, local_datetime, local_time, portal_zone
+from portal.timefmt import local, local_datetime, local_time, portal_zone
 
 
 @bp.route("")
@@ -224,34 +221,3 @@ def progress(session_id: int):
     session = session_or_404(session_id)
     counts = EmailNotificationRepository().counts_by_session([session.id])[session.id]
     return jsonify(progress_of(session, counts))
-
-
-@bp.route("/<id:session_id>/attendance")
-@staff_required
-def attendance(session_id: int):
-    session = session_or_404(session_id)
-    report = build_report(session.id, current_app.config["CLUSTER_THRESHOLD"])
-    return render_template("sessions/attendance.html", session=session, report=report, card_word=card_word)
-
-
-@bp.route("/<id:session_id>/attendance/<id:record_id>/review", methods=["POST"])
-@staff_required
-def review_attendance(session_id: int, record_id: int):
-    """Accept or reject (field `decision`) a confirmation made without the student's card;
-    anything else is a 400 page (ValidationError)."""
-    session = session_or_404(session_id)
-    record = card_review.review(session.id, record_id, request.form.get("decision", ""), current_user)
-    if record is None:
-        abort(404)
-    flash(f"{record.student_profile.user.full_name}: attendance {record.review}.", "success")
-    return redirect(url_for(".attendance", session_id=session.id, _anchor=f"record-{record.id}"), 303)
-
-
-@bp.route("/<id:session_id>/attendance.csv")
-@staff_required
-def attendance_csv(session_id: int):
-    session = session_or_404(session_id)
-    report = build_report(session.id, current_app.config["CLUSTER_THRESHOLD"])
-    filename = f"attendance-{session.course.course_code}-{local_date(session.starts_at)}.csv"
-    return Response(report_csv(report), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{secure_filename(filename)}"'})

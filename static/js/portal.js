@@ -61,6 +61,36 @@
     setTimeout(poll, 500);
   }
 
+  // Attendance view: while the session is open, swap in each [data-live] part as the server now
+  // renders it, except a part being edited (focused or changed), so nothing typed is lost.
+  var liveRoot = document.querySelector("[data-refresh-seconds]");
+  if (liveRoot) {
+    var parts = document.querySelectorAll("[data-live]");
+    parts.forEach(function (part) {
+      part.addEventListener("input", function () { part.dataset.edited = "true"; });
+      part.addEventListener("change", function () { part.dataset.edited = "true"; });
+    });
+    var refreshLive = function () {
+      if (document.hidden) { setTimeout(refreshLive, 2000); return; }
+      fetch(window.location.pathname, { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          document.querySelectorAll("[data-live]").forEach(function (part) {
+            var replacement = fresh.getElementById(part.id);
+            if (replacement && part.dataset.edited !== "true" && !part.contains(document.activeElement)) {
+              part.innerHTML = replacement.innerHTML;
+            }
+          });
+          if (fresh.querySelector("[data-refresh-seconds]")) {
+            setTimeout(refreshLive, Number(liveRoot.dataset.refreshSeconds) * 1000);
+          }
+        })
+        .catch(function () { setTimeout(refreshLive, 15000); });
+    };
+    setTimeout(refreshLive, Number(liveRoot.dataset.refreshSeconds) * 1000);
+  }
+
   // Notifications page: "select all failed on this page".
   var selectAll = document.getElementById("select-all-failed");
   if (selectAll) {

@@ -1,0 +1,50 @@
+"""The one rule for a student's attendance in a session, used by the attendance view, the
+course register and their CSVs.
+
+    a mark set by hand                      that mark (the newest one stands)
+    a link confirmation, not rejected       present; `late` if it came more than
+                                            ATTENDANCE_LATE_AFTER_MINUTES after the start
+    neither, once the session has ended     absent
+    neither, before the end                 None: not known yet
+
+A cancelled session has no attendance. For the attendance rate, present and late count as
+attended and an excused session is left out of the count, as most university regulations do.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from portal.models import AttendanceStatus as Status
+from portal.models import Review
+
+ATTENDED = frozenset({Status.PRESENT, Status.LATE})
+
+
+@dataclass(frozen=True)
+class StatusRule:
+    late_after_minutes: int | None  # None: a confirmation is never late
+
+    @classmethod
+    def from_config(cls, config) -> "StatusRule":
+        return cls(config["ATTENDANCE_LATE_AFTER_MINUTES"])
+
+    def status(self, *, starts_at: datetime, ends_at: datetime, now: datetime, confirmed_at: datetime | None = None,
+               review: str | None = None, mark: str | None = None) -> Status | None:
+        if mark:
+            return Status(mark)
+        if confirmed_at is not None and review != Review.REJECTED:
+            if self.late_after_minutes is not None and confirmed_at > starts_at + timedelta(
+                    minutes=self.late_after_minutes):
+                return Status.LATE
+            return Status.PRESENT
+        if now >= ends_at:
+            return Status.ABSENT
+        return None
+
+
+def attendance_rate(statuses) -> float | None:
+    """Share of the sessions that count (known statuses, excused left out) that were attended;
+    None when none count yet."""
+    counted = [status for status in statuses if status is not None and status != Status.EXCUSED]
+    if not counted:
+        return None
+    return sum(1 for status in counted if status in ATTENDED) / len(counted)

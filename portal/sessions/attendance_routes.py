@@ -1,0 +1,76 @@
+"""A session's attendance: the evidence of link confirmations, the status of every student,
+marking by hand, and the CSV. Owner or admin (session_or_404)."""
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.utils import secure_filename
+
+from portal.auth.access import session_or_404, staff_required
+from portal.database import utcnow
+from portal.exceptions import ValidationError
+from portal.models import AttendanceSession, AttendanceStatus
+from portal.services import card_review, hand_marks
+from portal.services.attendance_report import build_report, card_word, report_csv
+from portal.services.attendance_status import StatusRule
+from portal.sessions import bp
+from portal.timefmt import local_date
+
+
+def _report(session: AttendanceSession):
+    return build_report(session, StatusRule.from_config(current_app.config), current_app.config["CLUSTER_THRESHOLD"])
+
+
+def _render(session: AttendanceSession, status: int = 200, **extra):
+    now = utcnow()
+    return render_template("sessions/attendance.html", session=session, report=_report(session), card_word=card_word,
+                           statuses=list(AttendanceStatus), live=not session.cancelled and now < session.ends_at,
+                           late_after=current_app.config["ATTENDANCE_LATE_AFTER_MINUTES"], **extra), status
+
+
+@bp.route("/<id:session_id>/attendance")
+@staff_required
+def attendance(session_id: int):
+    return _render(session_or_404(session_id))
+
+
+@bp.route("/<id:session_id>/attendance/marks", methods=["POST"])
+@staff_required
+def mark_attendance(session_id: int):
+    """Set the status (field `status`, with an optional `note`) of one or more students
+    (`student_id`, repeated). Bad input re-renders the page with the problems and what was typed."""
+    session = session_or_404(session_id)
+    form = request.form
+    ids = form.getlist("student_id")
+    try:
+        if not all(value.isdigit() and len(value) <= 10 for value in ids):
+            raise ValidationError({"student_id": "The chosen students could not be read; reload the page."})
+        changed = hand_marks.set_status(session, [int(value) for value in ids], form.get("status", ""),
+                                        form.get("note", ""), current_user, StatusRule.from_config(current_app.config))
+    except ValidationError as error:
+        return _render(session, 400, mark_errors=error.errors,
+                       typed={"status": form.get("status", ""), "note": form.get("note", ""), "ids": set(ids)})
+    flash(f"{changed} student{'' if changed == 1 else 's'} marked {form['status']}." if changed
+          else "Nothing changed: those students already had that status.", "success")
+    anchor = f"student-{ids[0]}" if len(ids) == 1 else "register"
+    return redirect(url_for(".attendance", session_id=session.id, _anchor=anchor), 303)
+
+
+@bp.route("/<id:session_id>/attendance/<id:record_id>/review", methods=["POST"])
+@staff_required
+def review_attendance(session_id: int, record_id: int):
+    """Accept or reject (field `decision`) a confirmation made without the student's card;
+    anything else is a 400 page (ValidationError)."""
+    session = session_or_404(session_id)
+    record = card_review.review(session.id, record_id, request.form.get("decision", ""), current_user)
+    if record is None:
+        abort(404)
+    flash(f"{record.student_profile.user.full_name}: attendance {record.review}.", "success")
+    return redirect(url_for(".attendance", session_id=session.id, _anchor=f"record-{record.id}"), 303)
+
+
+@bp.route("/<id:session_id>/attendance.csv")
+@staff_required
+def attendance_csv(session_id: int):
+    session = session_or_404(session_id)
+    filename = f"attendance-{session.course.course_code}-{local_date(session.starts_at)}.csv"
+    return Response(report_csv(_report(session)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{secure_filename(filename)}"'})
