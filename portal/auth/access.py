@@ -3,9 +3,10 @@ import functools
 
 from flask import abort
 from flask_login import current_user
+from sqlalchemy import select
 
 from portal.extensions import db, login_manager
-from portal.models import AttendanceSession, Role, User
+from portal.models import AttendanceSession, Course, Role, User
 
 STAFF = (Role.ADMIN, Role.LECTURER)
 
@@ -60,3 +61,15 @@ def session_or_404(session_id: int) -> AttendanceSession:
     if session is None or not (is_admin() or session.lecturer_id == current_user.id):
         abort(404)
     return session
+
+
+def course_or_404(course_id: int) -> Course:
+    """The course, for its register: admins any, a lecturer one they have a session of
+    (a 404 otherwise, as for sessions)."""
+    course = db.session.get(Course, course_id)
+    if course is None:
+        abort(404)
+    if not is_admin() and not db.session.scalar(select(AttendanceSession.id).where(
+            AttendanceSession.course_id == course_id, AttendanceSession.lecturer_id == current_user.id).limit(1)):
+        abort(404)
+    return course

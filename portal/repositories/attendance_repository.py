@@ -10,7 +10,7 @@ class AttendanceRepository:
         """Every student on a session's list (notified, not withdrawn) with their email status,
         their link confirmation and their newest hand mark, in one query."""
         reviewer, marker = aliased(User), aliased(User)
-        newest = self._newest_marks([session_id])
+        newest = self.newest_marks([session_id])
         query = (
             select(
                 StudentProfile.id.label("student_id"),
@@ -67,7 +67,7 @@ class AttendanceRepository:
         db.session.add_all(marks)
 
     @staticmethod
-    def _newest_marks(session_ids):
+    def newest_marks(session_ids):
         """(session_id, student_profile_id, mark_id) of the newest mark of each student."""
         return (
             select(AttendanceMark.session_id, AttendanceMark.student_profile_id,

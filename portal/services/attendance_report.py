@@ -119,20 +119,21 @@ def report_csv(report: AttendanceReport) -> str:
     writer.writerow(CSV_COLUMNS)
     groups = [("confirmed", report.confirmed), ("rejected", report.rejected), ("not confirmed", report.not_confirmed),
               ("email failed", report.failed), ("email not yet sent", report.waiting)]
+    safe = spreadsheet_safe
     for label, rows in groups:
         for row in rows:
             writer.writerow([
-                _safe(row.student_number), _safe(row.first_name), _safe(row.last_name), _safe(row.email), label,
-                report.statuses.get(row.student_id) or "", _safe(row.mark_note or ""), _safe(marked_by_words(row)),
+                safe(row.student_number), safe(row.first_name), safe(row.last_name), safe(row.email), label,
+                report.statuses.get(row.student_id) or "", safe(row.mark_note or ""), safe(marked_by_words(row)),
                 local_datetime(row.recorded_at) if row.recorded_at else "",
                 f"{row.distance_m:.1f}" if row.distance_m is not None else "",
-                row.ip_address or "", _safe(row.user_agent or ""),
+                row.ip_address or "", safe(row.user_agent or ""),
                 "yes" if row.record_id in report.flagged_ids else "",
-                card_word(row), _safe(review_words(row)), row.email_status, _safe(row.last_error or ""),
+                card_word(row), safe(review_words(row)), row.email_status, safe(row.last_error or ""),
             ])
     return out.getvalue()
 
 
-def _safe(value: str) -> str:
+def spreadsheet_safe(value: str) -> str:
     """Neutralise spreadsheet formulas (CSV injection) in text that came from users."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -1,0 +1,44 @@
+from flask import Response, current_app, render_template, request
+from werkzeug.utils import secure_filename
+
+from portal.auth.access import course_or_404, is_admin, staff_required
+from portal.courses import bp
+from portal.courses.forms import RegisterFilterForm
+from portal.models import AttendanceStatus, Course
+from portal.services.attendance_status import StatusRule
+from portal.services.course_register import build_register, local_day_bounds, register_csv
+
+
+def _filtered(course: Course):
+    """The filter form and the register it selects; None for the register when the filters are wrong."""
+    form = RegisterFilterForm(request.args)
+    form.fill_choices(course)
+    if not form.validate():
+        return form, None
+    starts_from, starts_before = local_day_bounds(form.date_from.data, form.date_to.data)
+    config = current_app.config
+    register = build_register(course.id, StatusRule.from_config(config), config["REGISTER_LOW_ATTENDANCE"],
+                              stream_id=form.stream, starts_from=starts_from, starts_before=starts_before)
+    return form, register
+
+
+@bp.route("/<id:course_id>/register")
+@staff_required
+def register(course_id: int):
+    """Students by sessions with a status in each cell (admins, and lecturers with a session of the course)."""
+    course = course_or_404(course_id)
+    form, register = _filtered(course)
+    return render_template("courses/register.html", course=course, form=form, register=register,
+                           statuses=list(AttendanceStatus), admin=is_admin()), 200 if register else 400
+
+
+@bp.route("/<id:course_id>/register.csv")
+@staff_required
+def register_download(course_id: int):
+    course = course_or_404(course_id)
+    form, register = _filtered(course)
+    if register is None:
+        return render_template("courses/register.html", course=course, form=form, register=None,
+                               statuses=list(AttendanceStatus), admin=is_admin()), 400
+    return Response(register_csv(register), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{secure_filename(f"register-{course.course_code}.csv")}"'})

@@ -1,0 +1,105 @@
+"""The course register: every student of a course by every session, with a status in each cell
+(the rule of attendance_status), each student's attendance rate, and those below
+REGISTER_LOW_ATTENDANCE picked out. Built from three queries, whatever the size of the course."""
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from portal.database import utcnow
+from portal.models import AttendanceSession, AttendanceStatus
+from portal.repositories.register_repository import RegisterRepository
+from portal.services.attendance_report import spreadsheet_safe as _safe
+from portal.services.attendance_status import ATTENDED, StatusRule, attendance_rate
+from portal.timefmt import local_date, local_time, portal_zone
+
+NOT_ON_LIST = "not_on_list"  # a cell for a session the student was not emailed about
+
+
+@dataclass
+class RegisterRow:
+    id: int
+    student_number: str
+    first_name: str
+    last_name: str
+    email: str
+    stream: str | None
+    cells: list = field(default_factory=list)  # per session: an AttendanceStatus, None (not yet) or NOT_ON_LIST
+    rate: float | None = None  # attended / counted (excused and not-yet left out); None when none count
+    attended: int = 0
+    counted: int = 0
+    low: bool = False
+
+
+@dataclass
+class CourseRegister:
+    sessions: list[AttendanceSession]
+    students: list[RegisterRow]
+    low_percent: int
+
+    @property
+    def low_count(self) -> int:
+        return sum(1 for row in self.students if row.low)
+
+    def session_counts(self) -> list[dict]:
+        """Per session column: how many of each status."""
+        counts = [dict.fromkeys(list(AttendanceStatus), 0) for _ in self.sessions]
+        for row in self.students:
+            for column, cell in enumerate(row.cells):
+                if cell in counts[column]:
+                    counts[column][cell] += 1
+        return counts
+
+
+def build_register(course_id: int, rule: StatusRule, low_percent: int, *, stream_id: int | None = None,
+                   starts_from: datetime | None = None, starts_before: datetime | None = None,
+                   now: datetime | None = None) -> CourseRegister:
+    now = now or utcnow()
+    repository = RegisterRepository()
+    sessions = repository.sessions(course_id, stream_id, starts_from, starts_before)
+    ids = [session.id for session in sessions]
+    students = [RegisterRow(*row) for row in repository.students(ids, stream_id)] if ids else []
+    by_id = {row.id: row for row in students}
+    column = {session.id: n for n, session in enumerate(sessions)}
+    for row in students:
+        row.cells = [NOT_ON_LIST] * len(sessions)
+    for cell in repository.cells(ids) if students else []:
+        row = by_id.get(cell.student_id)
+        if row is None:  # another stream's student, filtered out
+            continue
+        session = sessions[column[cell.session_id]]
+        row.cells[column[cell.session_id]] = rule.status(
+            starts_at=session.starts_at, ends_at=session.ends_at, now=now, confirmed_at=cell.recorded_at,
+            review=cell.review, mark=cell.mark)
+    for row in students:
+        statuses = [cell for cell in row.cells if cell != NOT_ON_LIST]
+        row.rate = attendance_rate(statuses)
+        row.attended = sum(1 for status in statuses if status in ATTENDED)
+        row.counted = sum(1 for status in statuses if status is not None and status != AttendanceStatus.EXCUSED)
+        row.low = row.rate is not None and row.rate * 100 < low_percent
+    return CourseRegister(sessions, students, low_percent)
+
+
+def register_csv(register: CourseRegister) -> str:
+    """One row per student: who, a column per session (its local date, time and id; "n/a" where the
+    student was not on its list, empty where not known yet), then the totals."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["student_number", "first_name", "last_name", "email", "stream"]
+                    + [f"{local_date(s.starts_at)} {local_time(s.starts_at)} #{s.id}" for s in register.sessions]
+                    + ["attended", "counted", "rate_percent", "below_threshold"])
+    for row in register.students:
+        writer.writerow([_safe(row.student_number), _safe(row.first_name), _safe(row.last_name), _safe(row.email),
+                         _safe(row.stream or "")]
+                        + ["" if cell is None else ("n/a" if cell == NOT_ON_LIST else cell) for cell in row.cells]
+                        + [row.attended, row.counted, "" if row.rate is None else f"{row.rate * 100:.1f}",
+                           "yes" if row.low else ""])
+    return out.getvalue()
+
+
+def local_day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """The UTC moments that start `first` and end `last` in the portal's zone (either may be None)."""
+    zone = portal_zone()
+    start = datetime.combine(first, time(0), zone) if first else None
+    end = datetime.combine(last + timedelta(days=1), time(0), zone) if last else None
+    return start, end
