@@ -16,7 +16,15 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the pipeline's info lines would drown the figures
 
-    from bench import bench_delivery, bench_end_to_end, bench_generation, bench_pages, bench_relay, bench_scaleout
+    from bench import (
+        bench_delivery,
+        bench_end_to_end,
+        bench_generation,
+        bench_pages,
+        bench_register,
+        bench_relay,
+        bench_scaleout,
+    )
 
     sizes = {"students": 10_000 if args.full else 2_000, "emails": 2_000 if args.full else 500,
              "slow_emails": 400 if args.full else 240, "rows": 10_000 if args.full else 2_000,
@@ -30,6 +38,7 @@ def main() -> None:
         ("delivery", lambda: bench_delivery.run(sizes["emails"])),
         ("scale-out", lambda: bench_scaleout.run(sizes["slow_emails"])),
         ("pages", lambda: bench_pages.run(sizes["rows"])),
+        ("register", lambda: bench_register.run(500, 40)),
         ("end-to-end", lambda: bench_end_to_end.run(1_000)),
     ]
     for name, suite in suites:

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from portal.models import AttendanceStatus as S
-from portal.services.attendance_status import StatusRule, attendance_rate
+from portal.services.attendance_status import StatusRule, tally
 
 START = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
 END = START + timedelta(hours=1)
@@ -41,11 +41,11 @@ def test_a_hand_mark_stands_over_everything(mark):
     assert status(now=END + timedelta(days=1), mark=mark) == mark
 
 
-def test_rate_counts_present_and_late_and_leaves_excused_out():
-    assert attendance_rate([S.PRESENT, S.LATE, S.ABSENT, S.EXCUSED]) == pytest.approx(2 / 3)
-    assert attendance_rate([S.ABSENT, None]) == 0
-    assert attendance_rate([S.EXCUSED, None]) is None
-    assert attendance_rate([]) is None
+def test_present_and_late_are_attended_and_excused_is_not_counted():
+    assert tally([S.PRESENT, S.LATE, S.ABSENT, S.EXCUSED]) == (2, 3)
+    assert tally([S.ABSENT, None]) == (0, 1)
+    assert tally([S.EXCUSED, None]) == (0, 0)
+    assert tally([]) == (0, 0)
 
 
 def test_the_setting_is_checked_at_start_up(monkeypatch):

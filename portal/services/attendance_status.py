@@ -41,10 +41,14 @@ class StatusRule:
         return None
 
 
-def attendance_rate(statuses) -> float | None:
-    """Share of the sessions that count (known statuses, excused left out) that were attended;
-    None when none count yet."""
-    counted = [status for status in statuses if status is not None and status != Status.EXCUSED]
-    if not counted:
-        return None
-    return sum(1 for status in counted if status in ATTENDED) / len(counted)
+def tally(statuses) -> tuple[int, int]:
+    """(attended, counted) over a student's sessions: present and late are attended; excused
+    and not-yet-known sessions are not counted. (The attendance rate is attended / counted.)"""
+    attended = counted = 0
+    for status in statuses:
+        if status in ATTENDED:
+            attended += 1
+            counted += 1
+        elif status == Status.ABSENT:
+            counted += 1
+    return attended, counted

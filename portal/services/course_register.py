@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from portal.database import utcnow
-from portal.models import AttendanceSession, AttendanceStatus
+from portal.models import AttendanceSession
 from portal.repositories.register_repository import RegisterRepository
 from portal.services.attendance_report import spreadsheet_safe as _safe
-from portal.services.attendance_status import ATTENDED, StatusRule, attendance_rate
+from portal.services.attendance_status import StatusRule, tally
 from portal.timefmt import local_date, local_time, portal_zone
 
 NOT_ON_LIST = "not_on_list"  # a cell for a session the student was not emailed about
@@ -41,15 +41,6 @@ class CourseRegister:
     def low_count(self) -> int:
         return sum(1 for row in self.students if row.low)
 
-    def session_counts(self) -> list[dict]:
-        """Per session column: how many of each status."""
-        counts = [dict.fromkeys(list(AttendanceStatus), 0) for _ in self.sessions]
-        for row in self.students:
-            for column, cell in enumerate(row.cells):
-                if cell in counts[column]:
-                    counts[column][cell] += 1
-        return counts
-
 
 def build_register(course_id: int, rule: StatusRule, low_percent: int, *, stream_id: int | None = None,
                    starts_from: datetime | None = None, starts_before: datetime | None = None,
@@ -60,22 +51,19 @@ def build_register(course_id: int, rule: StatusRule, low_percent: int, *, stream
     ids = [session.id for session in sessions]
     students = [RegisterRow(*row) for row in repository.students(ids, stream_id)] if ids else []
     by_id = {row.id: row for row in students}
-    column = {session.id: n for n, session in enumerate(sessions)}
     for row in students:
         row.cells = [NOT_ON_LIST] * len(sessions)
-    for cell in repository.cells(ids) if students else []:
-        row = by_id.get(cell.student_id)
-        if row is None:  # another stream's student, filtered out
-            continue
-        session = sessions[column[cell.session_id]]
-        row.cells[column[cell.session_id]] = rule.status(
-            starts_at=session.starts_at, ends_at=session.ends_at, now=now, confirmed_at=cell.recorded_at,
-            review=cell.review, mark=cell.mark)
+    windows = {session.id: (n, session.starts_at, session.ends_at) for n, session in enumerate(sessions)}
+    status = rule.status
+    for session_id, student_id, recorded_at, review, mark in repository.cells(ids) if students else []:
+        row = by_id.get(student_id)
+        if row is not None:  # None: another stream's student, filtered out
+            column, starts_at, ends_at = windows[session_id]
+            row.cells[column] = status(starts_at=starts_at, ends_at=ends_at, now=now, confirmed_at=recorded_at,
+                                       review=review, mark=mark)
     for row in students:
-        statuses = [cell for cell in row.cells if cell != NOT_ON_LIST]
-        row.rate = attendance_rate(statuses)
-        row.attended = sum(1 for status in statuses if status in ATTENDED)
-        row.counted = sum(1 for status in statuses if status is not None and status != AttendanceStatus.EXCUSED)
+        row.attended, row.counted = tally(row.cells)  # NOT_ON_LIST is neither
+        row.rate = row.attended / row.counted if row.counted else None
         row.low = row.rate is not None and row.rate * 100 < low_percent
     return CourseRegister(sessions, students, low_percent)
 
