@@ -312,8 +312,8 @@ def test_deactivation_ends_the_accounts_sessions_for_good(app, client, auth, peo
 
     auth.login("lecturer@example.edu")
     thief = _copied_cookie(app, client)
-    directory_service.set_active(people["lecturer"].id, False, people["admin"].id)
-    directory_service.set_active(people["lecturer"].id, True, people["admin"].id)
+    directory_service.set_active(people["lecturer"].id, False, people["admin"])
+    directory_service.set_active(people["lecturer"].id, True, people["admin"])
     assert not _opens_pages(thief)  # reactivating does not bring the old session back
 
 

@@ -1,7 +1,7 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional
 
 from portal.services.directory_service import MIN_PASSWORD_LENGTH
 
@@ -40,3 +40,29 @@ class ImportForm(FlaskForm):
     csv_file = FileField("Students CSV", validators=[FileRequired("Choose a CSV file"),
                                                      FileAllowed(["csv"], "Upload a .csv file")])
     submit = SubmitField("Import students")
+
+
+class StudentFilterForm(FlaskForm):
+    """The student directory's search and filters, read from the query string."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Search", description="Name, student number or email", validators=[Length(max=100)])
+    program_id = SelectField("Program", coerce=str, default="", validators=[Optional()])
+    stream_id = SelectField("Stream", coerce=str, default="", validators=[Optional()])
+    active = SelectField("Status", default="", validators=[Optional()], choices=[
+        SelectChoice("", "Active and inactive"), SelectChoice("yes", "Active"), SelectChoice("no", "Inactive")])
+
+
+class StudentForm(FlaskForm):
+    first_name = StringField("First name", validators=[DataRequired(), Length(max=100)])
+    last_name = StringField("Last name", validators=[DataRequired(), Length(max=100)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    program_id = SelectField("Program", coerce=int)
+    stream_id = SelectField("Stream", coerce=str)
+    active = BooleanField("Active", description="An inactive student gets no emails and their links stop working.")
+    card_code = StringField("New card code (optional)", validators=[Length(max=128)],
+                            description="What the QR code on a card you print yourselves holds. Leave empty to keep "
+                                        "the current code.")
+    submit = SubmitField("Save student")

@@ -27,15 +27,15 @@ def only_admins():
     """Every page here is for admins; the decorator answers for anyone else."""
 
 
-def _programs() -> list[Program]:
+def all_programs() -> list[Program]:
     return list(db.session.scalars(select(Program).options(selectinload(Program.streams)).order_by(Program.code)))
 
 
 @bp.route("/programs", methods=["GET", "POST"])
 def programs():
     program_form, stream_form = ProgramForm(prefix="program"), StreamForm(prefix="stream")
-    all_programs = _programs()
-    stream_form.program_id.choices = [SelectChoice(p.id, f"{p.code} — {p.name}") for p in all_programs]
+    programs_list = all_programs()
+    stream_form.program_id.choices = [SelectChoice(p.id, f"{p.code} — {p.name}") for p in programs_list]
     try:
         if program_form.submit.data and program_form.validate():
             program = directory_service.create_program(program_form.code.data, program_form.name.data,
@@ -49,14 +49,14 @@ def programs():
     except ValidationError as exc:
         exc.apply_to(program_form if program_form.submit.data else stream_form)
     status = 400 if program_form.errors or stream_form.errors else 200
-    return render_template("admin/programs.html", programs=all_programs, program_form=program_form,
+    return render_template("admin/programs.html", programs=programs_list, program_form=program_form,
                            stream_form=stream_form), status
 
 
 @bp.route("/courses", methods=["GET", "POST"])
 def courses():
     form = CourseForm()
-    form.program_code.choices = [SelectChoice(p.code, f"{p.code} — {p.name}") for p in _programs()]
+    form.program_code.choices = [SelectChoice(p.code, f"{p.code} — {p.name}") for p in all_programs()]
     if form.validate_on_submit():
         try:
             course = directory_service.create_course(form.code.data, form.name.data, form.program_code.data)
@@ -75,7 +75,7 @@ def staff():
     if form.validate_on_submit():
         try:
             user = directory_service.create_user(form.email.data, form.password.data, form.role.data,
-                                                 form.first_name.data, form.last_name.data)
+                                                 form.first_name.data, form.last_name.data, by=current_user)
         except ValidationError as exc:
             exc.apply_to(form)
         else:
@@ -90,7 +90,7 @@ def staff():
 def set_staff_active(user_id: int):
     active = request.form.get("active") == "true"
     try:
-        user = directory_service.set_active(user_id, active, current_user.id)
+        user = directory_service.set_active(user_id, active, current_user)
     except ValidationError as exc:
         flash(exc.errors[0], "danger")
     else:
@@ -168,7 +168,7 @@ def cards():
     if request.args.get("program_id") and program is None:
         abort(404)
     students = StudentProfileRepository().eligible_by_name(program.id) if program is not None else []
-    return render_template("admin/cards.html", programs=_programs(), program=program, students=students,
+    return render_template("admin/cards.html", programs=all_programs(), program=program, students=students,
                            qr_svg=card_codes.qr_svg, masked=card_codes.masked)
 
 

@@ -1,6 +1,7 @@
 """The portal's tables; import models from here."""
 from portal.models.academic import Course, Program, Stream
 from portal.models.attendance import AttendanceMark, AttendanceRecord, AttendanceStatus, CardCheck, Review
+from portal.models.audit import AuditEvent
 from portal.models.notifications import DeliveryAttempt, EmailKind, EmailNotification, NotificationStatus
 from portal.models.sessions import AttendanceSession, GenerationStatus
 from portal.models.users import Role, StudentProfile, User
@@ -10,6 +11,7 @@ __all__ = [
     "AttendanceRecord",
     "AttendanceSession",
     "AttendanceStatus",
+    "AuditEvent",
     "CardCheck",
     "Course",
     "DeliveryAttempt",

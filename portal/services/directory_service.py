@@ -8,10 +8,12 @@ from sqlalchemy import func, select
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Course, Program, Role, Stream, User
+from portal.services import audit
 from portal.services.names import max_length, name_problem, name_problems
 
 STAFF_ROLES = (Role.ADMIN, Role.LECTURER)
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
 STREAM_LIMIT = max_length(Stream.name)
 
 
@@ -20,7 +22,8 @@ def user_with_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
-def create_user(email: str, password: str, role: str, first_name: str, last_name: str) -> User:
+def create_user(email: str, password: str, role: str, first_name: str, last_name: str, *,
+                by: User | None = None) -> User:
     first_name, last_name = first_name.strip(), last_name.strip()
     errors = name_problems({"first_name": ("First name", first_name, max_length(User.first_name)),
                             "last_name": ("Last name", last_name, max_length(User.last_name))})
@@ -32,30 +35,56 @@ def create_user(email: str, password: str, role: str, first_name: str, last_name
         errors["email"] = f"email is not valid ({exc})"
     if role not in STAFF_ROLES:
         errors["role"] = f"role must be one of {', '.join(STAFF_ROLES)} (students come from the CSV import)"
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"password must be at least {MIN_PASSWORD_LENGTH} characters"
+    if problem := password_problem(password):
+        errors["password"] = problem
     if errors:
         raise ValidationError(errors)
     user = User(email=email, role=role, first_name=first_name, last_name=last_name, is_active=True)
     user.set_password(password)
     db.session.add(user)
+    audit.record(by, "staff.create", email, f"role {role}")
     db.session.commit()
     return user
 
 
-def set_password(email: str, password: str) -> User:
+def set_password(email: str, password: str, *, by: User | None = None) -> User:
     """A new password for a staff account (which also ends its sessions: see User.set_password)."""
     user = user_with_email(email)
-    errors = []
+    errors = {}
     if user is None or user.role not in STAFF_ROLES:
-        errors.append(f"no staff account with email {email.strip()}")
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors.append(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+        errors["email"] = f"no staff account with email {email.strip()}"
+    if problem := password_problem(password):
+        errors["password"] = problem
     if errors:
         raise ValidationError(errors)
     user.set_password(password)
+    audit.record(by, "account.password" if by is not None and by.id == user.id else "staff.password", user.email,
+                 "every other signed-in session ended")
     db.session.commit()
     return user
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    """Staff change their own password: the current one must be right; the account's other
+    sessions end (the caller signs this one in again)."""
+    errors = {}
+    if not user.check_password(current or ""):
+        errors["current_password"] = "That is not your current password"
+    if problem := password_problem(new):
+        errors["new_password"] = problem
+    elif new == current:
+        errors["new_password"] = "Choose a password different from the current one"
+    if errors:
+        raise ValidationError(errors)
+    set_password(user.email, new, by=user)
+
+
+def password_problem(password: str | None) -> str | None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        return f"password must be at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"password must be at most {MAX_PASSWORD_LENGTH} characters"
+    return None
 
 
 def create_program(code: str, name: str, streams: list[str] | None = None) -> Program:
@@ -110,14 +139,15 @@ def add_stream(program_id: int, name: str) -> Stream:
     return stream
 
 
-def set_active(user_id: int, active: bool, acting_user_id: int) -> User:
+def set_active(user_id: int, active: bool, by: User) -> User:
     user = db.session.get(User, user_id)
     if user is None or user.role not in STAFF_ROLES:
         raise ValidationError("No such staff account")
-    if user.id == acting_user_id and not active:
+    if user.id == by.id and not active:
         raise ValidationError("You cannot deactivate your own account")
     user.is_active = active
     if not active:
         user.end_sessions()
+    audit.record(by, "staff.active", user.email, "activated" if active else "deactivated; its sessions ended")
     db.session.commit()
     return user

@@ -6,6 +6,7 @@ from portal.exceptions import ConflictError, ValidationError
 from portal.extensions import db
 from portal.models import AttendanceMark, AttendanceSession, AttendanceStatus, User
 from portal.repositories.attendance_repository import AttendanceRepository
+from portal.services import audit
 from portal.services.attendance_status import StatusRule
 from portal.services.names import control_problem, max_length
 
@@ -47,5 +48,10 @@ def set_status(session: AttendanceSession, student_ids: list[int], status: str, 
         marks.append(AttendanceMark(session_id=session.id, student_profile_id=student_id, status=status,
                                     previous_status=current, note=note or None, marked_by_id=by.id, marked_at=now))
     repository.add_marks(marks)
+    if marks:
+        names = ", ".join(f"{roster[m.student_profile_id].first_name} {roster[m.student_profile_id].last_name}"
+                          for m in marks)
+        audit.record(by, "attendance.mark", audit.session_label(session),
+                     f"{len(marks)} marked {status}: {names}" + (f" (note: {note})" if note else ""))
     db.session.commit()
     return len(marks)

@@ -26,6 +26,7 @@ from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import AttendanceSession, EmailKind, EmailNotification, NotificationStatus, User
 from portal.repositories import EmailNotificationRepository, StudentProfileRepository
+from portal.services import audit
 from portal.services.jwt_service import JWTTokenService
 from portal.services.session_service import SessionRequest, link_expiry, notify_time, validate
 
@@ -90,6 +91,8 @@ def cancel_sessions(sessions: list[AttendanceSession], by: User, notify_students
             elif row.status in (Status.PENDING, Status.SENDING, Status.FAILED):
                 _withdraw(row, now, "Not sent: the session was cancelled")
                 summary.withdrawn += 1
+        audit.record(by, "session.cancel", audit.session_label(session),
+                     "students told by email" if notify_students else "students not told")
     db.session.commit()
     return summary
 

@@ -99,22 +99,34 @@
     });
   }
 
-  // New session form: offer only the streams of the chosen program.
-  var sessionForm = document.querySelector(".session-form");
-  if (sessionForm) {
-    var program = sessionForm.querySelector("#program_id");
-    var stream = sessionForm.querySelector("#stream_id");
-    var filterStreams = function () {
+  // Offer only the streams of the chosen program (`allWhenNone`: every stream while no program is chosen,
+  // as in a filter). Returns the filter, to run again when something else changes the program.
+  function streamFilter(form, allWhenNone) {
+    var program = form.querySelector("#program_id");
+    var stream = form.querySelector("#stream_id");
+    var filter = function () {
       Array.prototype.forEach.call(stream.options, function (option) {
         var owner = option.dataset.program;
-        var hide = owner !== undefined && owner !== program.value;
+        var hide = owner !== undefined && owner !== program.value && !(allWhenNone && program.value === "");
         option.hidden = hide;
         option.disabled = hide;
         if (hide && option.selected) { stream.value = ""; }
       });
     };
-    program.addEventListener("change", filterStreams);
-    filterStreams();
+    program.addEventListener("change", filter);
+    filter();
+    return filter;
+  }
+  document.querySelectorAll("form[data-stream-filter]").forEach(function (form) {
+    streamFilter(form, form.dataset.streamFilter === "all-when-none");
+  });
+
+  // New session form: streams of the chosen program; the course's program first; who it emails.
+  var sessionForm = document.querySelector(".session-form");
+  if (sessionForm) {
+    var program = sessionForm.querySelector("#program_id");
+    var stream = sessionForm.querySelector("#stream_id");
+    var filterStreams = streamFilter(sessionForm, false);
 
     // Choosing a course chooses its program, listed first; another program needs the "shared course" box.
     var course = sessionForm.querySelector("#course_id");

@@ -1,0 +1,44 @@
+"""audit trail: audit_events
+
+Revision ID: 1d4f6b8c0e32
+Revises: 0c3e5a7b9d21
+Create Date: 2026-11-27 01:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+from portal.database import UTCDateTime
+
+
+# revision identifiers, used by Alembic.
+revision = '1d4f6b8c0e32'
+down_revision = '0c3e5a7b9d21'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'audit_events',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('at', UTCDateTime(), nullable=False),
+        sa.Column('actor_id', sa.Integer(), nullable=True),
+        sa.Column('action', sa.String(length=40), nullable=False),
+        sa.Column('subject', sa.String(length=200), nullable=False),
+        sa.Column('details', sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_audit_events_actor_id_users')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_events')),
+    )
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_events_action_id', ['action', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_events_actor_id'), ['actor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_events_at'), ['at'], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_events_at'))
+        batch_op.drop_index(batch_op.f('ix_audit_events_actor_id'))
+        batch_op.drop_index('ix_audit_events_action_id')
+    op.drop_table('audit_events')

@@ -1,0 +1,35 @@
+"""The audit trail: every admin action (imports, syncs, retries, hand marks, account changes,
+cancelled sessions) adds one AuditEvent in the same transaction as the change, so a change and
+its record are saved together or not at all."""
+from portal.extensions import db
+from portal.models import AttendanceSession, AuditEvent, User
+from portal.timefmt import local_date, local_time
+
+ACTIONS = {
+    "attendance.mark": "Attendance marked by hand",
+    "notifications.retry": "Failed emails retried",
+    "session.cancel": "Session cancelled",
+    "staff.create": "Staff account created",
+    "staff.password": "Staff password set",
+    "staff.active": "Staff account activated or deactivated",
+    "account.password": "Own password changed",
+    "student.edit": "Student edited",
+    "students.import": "Students imported",
+    "students.sync": "Students synchronised",
+    "directory.edit": "Program, stream or course edited",
+}
+DETAILS_LIMIT = 4000
+
+
+def session_label(session: AttendanceSession) -> str:
+    """'CS201 on 2026-11-26 08:00 (session 12)'."""
+    return (f"{session.course.course_code} on {local_date(session.starts_at)} {local_time(session.starts_at)} "
+            f"(session {session.id})")
+
+
+def record(actor: User | None, action: str, subject: str, details: str = "") -> None:
+    """Add the event to the current transaction (the caller commits). `actor` None is the command line."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    db.session.add(AuditEvent(actor_id=actor.id if actor is not None else None, action=action, subject=subject[:200],
+                              details=details[:DETAILS_LIMIT] or None))

@@ -1,0 +1,69 @@
+"""An admin's edits to one student: name, email, program, stream, active, card code. Checked
+like the import (names, a unique email and card code, a stream of the program), saved with an
+audit entry, and deactivation ends the student's links at once (eligibility requires active)."""
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+
+from portal.exceptions import ValidationError
+from portal.extensions import db
+from portal.models import Program, Stream, StudentProfile, User
+from portal.services import audit
+from portal.services.card_codes import MAX_LENGTH as CARD_CODE_LIMIT
+from portal.services.card_codes import masked
+from portal.services.names import control_problem, max_length, name_problems
+
+
+def update_student(profile: StudentProfile, *, first_name: str, last_name: str, email: str, program_id: int,
+                   stream_id: int | None, active: bool, card_code: str, by: User) -> list[str]:
+    """Apply the edit (committed, with an audit entry); returns what changed, in words.
+    `card_code` empty keeps the current code."""
+    first_name, last_name, email, card_code = first_name.strip(), last_name.strip(), email.strip(), card_code.strip()
+    errors = name_problems({"first_name": ("First name", first_name, max_length(User.first_name)),
+                            "last_name": ("Last name", last_name, max_length(User.last_name))})
+    try:
+        email = validate_email(email, check_deliverability=False).normalized
+        if db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower(),
+                                                   User.id != profile.user_id)):
+            errors["email"] = f"{email} is already another account's email"
+    except EmailNotValidError as exc:
+        errors["email"] = f"email is not valid ({exc})"
+    program = db.session.get(Program, program_id)
+    stream = db.session.get(Stream, stream_id) if stream_id is not None else None
+    if program is None:
+        errors["program_id"] = "Unknown program"
+    elif stream_id is not None and (stream is None or stream.program_id != program.id):
+        errors["stream_id"] = f"Program {program.code} has no such stream"
+    if card_code:
+        if problem := control_problem("The card code", card_code):
+            errors["card_code"] = problem
+        elif len(card_code) > CARD_CODE_LIMIT:
+            errors["card_code"] = f"The card code must be at most {CARD_CODE_LIMIT} characters"
+        elif db.session.scalar(select(StudentProfile.id).where(StudentProfile.card_code == card_code,
+                                                               StudentProfile.id != profile.id)):
+            errors["card_code"] = "That card code is already another student's"
+    if errors:
+        raise ValidationError(errors)
+
+    user = profile.user
+    before = _described(profile)
+    user.first_name, user.last_name, user.email = first_name, last_name, email
+    profile.program_id, profile.stream_id = program.id, stream.id if stream else None
+    profile.is_active = user.is_active = active
+    if card_code:
+        profile.card_code = card_code
+    db.session.flush()
+    db.session.refresh(profile)
+    after = _described(profile)
+    changes = [f"{field}: {before[field]} → {after[field]}" for field in before if before[field] != after[field]]
+    if changes:
+        audit.record(by, "student.edit", f"{profile.student_number} ({first_name} {last_name})", "; ".join(changes))
+    db.session.commit()
+    return changes
+
+
+def _described(profile: StudentProfile) -> dict[str, str]:
+    """The editable fields as an admin reads them (the card code masked)."""
+    return {"name": profile.user.full_name, "email": profile.user.email, "program": profile.program.code,
+            "stream": profile.stream.name if profile.stream else "none",
+            "active": "yes" if profile.is_active and profile.user.is_active else "no",
+            "card code": masked(profile.card_code)}
