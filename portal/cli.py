@@ -18,6 +18,8 @@ from portal.models import Course, NotificationStatus, Program, Stream, User
 from portal.repositories import EmailNotificationRepository
 from portal.services import directory_service, session_service
 from portal.services.student_import import import_students
+from portal.services.student_sync import PlanChanged, apply_sync, plan_sync
+from portal.services.student_sync import summary as sync_summary
 from portal.timefmt import local_datetime, portal_zone
 
 
@@ -82,17 +84,44 @@ def create_course(code, name, program_code):
 
 @click.command("import-students")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_students_command(csv_file: Path):
-    """Import students from CSV: all rows, or none if any row is bad."""
+@click.option("--mode", type=click.Choice(["add", "sync"]), default="add", show_default=True,
+              help="add: every student is new. sync: update students by student number and add new ones.")
+@click.option("--deactivate-missing", is_flag=True,
+              help="With --mode sync: deactivate students of the file's programs who are not in it.")
+@click.option("--yes", is_flag=True, help="With --mode sync: apply without asking.")
+def import_students_command(csv_file: Path, mode: str, deactivate_missing: bool, yes: bool):
+    """Import students from CSV: all rows, or none if any row is bad. A sync shows its changes first."""
     try:
-        created = import_students(csv_file.read_text(encoding="utf-8-sig"))
+        text = csv_file.read_text(encoding="utf-8-sig")
+        if mode == "add":
+            click.echo(f"Imported {import_students(text)} students")
+            return
+        plan = plan_sync(text, deactivate_missing)
     except UnicodeDecodeError:
         raise click.ClickException(f"{csv_file} is not UTF-8 text") from None
     except ValidationError as exc:
         for line in exc.errors:
             click.echo(line, err=True)
         raise click.ClickException("nothing imported: fix the problems listed above") from None
-    click.echo(f"Imported {created} students")
+    click.echo(f"Sync with {csv_file.name}: {sync_summary(plan)}")
+    for change in plan.changed[:50]:
+        click.echo(f"  update {change.student_number}: " + "; ".join(
+            f"{name.replace('_', ' ')} {change.before[name] or '—'} → {change.after[name] or '—'}"
+            for name in change.before))
+    for student in plan.added[:50]:
+        click.echo(f"  add {student['student_number']}: {student['first_name']} {student['last_name']}")
+    for _, _, number, name in plan.deactivated[:50]:
+        click.echo(f"  deactivate {number}: {name}")
+    if plan.empty:
+        click.echo("Nothing to change")
+        return
+    if not yes:
+        click.confirm("Apply these changes?", abort=True)
+    try:
+        apply_sync(text, deactivate_missing, plan.fingerprint, by=None)
+    except PlanChanged:
+        raise click.ClickException("the students changed meanwhile; nothing was changed, run it again") from None
+    click.echo("Sync done")
 
 
 @click.command("create-session")

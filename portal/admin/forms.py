@@ -1,6 +1,15 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.services.directory_service import MIN_PASSWORD_LENGTH
@@ -39,7 +48,12 @@ class StaffForm(FlaskForm):
 class ImportForm(FlaskForm):
     csv_file = FileField("Students CSV", validators=[FileRequired("Choose a CSV file"),
                                                      FileAllowed(["csv"], "Upload a .csv file")])
-    submit = SubmitField("Import students")
+    mode = RadioField("What to do", default="add", choices=[
+        SelectChoice("add", "Add new students (every student number must be new)"),
+        SelectChoice("sync", "Sync with the registry's export: update students by student number and add new ones; "
+                             "you see a preview first")])
+    deactivate_missing = BooleanField("When syncing, deactivate students of the file's programs who are not in it")
+    submit = SubmitField("Upload")
 
 
 class StudentFilterForm(FlaskForm):

@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from portal.admin import bp
-from portal.admin.forms import CourseForm, ImportForm, ProgramForm, StaffForm, StreamForm
+from portal.admin.forms import CourseForm, ProgramForm, StaffForm, StreamForm
 from portal.admin.queue_overview import delivery_status, queue_overview
 from portal.auth.access import admin_required
 from portal.delivery import pause, queueing
@@ -18,7 +18,6 @@ from portal.models import Course, Program, StudentProfile, User
 from portal.repositories import StudentProfileRepository
 from portal.request_args import id_arg
 from portal.services import card_codes, directory_service
-from portal.services.student_import import import_students
 
 
 @bp.before_request
@@ -96,24 +95,6 @@ def set_staff_active(user_id: int):
     else:
         flash(f"{user.email} is now {'active' if active else 'deactivated'}.", "success")
     return redirect(url_for(".staff"))
-
-
-@bp.route("/import", methods=["GET", "POST"])
-def import_page():
-    form, problems = ImportForm(), []
-    if form.validate_on_submit():
-        try:
-            text = form.csv_file.data.read().decode("utf-8-sig")
-            created = import_students(text)
-        except UnicodeDecodeError:
-            form.csv_file.errors.append("The file is not UTF-8 text")
-        except ValidationError as exc:
-            problems = exc.errors
-        else:
-            flash(f"Imported {created} students.", "success")
-            return redirect(url_for(".import_page"))
-    status = 400 if form.errors or problems else 200
-    return render_template("admin/import.html", form=form, problems=problems), status
 
 
 @bp.route("/queue")

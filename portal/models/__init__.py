@@ -1,7 +1,7 @@
 """The portal's tables; import models from here."""
 from portal.models.academic import Course, Program, Stream
 from portal.models.attendance import AttendanceMark, AttendanceRecord, AttendanceStatus, CardCheck, Review
-from portal.models.audit import AuditEvent
+from portal.models.audit import AuditEvent, PendingImport
 from portal.models.notifications import DeliveryAttempt, EmailKind, EmailNotification, NotificationStatus
 from portal.models.sessions import AttendanceSession, GenerationStatus
 from portal.models.users import Role, StudentProfile, User
@@ -19,6 +19,7 @@ __all__ = [
     "EmailNotification",
     "GenerationStatus",
     "NotificationStatus",
+    "PendingImport",
     "Program",
     "Review",
     "Role",

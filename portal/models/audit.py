@@ -1,7 +1,7 @@
-"""What admins (and lecturers, for their sessions) did: one row per action, kept in the database."""
+"""What admins (and lecturers, for their sessions) did, one row per action; and sync files awaiting confirmation."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.database import UTCDateTime, utcnow
@@ -21,3 +21,18 @@ class AuditEvent(db.Model):
     details: Mapped[str | None] = mapped_column(Text)
 
     actor: Mapped[User | None] = relationship()
+
+
+class PendingImport(db.Model):
+    """A sync file an admin has previewed and not yet confirmed (or cancelled). Kept in the
+    database so that the confirmation reaches it whichever web process answers; old ones are
+    cleared when the next preview is made."""
+
+    __tablename__ = "pending_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    deactivate_missing: Mapped[bool] = mapped_column(Boolean, default=False)
+    csv_text: Mapped[str] = mapped_column(Text)

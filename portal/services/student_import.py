@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Program, Role, StudentProfile, User
+from portal.services import audit
 from portal.services.card_codes import MAX_LENGTH as CARD_CODE_LIMIT
 from portal.services.card_codes import masked
 from portal.services.names import control_problem, max_length, name_problems
@@ -33,9 +34,9 @@ NAME_LIMITS = {"student_number": max_length(StudentProfile.student_number),
                "first_name": max_length(User.first_name), "last_name": max_length(User.last_name)}
 
 
-def import_students(text: str) -> int:
+def import_students(text: str, by: User | None = None) -> int:
     """Create the students in `text` (CSV); raises ValidationError listing every bad row."""
-    rows = _read(text)
+    rows = read_rows(text)
     programs = {p.code: p for p in db.session.scalars(select(Program))}
     taken_numbers = set(db.session.scalars(select(StudentProfile.student_number)))
     taken_emails = set(db.session.scalars(select(func.lower(User.email))))
@@ -43,7 +44,7 @@ def import_students(text: str) -> int:
 
     problems, students, seen_numbers, seen_emails, seen_cards = [], [], set(), set(), set()
     for line, row in rows:
-        reasons, student = _check_row(row, programs)
+        reasons, student = check_row(row, programs)
         number, email = student["student_number"], (student["email"] or "").lower()
         card = student["card_code"] = student.get("card_code") or number  # the student number by default
         if number in taken_numbers or number in seen_numbers:
@@ -61,12 +62,15 @@ def import_students(text: str) -> int:
         else:
             students.append(student)
     if problems:
-        raise ValidationError(_listed(problems))
-    _insert(students)
+        raise ValidationError(listed(problems))
+    insert_students(students)
+    audit.record(by, "students.import", f"{len(students)} students",
+                 "programs " + ", ".join(sorted({s["program"].code for s in students})))
+    db.session.commit()
     return len(students)
 
 
-def _read(text: str) -> list[tuple[int, dict]]:
+def read_rows(text: str) -> list[tuple[int, dict]]:
     """(line where the row starts, its stripped values) for each row that is not blank."""
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     rows, line = [], 1
@@ -85,13 +89,13 @@ def _read(text: str) -> list[tuple[int, dict]]:
                 rows.append((line, values))
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise ValidationError(f"Line {line}: {_csv_problem(exc)}") from None
+        raise ValidationError(f"Line {line}: {csv_problem(exc)}") from None
     if not rows:
         raise ValidationError("The file has no student rows")
     return rows
 
 
-def _csv_problem(exc: csv.Error) -> str:
+def csv_problem(exc: csv.Error) -> str:
     if "field larger than field limit" in str(exc):
         return f"a field is longer than {FIELD_LIMIT // 1024} KB; is this the right file?"
     if "NUL" in str(exc):
@@ -99,7 +103,7 @@ def _csv_problem(exc: csv.Error) -> str:
     return f"not readable as CSV ({exc})"
 
 
-def _check_row(row: dict, programs: dict) -> tuple[list[str], dict]:
+def check_row(row: dict, programs: dict) -> tuple[list[str], dict]:
     reasons = list(name_problems({column: (column, row[column], limit) for column, limit in NAME_LIMITS.items()}
                                  ).values())
     reasons += [problem for column in OTHER_FIELDS if (problem := control_problem(column, row.get(column, "")))]
@@ -130,14 +134,14 @@ def _check_row(row: dict, programs: dict) -> tuple[list[str], dict]:
     return reasons, student
 
 
-def _listed(problems: list[str]) -> list[str]:
+def listed(problems: list[str]) -> list[str]:
     if len(problems) <= MAX_PROBLEMS_LISTED:
         return problems
     return problems[:MAX_PROBLEMS_LISTED] + [f"… and {len(problems) - MAX_PROBLEMS_LISTED:,} more lines with problems"]
 
 
-def _insert(students: list[dict]) -> None:
-    """Two bulk INSERTs (users, then their profiles) in one transaction. Core inserts, not
+def insert_students(students: list[dict]) -> None:
+    """Two bulk INSERTs (users, then their profiles), in the caller's transaction. Core inserts, not
     the ORM's bulk path: that one runs a statement per row whenever consecutive rows differ
     in which values are None (students with and without a stream)."""
     users, profiles = User.__table__, StudentProfile.__table__
@@ -152,4 +156,3 @@ def _insert(students: list[dict]) -> None:
          "stream_id": s["stream"].id if s["stream"] else None, "is_active": s["active"]}
         for user_id, s in zip(user_ids, students, strict=True)
     ])
-    db.session.commit()

@@ -1,0 +1,177 @@
+"""Keeping the students in step with the registry's export (the import's `sync` mode).
+
+A sync is planned first and applied only when an admin confirms the plan:
+
+- a row whose student number exists updates that student (name, email, program, stream,
+  active; the card code only where the file gives one);
+- a row with a new student number adds the student, as the import does;
+- with `deactivate_missing`, active students of the file's programs who are not in the
+  file are deactivated (never deleted: their attendance stays).
+
+Every row is checked first; a bad row means nothing is planned and every problem is listed.
+Applying re-plans from the same file and refuses if the plan differs from the one the admin
+saw (someone changed a student meanwhile); then it is one transaction, all or nothing.
+"""
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
+
+from portal.exceptions import ValidationError
+from portal.extensions import db
+from portal.models import Program, StudentProfile, User
+from portal.services import audit
+from portal.services.card_codes import masked
+from portal.services.student_import import check_row, insert_students, listed, read_rows
+
+FIELDS = ("first_name", "last_name", "email", "program", "stream", "active", "card_code")
+
+
+@dataclass
+class Change:
+    profile_id: int
+    user_id: int
+    student_number: str
+    name: str
+    before: dict  # field → the value as an admin reads it (card codes masked)
+    after: dict
+    values: dict  # column → new value, for the UPDATEs
+
+
+@dataclass
+class SyncPlan:
+    deactivate_missing: bool
+    programs: list[str] = field(default_factory=list)  # the codes of the file's programs
+    added: list[dict] = field(default_factory=list)
+    changed: list[Change] = field(default_factory=list)
+    deactivated: list[tuple[int, int, str, str]] = field(default_factory=list)  # profile, user, number, name
+    unchanged: int = 0
+
+    @property
+    def fingerprint(self) -> str:
+        """What the plan would do, hashed: the same file over the same students gives the same."""
+        content = [sorted(self.programs), self.deactivate_missing,
+                   [(s["student_number"], s["email"], s["first_name"], s["last_name"]) for s in self.added],
+                   [(c.student_number, sorted(c.after.items())) for c in self.changed],
+                   [d[2] for d in self.deactivated]]
+        return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.changed or self.deactivated)
+
+
+def plan_sync(text: str, deactivate_missing: bool) -> SyncPlan:
+    """What syncing with `text` (CSV) would change; raises ValidationError listing every bad row."""
+    rows = read_rows(text)
+    programs = {p.code: p for p in db.session.scalars(select(Program).options(selectinload(Program.streams)))}
+    existing = {p.student_number: p for p in db.session.scalars(
+        select(StudentProfile).options(selectinload(StudentProfile.user), selectinload(StudentProfile.program),
+                                       selectinload(StudentProfile.stream)))}
+    email_owner = dict(db.session.execute(select(func.lower(User.email), User.id)).all())
+    card_owner = dict(db.session.execute(select(StudentProfile.card_code, StudentProfile.id)).all())
+
+    plan, problems = SyncPlan(deactivate_missing), []
+    seen_numbers, seen_emails, seen_cards = set(), set(), set()
+    for line, row in rows:
+        reasons, student = check_row(row, programs)
+        number = student["student_number"]
+        current = existing.get(number)
+        own_user, own_profile = (current.user_id, current.id) if current else (None, None)
+        email = (student["email"] or "").lower()
+        card = student.get("card_code") or (None if current else number)
+        if number in seen_numbers:
+            reasons.append(f"student number {number} appears twice in the file")
+        if email and (email in seen_emails or email_owner.get(email, own_user) != own_user):
+            reasons.append(f"email {student['email']} is already used")
+        elif card and (card in seen_cards or card_owner.get(card, own_profile) != own_profile):
+            reasons.append(f"student number {number} is another student's card code" if card == number
+                           else f"card code ending {masked(card)} is already another student's")
+        seen_numbers.add(number)
+        seen_emails.add(email)
+        seen_cards.add(card)
+        if reasons:
+            problems.append(f"Line {line}: " + "; ".join(reasons))
+            continue
+        if current is None:
+            student["card_code"] = card
+            plan.added.append(student)
+        elif change := _change(current, student, has_active="active" in row):
+            plan.changed.append(change)
+        else:
+            plan.unchanged += 1
+    if problems:
+        raise ValidationError(listed(problems))
+
+    plan.programs = sorted({row["program_code"] for _, row in rows})
+    if deactivate_missing:
+        plan.deactivated = [(p.id, p.user_id, p.student_number, p.user.full_name) for p in existing.values()
+                            if p.program.code in plan.programs and p.student_number not in seen_numbers
+                            and (p.is_active or p.user.is_active)]
+        plan.deactivated.sort(key=lambda d: d[2])
+    return plan
+
+
+def _change(profile: StudentProfile, student: dict, has_active: bool) -> Change | None:
+    user = profile.user
+    active = student["active"] if has_active else True  # listed in the registry's export: a current student
+    before = {"first_name": user.first_name, "last_name": user.last_name, "email": user.email,
+              "program": profile.program.code, "stream": profile.stream.name if profile.stream else "",
+              "active": "yes" if profile.is_active and user.is_active else "no", "card_code": masked(profile.card_code)}
+    after = {"first_name": student["first_name"], "last_name": student["last_name"], "email": student["email"],
+             "program": student["program"].code, "stream": student["stream"].name if student["stream"] else "",
+             "active": "yes" if active else "no",
+             "card_code": masked(student["card_code"]) if student.get("card_code") else before["card_code"]}
+    if student.get("card_code") and student["card_code"] != profile.card_code and after["card_code"] == before[
+            "card_code"]:
+        after["card_code"] += " (new)"  # a different code can end in the same characters
+    differs = {name for name in FIELDS if before[name] != after[name]}
+    if not differs:
+        return None
+    values = {"user": {"first_name": student["first_name"], "last_name": student["last_name"],
+                       "email": student["email"], "is_active": active},
+              "profile": {"program_id": student["program"].id,
+                          "stream_id": student["stream"].id if student["stream"] else None, "is_active": active}}
+    if student.get("card_code"):
+        values["profile"]["card_code"] = student["card_code"]
+    return Change(profile.id, user.id, profile.student_number, user.full_name,
+                  {name: before[name] for name in FIELDS if name in differs},
+                  {name: after[name] for name in FIELDS if name in differs}, values)
+
+
+def apply_sync(text: str, deactivate_missing: bool, fingerprint: str, by: User | None) -> SyncPlan:
+    """Apply the plan the admin saw, all or nothing (committed). Raises ValidationError if the
+    file's rows are bad, and PlanChanged (with the new plan) if it is not the plan they saw."""
+    plan = plan_sync(text, deactivate_missing)
+    if plan.fingerprint != fingerprint:
+        raise PlanChanged(plan)
+    users, profiles = User.__table__, StudentProfile.__table__
+    for change in plan.changed:
+        db.session.execute(update(users).where(users.c.id == change.user_id).values(**change.values["user"]))
+        db.session.execute(update(profiles).where(profiles.c.id == change.profile_id)
+                           .values(**change.values["profile"]))
+    if plan.deactivated:
+        db.session.execute(update(profiles).where(profiles.c.id.in_([d[0] for d in plan.deactivated]))
+                           .values(is_active=False))
+        db.session.execute(update(users).where(users.c.id.in_([d[1] for d in plan.deactivated]))
+                           .values(is_active=False))
+    if plan.added:
+        insert_students(plan.added)
+    audit.record(by, "students.sync", f"programs {', '.join(plan.programs)}", summary(plan))
+    db.session.commit()
+    return plan
+
+
+def summary(plan: SyncPlan) -> str:
+    text = f"{len(plan.added)} added, {len(plan.changed)} updated, {plan.unchanged} unchanged"
+    return text + (f", {len(plan.deactivated)} deactivated" if plan.deactivate_missing else "")
+
+
+class PlanChanged(Exception):
+    """The students changed between the preview and the confirmation; `plan` is the new one."""
+
+    def __init__(self, plan: SyncPlan):
+        super().__init__("The students changed since the preview")
+        self.plan = plan
