@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import g
 from redis import Redis
 from rq import Queue
 from sqlalchemy import select
@@ -326,6 +327,7 @@ class Auth:
         self.client = client
 
     def login(self, email: str, password: str = PASSWORD):
+        g.pop("_login_user", None)  # a user another test client loaded in the shared app context (see opens_pages)
         return self.client.post("/login", data={"email": email, "password": password})
 
     def logout(self):
@@ -386,3 +388,15 @@ def error_next_to(html: str, field: str) -> str:
     match = re.search(rf'id="{field}-error">([^<]*)<', html)
     assert match, f"no error shown next to {field}"
     return match.group(1)
+
+
+def opens_pages(browser) -> bool:
+    """Whether this browser's cookie still opens a staff page. The test clients share the
+    test's app context (pytest-flask), where Flask-Login caches the user it loaded, and the
+    test's database session; a real request starts with neither."""
+    g.pop("_login_user", None)
+    db.session.expire_all()
+    response = browser.get("/sessions")
+    g.pop("_login_user", None)  # the next request loads its own browser's user again
+    assert response.status_code in (200, 302)
+    return response.status_code == 200

@@ -5,16 +5,21 @@ from portal.extensions import db
 from tests.conftest import make_notification, make_students
 
 STAFF_PAGES = ["/sessions", "/sessions/new", "/notifications", "/sessions/{own}", "/sessions/{own}/progress",
-               "/sessions/{own}/attendance", "/sessions/{own}/attendance.csv"]
-ADMIN_PAGES = ["/admin/programs", "/admin/courses", "/admin/staff", "/admin/import", "/admin/queue"]
+               "/sessions/{own}/attendance", "/sessions/{own}/attendance.csv", "/courses/{course}/register",
+               "/courses/{course}/register.csv", "/account"]
+ADMIN_PAGES = ["/admin/programs", "/admin/courses", "/admin/staff", "/admin/import", "/admin/queue",
+               "/admin/students", "/admin/audit", "/admin/courses/{course}/edit", "/admin/programs/{program}/edit",
+               "/admin/staff/{lecturer_id}/password"]
 ADMIN_POSTS = ["/notifications/retry", "/admin/programs", "/admin/courses", "/admin/staff", "/admin/import",
                "/admin/staff/{lecturer_id}/active", "/admin/queue/sweep", "/admin/queue/pause",
-               "/admin/queue/resume"]
+               "/admin/queue/resume", "/admin/import/confirm", "/admin/courses/{course}/edit",
+               "/admin/programs/{program}/edit", "/admin/staff/{lecturer_id}/password"]
 
 
 def fill(url: str, people) -> str:
     return url.format(own=people["own_session"].id, other=people["other_session"].id,
-                      lecturer_id=people["lecturer"].id)
+                      lecturer_id=people["lecturer"].id, course=people["course"].id,
+                      program=people["course"].program_id)
 
 
 @pytest.mark.parametrize("url", STAFF_PAGES + ADMIN_PAGES)

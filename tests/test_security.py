@@ -2,7 +2,7 @@
 import pytest
 
 from portal.extensions import db
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, opens_pages
 
 
 @pytest.fixture
@@ -268,28 +268,15 @@ def _copied_cookie(app, client):
     thief = app.test_client()
     cookie = client.get_cookie("session")
     thief.set_cookie(cookie.key, cookie.value)
-    assert _opens_pages(thief)  # the copy works while the session is valid
+    assert opens_pages(thief)  # the copy works while the session is valid
     return thief
-
-
-def _opens_pages(browser) -> bool:
-    """Whether this browser's cookie still opens a staff page. The test clients share the
-    test's app context (pytest-flask), where Flask-Login caches the user it loaded, and the
-    test's database session; a real request starts with neither."""
-    from flask import g
-
-    g.pop("_login_user", None)
-    db.session.expire_all()
-    response = browser.get("/sessions")
-    assert response.status_code in (200, 302)
-    return response.status_code == 200
 
 
 def test_a_copied_session_cookie_stops_working_after_sign_out(app, client, auth, people):
     auth.login("lecturer@example.edu")
     thief = _copied_cookie(app, client)
     auth.logout()
-    assert not _opens_pages(thief)  # back to the sign-in page
+    assert not opens_pages(thief)  # back to the sign-in page
 
 
 def test_a_password_change_ends_every_session_of_that_account(app, client, auth, people):
@@ -299,7 +286,7 @@ def test_a_password_change_ends_every_session_of_that_account(app, client, auth,
                                                 "--password", "a brand new password"])
     assert result.exit_code == 0, result.output
     assert "Password changed for lecturer@example.edu" in result.output
-    assert not _opens_pages(thief) and not _opens_pages(client)
+    assert not opens_pages(thief) and not opens_pages(client)
     assert auth.login("lecturer@example.edu", "a brand new password").status_code == 302
     refused = app.test_cli_runner().invoke(args=["set-password", "--email", "nobody@example.edu",
                                                  "--password", "short"])
@@ -314,7 +301,7 @@ def test_deactivation_ends_the_accounts_sessions_for_good(app, client, auth, peo
     thief = _copied_cookie(app, client)
     directory_service.set_active(people["lecturer"].id, False, people["admin"])
     directory_service.set_active(people["lecturer"].id, True, people["admin"])
-    assert not _opens_pages(thief)  # reactivating does not bring the old session back
+    assert not opens_pages(thief)  # reactivating does not bring the old session back
 
 
 def test_a_session_cookie_with_an_old_style_or_forged_id_loads_no_one(app, people):

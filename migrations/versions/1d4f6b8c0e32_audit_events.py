@@ -1,4 +1,5 @@
-"""audit trail: audit_events; sync files awaiting confirmation: pending_imports
+"""audit trail: audit_events; sync files awaiting confirmation: pending_imports; programs,
+streams and courses can be deactivated (is_active)
 
 Revision ID: 1d4f6b8c0e32
 Revises: 0c3e5a7b9d21
@@ -19,6 +20,9 @@ depends_on = None
 
 
 def upgrade():
+    for table in ('programs', 'streams', 'courses'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('is_active', sa.Boolean(), server_default=sa.true(), nullable=False))
     op.create_table(
         'audit_events',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -51,6 +55,9 @@ def upgrade():
 
 
 def downgrade():
+    for table in ('programs', 'streams', 'courses'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('is_active')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_at'))
         batch_op.drop_index(batch_op.f('ix_audit_events_actor_id'))

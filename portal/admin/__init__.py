@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from portal.admin import imports, routes, students  # noqa: E402,F401
+from portal.admin import audit_log, directory, imports, routes, students  # noqa: E402,F401

@@ -2,6 +2,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     PasswordField,
     RadioField,
@@ -10,9 +11,9 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
-from portal.services.directory_service import MIN_PASSWORD_LENGTH
+from portal.services.directory_service import MIN_PASSWORD_LENGTH, PASSWORD_LENGTH_MESSAGE
 
 
 class ProgramForm(FlaskForm):
@@ -41,7 +42,8 @@ class StaffForm(FlaskForm):
     first_name = StringField("First name", validators=[DataRequired(), Length(max=100)])
     last_name = StringField("Last name", validators=[DataRequired(), Length(max=100)])
     role = SelectField("Role", choices=[SelectChoice("lecturer", "Lecturer"), SelectChoice("admin", "Admin")])
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(
+        min=MIN_PASSWORD_LENGTH, max=200, message=PASSWORD_LENGTH_MESSAGE)])
     submit = SubmitField("Create account")
 
 
@@ -80,3 +82,52 @@ class StudentForm(FlaskForm):
                             description="What the QR code on a card you print yourselves holds. Leave empty to keep "
                                         "the current code.")
     submit = SubmitField("Save student")
+
+
+class ProgramEditForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(), Length(max=32)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    active = BooleanField("Active", description="An inactive program is not offered for new sessions; its "
+                                                "sessions and students stay.")
+    submit = SubmitField("Save program")
+
+
+class StreamEditForm(FlaskForm):
+    name = StringField("Stream name", validators=[DataRequired(), Length(max=100)])
+    active = BooleanField("Active", description="An inactive stream is not offered for new sessions.")
+    submit = SubmitField("Save stream")
+
+
+class CourseEditForm(FlaskForm):
+    code = StringField("Course code", validators=[DataRequired(), Length(max=32)])
+    name = StringField("Course name", validators=[DataRequired(), Length(max=200)])
+    program_code = SelectField("Program")
+    active = BooleanField("Active", description="An inactive course is not offered for new sessions; its sessions, "
+                                                "their attendance and its register stay. Courses are never deleted.")
+    submit = SubmitField("Save course")
+
+
+class PasswordForm(FlaskForm):
+    """A new password, typed twice (an admin setting a staff member's)."""
+
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(
+        min=MIN_PASSWORD_LENGTH, max=200, message=PASSWORD_LENGTH_MESSAGE)])
+    confirm_password = PasswordField("New password again", validators=[
+        DataRequired(), EqualTo("new_password", "The two passwords are not the same")])
+    submit = SubmitField("Set password")
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit page's filters, read from the query string."""
+
+    class Meta:
+        csrf = False
+
+    action = SelectField("Action", default="", validators=[Optional()])
+    actor = SelectField("Who", default="", validators=[Optional()])
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
+
+    def validate_date_to(self, field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date must not be before the start date.")

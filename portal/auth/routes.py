@@ -5,8 +5,10 @@ from flask_login import current_user, login_user, logout_user
 
 from portal.auth import bp, sign_in
 from portal.auth.access import staff_required
-from portal.auth.forms import LoginForm
+from portal.auth.forms import ChangePasswordForm, LoginForm
+from portal.exceptions import ValidationError
 from portal.extensions import db, limiter
+from portal.services import directory_service
 
 
 def safe_next(target: str | None) -> str | None:
@@ -48,6 +50,26 @@ def logout():
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@staff_required
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
+               error_message="Too many attempts. Wait a minute, then try again.")
+def account():
+    """Staff change their own password; their other signed-in sessions end, this one goes on."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            directory_service.change_own_password(current_user, form.current_password.data, form.new_password.data)
+        except ValidationError as exc:
+            exc.apply_to(form)
+        else:
+            login_user(current_user._get_current_object())  # the new session version, for this browser only
+            flash("Password changed. You stay signed in here; every other sign-in of your account has ended.",
+                  "success")
+            return redirect(url_for(".account"), 303)
+    return render_template("auth/account.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/")

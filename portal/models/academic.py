@@ -1,5 +1,6 @@
-"""Academic structure: programs, their streams, and courses."""
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+"""Academic structure: programs, their streams, and courses. None is ever deleted: one no longer
+taught is deactivated, so its sessions and their attendance stay, and new sessions cannot use it."""
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -11,6 +12,7 @@ class Program(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     streams: Mapped[list["Stream"]] = relationship(back_populates="program", order_by="Stream.name")
 
@@ -22,6 +24,7 @@ class Stream(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     program: Mapped[Program] = relationship(back_populates="streams")
 
@@ -33,5 +36,6 @@ class Course(db.Model):
     course_code: Mapped[str] = mapped_column(String(32), unique=True)
     course_name: Mapped[str] = mapped_column(String(200))
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     program: Mapped[Program] = relationship()

@@ -1,6 +1,9 @@
 """The audit trail: every admin action (imports, syncs, retries, hand marks, account changes,
 cancelled sessions) adds one AuditEvent in the same transaction as the change, so a change and
 its record are saved together or not at all."""
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
 from portal.extensions import db
 from portal.models import AttendanceSession, AuditEvent, User
 from portal.timefmt import local_date, local_time
@@ -33,3 +36,21 @@ def record(actor: User | None, action: str, subject: str, details: str = "") -> 
         raise ValueError(f"unknown audit action {action!r}")
     db.session.add(AuditEvent(actor_id=actor.id if actor is not None else None, action=action, subject=subject[:200],
                               details=details[:DETAILS_LIMIT] or None))
+
+
+def page(action: str | None, actor_id: int | None, cli_only: bool, starts_from, starts_before, page_number: int,
+         per_page: int = 50):
+    """Events newest first, filtered; `cli_only` for those run from the command line."""
+    query = (select(AuditEvent).options(selectinload(AuditEvent.actor))
+             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if cli_only:
+        query = query.where(AuditEvent.actor_id.is_(None))
+    elif actor_id is not None:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    if starts_from is not None:
+        query = query.where(AuditEvent.at >= starts_from)
+    if starts_before is not None:
+        query = query.where(AuditEvent.at < starts_before)
+    return db.paginate(query, page=page_number, per_page=per_page, error_out=False)

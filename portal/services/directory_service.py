@@ -14,6 +14,7 @@ from portal.services.names import max_length, name_problem, name_problems
 STAFF_ROLES = (Role.ADMIN, Role.LECTURER)
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
+PASSWORD_LENGTH_MESSAGE = f"A password must be at least {MIN_PASSWORD_LENGTH} characters long"
 STREAM_LIMIT = max_length(Stream.name)
 
 
@@ -151,3 +152,55 @@ def set_active(user_id: int, active: bool, by: User) -> User:
     audit.record(by, "staff.active", user.email, "activated" if active else "deactivated; its sessions ended")
     db.session.commit()
     return user
+
+
+def edit_program(program: Program, code: str, name: str, active: bool, by: User) -> list[str]:
+    """Rename or (de)activate a program (committed, audited); returns the changes in words."""
+    code, name = code.strip(), name.strip()
+    errors = name_problems({"code": ("Program code", code, max_length(Program.code)),
+                            "name": ("Program name", name, max_length(Program.name))})
+    if "code" not in errors and db.session.scalar(select(Program.id).where(Program.code == code,
+                                                                           Program.id != program.id)):
+        errors["code"] = f"program {code} already exists"
+    if errors:
+        raise ValidationError(errors)
+    return _save_edit(program, f"program {program.code}", by, code=code, name=name, is_active=active)
+
+
+def edit_stream(stream: Stream, name: str, active: bool, by: User) -> list[str]:
+    name = name.strip()
+    if problem := name_problem("Stream name", name, STREAM_LIMIT):
+        raise ValidationError({"name": problem})
+    if any(s.name == name and s.id != stream.id for s in stream.program.streams):
+        raise ValidationError({"name": f"Program {stream.program.code} already has a stream {name!r}"})
+    return _save_edit(stream, f"stream {stream.name} of {stream.program.code}", by, name=name, is_active=active)
+
+
+def edit_course(course: Course, code: str, name: str, program_code: str, active: bool, by: User) -> list[str]:
+    """Rename, move or (de)activate a course. Its sessions keep their own program, and a course
+    with sessions is never deleted: deactivating only keeps it out of new sessions."""
+    code, name = code.strip(), name.strip()
+    program = db.session.scalar(select(Program).where(Program.code == program_code.strip()))
+    errors = name_problems({"code": ("Course code", code, max_length(Course.course_code)),
+                            "name": ("Course name", name, max_length(Course.course_name))})
+    if "code" not in errors and db.session.scalar(select(Course.id).where(Course.course_code == code,
+                                                                          Course.id != course.id)):
+        errors["code"] = f"course {code} already exists"
+    if program is None:
+        errors["program_code"] = f"unknown program {program_code[:40]!r}"
+    if errors:
+        raise ValidationError(errors)
+    return _save_edit(course, f"course {course.course_code}", by, course_code=code, course_name=name,
+                      program_id=program.id, is_active=active)
+
+
+def _save_edit(item, label: str, by: User, **values) -> list[str]:
+    """Set the values, record what changed in the audit trail and commit."""
+    changes = [f"{name.replace('_', ' ').replace('is active', 'active')}: {getattr(item, name)} → {value}"
+               for name, value in values.items() if getattr(item, name) != value]
+    for name, value in values.items():
+        setattr(item, name, value)
+    if changes:
+        audit.record(by, "directory.edit", label, "; ".join(changes))
+    db.session.commit()
+    return changes

@@ -53,7 +53,7 @@ def edit_session(session: AttendanceSession, request: SessionRequest) -> ChangeS
     """Apply the request's fields to the session and settle its students' emails (committed)."""
     if session.cancelled:
         raise ValidationError({"": "This session was cancelled; it cannot be changed"})
-    errors = validate(request)
+    errors = validate(request, current=session)
     if errors:
         raise ValidationError(errors)
     summary = ChangeSummary(changed=[name for name in EDITABLE if _differs(getattr(session, name),

@@ -50,19 +50,28 @@ def link_expiry(starts_at: datetime) -> datetime:
     return starts_at.astimezone(timezone.utc) + timedelta(minutes=current_app.config["TOKEN_EXPIRY_MINUTES"])
 
 
-def validate(request: SessionRequest) -> dict[str, str]:
-    """Every problem with the request, keyed by the form field it belongs to."""
+def validate(request: SessionRequest, current: AttendanceSession | None = None) -> dict[str, str]:
+    """Every problem with the request, keyed by the form field it belongs to. `current`: the
+    session being edited, which may keep a course, program or stream deactivated since."""
     errors = _outside_calendar(request)
     if errors:
         return errors  # the checks below do arithmetic on the times, which year 9999 overflows
-    if db.session.get(Course, request.course_id) is None:
+    course = db.session.get(Course, request.course_id)
+    program = db.session.get(Program, request.program_id)
+    stream = db.session.get(Stream, request.stream_id) if request.stream_id is not None else None
+    if course is None:
         errors["course_id"] = "Unknown course"
-    if db.session.get(Program, request.program_id) is None:
+    elif not course.is_active and not (current and current.course_id == course.id):
+        errors["course_id"] = f"{course.course_code} is deactivated; an admin can reactivate it"
+    if program is None:
         errors["program_id"] = "Unknown program"
+    elif not program.is_active and not (current and current.program_id == program.id):
+        errors["program_id"] = f"Program {program.code} is deactivated; an admin can reactivate it"
     if request.stream_id is not None:
-        stream = db.session.get(Stream, request.stream_id)
         if stream is None or stream.program_id != request.program_id:
             errors["stream_id"] = "That stream does not belong to the chosen program"
+        elif not stream.is_active and not (current and current.stream_id == stream.id):
+            errors["stream_id"] = f"Stream {stream.name} is deactivated; an admin can reactivate it"
     if request.lecturer_id is not None and db.session.get(User, request.lecturer_id) is None:
         errors["lecturer_id"] = "Unknown lecturer"
     for field, moment in (("start_time", request.starts_at), ("end_time", request.ends_at)):

@@ -2,7 +2,7 @@ import re
 from datetime import datetime, timedelta
 
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from wtforms import (
     BooleanField,
     DateField,
@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, NumberRange, Optional, StopValidati
 from wtforms.widgets import Input, NumberInput, TextInput
 
 from portal.extensions import db
-from portal.models import Course, Program
+from portal.models import AttendanceSession, Course, Program
 from portal.services.session_service import MAX_NOTIFY_MINUTES_BEFORE, MAX_REPEAT_WEEKS
 from portal.timefmt import portal_zone
 
@@ -96,10 +96,14 @@ class SessionForm(FlaskForm):
                     "emails.")
     submit = SubmitField("Create session")
 
-    def fill_choices(self) -> None:
-        """Courses (each naming its program), programs and (grouped by program) streams from the database."""
-        courses = list(db.session.scalars(select(Course).order_by(Course.course_code)))
-        programs = list(db.session.scalars(select(Program).order_by(Program.code)))
+    def fill_choices(self, current: AttendanceSession | None = None) -> None:
+        """Courses (each naming its program), programs and (grouped by program) streams from the database:
+        the active ones, and those the session being edited (`current`) already has."""
+        keep = current or AttendanceSession()
+        courses = list(db.session.scalars(select(Course).where(or_(Course.is_active, Course.id == keep.course_id))
+                                          .order_by(Course.course_code)))
+        programs = list(db.session.scalars(select(Program).where(or_(Program.is_active, Program.id == keep.program_id))
+                                           .order_by(Program.code)))
         self.course_id.choices = [SelectChoice("", "Choose a course…")] + [
             SelectChoice(c.id, f"{c.course_code} — {c.course_name}", render_kw={"data-program": c.program_id})
             for c in courses
@@ -112,10 +116,11 @@ class SessionForm(FlaskForm):
             SelectChoice(p.id, f"{p.code} — {p.name}") for p in sorted(programs, key=lambda p: p.id != own)
         ]
         # Each stream option names its program, so the page can offer only the chosen program's streams.
+        streams = [(p, s) for p in programs for s in p.streams if s.is_active or s.id == keep.stream_id]
         self.stream_id.choices = [SelectChoice("", "Whole program")] + [
-            SelectChoice(s.id, f"{p.code}: {s.name}", render_kw={"data-program": p.id}) for p in programs for s in p.streams
+            SelectChoice(s.id, f"{p.code}: {s.name}", render_kw={"data-program": p.id}) for p, s in streams
         ]
-        self.stream_programs = {s.id: p.id for p in programs for s in p.streams}
+        self.stream_programs = {s.id: p.id for p, s in streams}
 
     def suggest_times(self) -> None:
         """Defaults for a lecturer in a hurry: today, starting at the next five minutes, for an hour."""

@@ -71,7 +71,7 @@ def edit(session_id: int):
     if session.cancelled:
         abort(409, "This session was cancelled; it cannot be changed.")
     form = EditSessionForm(obj=None if request.method == "POST" else _form_data(session))
-    form.fill_choices()
+    form.fill_choices(current=session)
     if session.generated_at is not None:  # the emails are prepared: their sending time is past choosing
         del form.notify_at, form.notify_minutes_before
     if form.validate_on_submit():

@@ -1,0 +1,83 @@
+"""The audit trail: each kind of admin action leaves one entry, and /admin/audit lists and filters them."""
+import io
+import re
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import AuditEvent
+from tests.conftest import make_students
+from tests.test_notification_pages import add_notifications
+
+
+def actions() -> list[str]:
+    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def test_each_admin_action_is_recorded(client, auth, people, cli, tmp_path):
+    session, program = people["own_session"], people["course"].program
+    students = make_students(program, 2)
+    failed = add_notifications(session, students)
+    auth.login("admin@example.edu")
+    client.post("/admin/staff", data={"email": "new@example.edu", "first_name": "New", "last_name": "Person",
+                                      "role": "lecturer", "password": "a long enough one"})
+    client.post(f"/admin/staff/{people['other'].id}/active", data={"active": "false"})
+    client.post(f"/admin/staff/{people['other'].id}/password",
+                data={"new_password": "given by the admin", "confirm_password": "given by the admin"})
+    client.post("/notifications/retry", data={"notification_ids": failed, "confirm": "yes"})
+    client.post(f"/sessions/{session.id}/attendance/marks",
+                data={"student_id": [str(students[0].id)], "status": "excused", "note": "Sick note"})
+    client.post(f"/admin/students/{students[1].id}/edit", data={
+        "first_name": "Renamed", "last_name": "Student", "email": students[1].user.email,
+        "program_id": program.id, "stream_id": "", "active": "y"})
+    client.post(f"/admin/courses/{people['course'].id}/edit", data={
+        "code": "CS201", "name": "Data Structures II", "program_code": "CS", "active": "y"})
+    client.post("/admin/import", data={"csv_file": (io.BytesIO(
+        b"student_number,first_name,last_name,email,program_code,stream\nN1,Nia,Ng,nia@example.edu,CS,\n"),
+        "s.csv"), "mode": "add"}, content_type="multipart/form-data")
+    preview = client.post("/admin/import", data={"csv_file": (io.BytesIO(
+        b"student_number,first_name,last_name,email,program_code,stream\nN1,Nia,Ngo,nia@example.edu,CS,\n"),
+        "s.csv"), "mode": "sync"}, content_type="multipart/form-data").get_data(as_text=True)
+    client.post("/admin/import/confirm", data={
+        "token": re.search(r'name="token" value="([^"]+)"', preview).group(1), "action": "apply",
+        "fingerprint": re.search(r'name="fingerprint" value="([^"]+)"', preview).group(1)})
+    client.post(f"/sessions/{session.id}/cancel", data={})
+    client.post("/account", data={"current_password": "correct horse battery", "new_password": "admins new one",
+                                  "confirm_password": "admins new one"})
+    assert cli("set-password", "--email", "lecturer@example.edu", "--password", "from the shell").exit_code == 0
+
+    assert actions() == ["staff.create", "staff.active", "staff.password", "notifications.retry", "attendance.mark",
+                         "student.edit", "directory.edit", "students.import", "students.sync", "session.cancel",
+                         "account.password", "staff.password"]
+    page = client.get("/admin/audit").get_data(as_text=True)
+    rows = page.split('id="audit"')[1].split("<tbody>")[1].split("</tbody>")[0].split("<tr")[1:]
+    assert len(rows) == 12
+    assert "command line" in rows[0] and "lecturer@example.edu" in rows[0]  # newest first
+    assert 'data-action="attendance.mark"' in rows[7] and "1 marked excused" in rows[7] and "Sick note" in rows[7]
+    assert "Ada Admin" in rows[7] and "CS201 on " in rows[7]
+
+
+def test_filters(client, auth, people, cli):
+    auth.login("admin@example.edu")
+    client.post(f"/admin/staff/{people['other'].id}/active", data={"active": "false"})
+    cli("set-password", "--email", "lecturer@example.edu", "--password", "from the shell")
+    old = AuditEvent(actor_id=people["admin"].id, action="session.cancel", subject="long ago",
+                     at=datetime.now(timezone.utc) - timedelta(days=40))
+    db.session.add(old)
+    db.session.commit()
+
+    def listed(query):
+        response = client.get(f"/admin/audit?{query}")
+        assert response.status_code == 200
+        return re.findall(r'data-action="([^"]+)"', response.get_data(as_text=True))
+
+    assert listed("") == ["staff.password", "staff.active", "session.cancel"]
+    assert listed("action=staff.active") == ["staff.active"]
+    assert listed("actor=cli") == ["staff.password"]
+    assert listed(f"actor={people['admin'].id}") == ["staff.active", "session.cancel"]
+    today = datetime.now(timezone.utc).date()
+    assert listed(f"date_from={today - timedelta(days=1)}") == ["staff.password", "staff.active"]
+    assert listed(f"date_to={today - timedelta(days=30)}") == ["session.cancel"]
+    for bad in ("action=nope", "actor=999999", "date_from=2026-02-30", "date_from=2026-11-20&date_to=2026-11-01"):
+        assert client.get(f"/admin/audit?{bad}").status_code == 400
