@@ -84,8 +84,30 @@ def test_every_page_is_valid_html(app, client, auth, people):
          {"csv_file": (io.BytesIO(b"student_number,first_name,last_name,email,program_code,stream\nS1,A,B,bad,XX,\n"),
                        "s.csv")}, content_type="multipart/form-data")
     get("queue", "/admin/queue")
+    course, program = people["course"], people["course"].program
+    get("students", "/admin/students")
+    get("students, bad filter", "/admin/students?active=maybe")
+    get("student edit", f"/admin/students/{students[1].id}/edit")
+    post("student edit with errors", f"/admin/students/{students[1].id}/edit",
+         {"first_name": "", "last_name": "", "email": "bad", "program_id": program.id, "stream_id": ""})
+    post("sync preview", "/admin/import", {"mode": "sync", "deactivate_missing": "y", "csv_file": (io.BytesIO(
+        b"student_number,first_name,last_name,email,program_code,stream\nS9,New,One,new1@example.edu,CS,A\n"),
+        "s.csv")}, content_type="multipart/form-data")
+    get("course edit", f"/admin/courses/{course.id}/edit")
+    post("course edit with errors", f"/admin/courses/{course.id}/edit", {"code": "", "name": "", "program_code": "CS"})
+    get("program edit", f"/admin/programs/{program.id}/edit")
+    get("stream edit", f"/admin/streams/{program.streams[0].id}/edit")
+    get("staff password", f"/admin/staff/{people['lecturer'].id}/password")
+    get("audit", "/admin/audit")
+    get("audit, bad filter", "/admin/audit?date_from=nope")
+    get("register", f"/courses/{course.id}/register")
+    get("register, bad filter", f"/courses/{course.id}/register?date_from=2026-02-30")
+    get("account", "/account")
+    post("account with errors", "/account", {"current_password": "wrong", "new_password": "x",
+                                             "confirm_password": "y"})
+    post("attendance marks with errors", f"/sessions/{session.id}/attendance/marks", {"status": "nope"})
 
-    assert len(pages) == 32
+    assert len(pages) == 49
     errors = nu_html_errors(pages)
     assert not errors, "\n".join(errors)
 
