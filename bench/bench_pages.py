@@ -1,12 +1,10 @@
 """Pages: the notifications page and the session page at 100 and at N rows. Queries per
 request must be equal at both sizes, and render time at N at most 1.3× that at 100."""
-import statistics
-import time
 from datetime import datetime, timezone
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
-from bench.common import make_app, new_session, report, seed_students, sqlite_url
+from bench.common import make_app, measure_page, new_session, report, seed_students, sqlite_url
 
 
 def run(big: int, requests: int = 30) -> list[dict]:
@@ -30,8 +28,8 @@ def run(big: int, requests: int = 30) -> list[dict]:
     client.post("/login", data={"email": "admin@example.edu", "password": "benchmark password"})
     results, rows = [], []
     for page, url in (("notifications page", "/notifications?session_id={}"), ("session page", "/sessions/{}")):
-        small_queries, small_time = _measure(app, client, url.format(small_id), requests)
-        big_queries, big_time = _measure(app, client, url.format(big_id), requests)
+        small_queries, small_time = measure_page(app, client, url.format(small_id), requests)
+        big_queries, big_time = measure_page(app, client, url.format(big_id), requests)
         assert small_queries == big_queries, f"{page}: {small_queries} queries at 100 rows, {big_queries} at {big}"
         ratio = big_time / small_time
         rows += [(f"{page}: queries at 100 / {big:,} rows", f"{small_queries} / {big_queries}", ""),
@@ -54,25 +52,3 @@ def _notify(session, profiles: list[int]) -> None:
          "token_expires_at": session.starts_at, "status": "sent" if p % 10 else "failed", "attempts": 1,
          "sent_at": now, "created_at": now, "updated_at": now} for p in profiles])
     db.session.commit()
-
-
-def _measure(app, client, url: str, requests: int) -> tuple[int, float]:
-    from portal.extensions import db
-
-    with app.app_context():
-        engine = db.engine
-    client.get(url)  # warm up
-    statements = []
-
-    def count(*_):
-        statements.append(1)
-
-    event.listen(engine, "before_cursor_execute", count)
-    assert client.get(url).status_code == 200
-    event.remove(engine, "before_cursor_execute", count)
-    timings = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        assert client.get(url).status_code == 200
-        timings.append(time.perf_counter() - started)
-    return len(statements), statistics.median(timings)

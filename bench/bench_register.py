@@ -8,9 +8,9 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from jinja2 import Template
-from sqlalchemy import event, text
+from sqlalchemy import text
 
-from bench.common import make_app, report, seed_students, sqlite_url
+from bench.common import make_app, measure_page, report, seed_students, sqlite_url
 
 FLOOR_TEMPLATE = Template(
     "<table>{% for student, cells in rows %}<tr><th>{{ student }}</th>"
@@ -44,8 +44,8 @@ def run(students: int = 500, sessions: int = 40, requests: int = 10) -> list[dic
 
     client = app.test_client()
     client.post("/login", data={"email": "admin@example.edu", "password": "benchmark password"})
-    small_queries, _ = _measure(app, client, f"/courses/{small_id}/register", requests)
-    big_queries, big_time = _measure(app, client, f"/courses/{big_id}/register", requests)
+    small_queries, _ = measure_page(app, client, f"/courses/{small_id}/register", requests)
+    big_queries, big_time = measure_page(app, client, f"/courses/{big_id}/register", requests)
     assert small_queries == big_queries, f"{small_queries} queries at 50 × 4, {big_queries} at {students} × {sessions}"
     floor = _floor(app, big_id, requests)
     ratio = big_time / floor
@@ -84,28 +84,6 @@ def _term(course_id: int, profiles: list[int], sessions: int, admin_id: int) -> 
             {"session_id": session.id, "student_profile_id": p, "status": "excused", "marked_by_id": admin_id,
              "marked_at": now} for p in profiles if (p * 7 + week) % 20 == 0])
     db.session.commit()
-
-
-def _measure(app, client, url: str, requests: int) -> tuple[int, float]:
-    from portal.extensions import db
-
-    with app.app_context():
-        engine = db.engine
-    assert client.get(url).status_code == 200  # warm up
-    statements = []
-
-    def count(*_):
-        statements.append(1)
-
-    event.listen(engine, "before_cursor_execute", count)
-    assert client.get(url).status_code == 200
-    event.remove(engine, "before_cursor_execute", count)
-    timings = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        assert client.get(url).status_code == 200
-        timings.append(time.perf_counter() - started)
-    return len(statements), statistics.median(timings)
 
 
 def _floor(app, course_id: int, requests: int) -> float:

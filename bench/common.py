@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -184,3 +184,26 @@ def workers(app, count: int, **settings):
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
+
+
+def measure_page(app, client, url: str, requests: int) -> tuple[int, float]:
+    """(SQL statements of one request, median seconds over `requests`) for a page, after a warm-up."""
+    from portal.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    client.get(url)  # warm up
+    statements = []
+
+    def count(*_):
+        statements.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    assert client.get(url).status_code == 200
+    event.remove(engine, "before_cursor_execute", count)
+    timings = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        assert client.get(url).status_code == 200
+        timings.append(time.perf_counter() - started)
+    return len(statements), statistics.median(timings)

@@ -1,7 +1,27 @@
-"""Demo data for `seed-demo`: two programs, three courses, two staff, 60 students."""
+"""Demo data for `seed-demo`: two programs, three courses, two staff, 60 students, and four
+past weeks of CS201 so that its attendance and register have something to show."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal.database import utcnow
 from portal.extensions import db
-from portal.models import Program, Role, StudentProfile, User
+from portal.models import (
+    AttendanceMark,
+    AttendanceRecord,
+    AttendanceSession,
+    Course,
+    EmailNotification,
+    GenerationStatus,
+    NotificationStatus,
+    Program,
+    Role,
+    StudentProfile,
+    User,
+)
 from portal.services import directory_service
+
+PAST_WEEKS = 4
 
 FIRST_NAMES = ["Amina", "Ben", "Chen", "Dana", "Emeka", "Fatima", "Goran", "Hana", "Ivan", "Jia",
                "Kofi", "Lena", "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sami", "Tara"]
@@ -11,7 +31,7 @@ LAST_NAMES = ["Okafor", "Smith", "Wang", "Levi", "Nwosu", "Haddad", "Petrov", "S
 def seed(password: str) -> list[tuple[str, str]]:
     cs = directory_service.create_program("BSC-CS", "BSc Computer Science", ["A", "B"])
     bba = directory_service.create_program("BBA", "Bachelor of Business Administration")
-    directory_service.create_course("CS201", "Data Structures", "BSC-CS")
+    data_structures = directory_service.create_course("CS201", "Data Structures", "BSC-CS")
     directory_service.create_course("CS305", "Operating Systems", "BSC-CS")
     directory_service.create_course("BUS110", "Principles of Accounting", "BBA")
     admin = directory_service.create_user("admin@example.edu", password, Role.ADMIN, "Ada", "Admin")
@@ -24,4 +44,37 @@ def seed(password: str) -> list[tuple[str, str]]:
         db.session.add(StudentProfile(user=user, student_number=f"S{n + 1:05d}", program=program,
                                       stream=stream, is_active=True))
     db.session.commit()
+    _past_weeks(data_structures, lecturer)
     return [(admin.role, admin.email), (lecturer.role, lecturer.email)]
+
+
+def _past_weeks(course: Course, lecturer: User) -> None:
+    """CS201's last four weekly sessions: most students confirmed, some late, two excused by hand,
+    and a few who keep missing it (below the register's 75%)."""
+    students = list(db.session.scalars(select(StudentProfile).where(StudentProfile.program_id == course.program_id)
+                                       .order_by(StudentProfile.id)))
+    start = (utcnow() - timedelta(weeks=PAST_WEEKS)).replace(hour=8, minute=0, second=0, microsecond=0)
+    for week in range(PAST_WEEKS):
+        starts = start + timedelta(weeks=week)
+        session = AttendanceSession(course=course, program_id=course.program_id, lecturer=lecturer, starts_at=starts,
+                                    ends_at=starts + timedelta(hours=2), room="LT 3", generated_at=starts,
+                                    generation_status=GenerationStatus.DONE)
+        db.session.add(session)
+        db.session.flush()
+        for n, student in enumerate(students):
+            db.session.add(EmailNotification(session_id=session.id, student_profile_id=student.id,
+                                             token=f"demo-week-{week}-{student.id}", token_expires_at=starts,
+                                             status=NotificationStatus.SENT, attempts=1, sent_at=starts))
+            if n % 9 == 4 and week % 2:  # these students miss every other week; n % 13 == 7 misses most
+                continue
+            if n % 13 == 7 and week:
+                continue
+            if n == 11 and week == 2:
+                db.session.add(AttendanceMark(session_id=session.id, student_profile_id=student.id,
+                                              status="excused", previous_status="absent", note="Medical certificate",
+                                              marked_by_id=lecturer.id, marked_at=starts + timedelta(days=1)))
+                continue
+            db.session.add(AttendanceRecord(session_id=session.id, student_profile_id=student.id,
+                                            recorded_at=starts + timedelta(minutes=(n * 7 + week * 3) % 25),
+                                            ip_address=f"10.20.{week}.{n + 10}", user_agent="Demo phone"))
+    db.session.commit()

@@ -96,6 +96,8 @@ def test_demo_from_a_fresh_instance_delivers_to_its_outbox(demo):
     assert status == 200 and "confirm my attendance" in confirm
     status, email_html = browser.get(f"/dev/outbox/{number}/html")
     assert status == 200 and "Mark my attendance" in email_html
+    _, register = browser.get(f"/courses/{course}/register")  # four past weeks of CS201 come with the demo
+    assert "40 students, 5 sessions." in register and "7 below 75%" in register
     assert "Traceback" not in log.read_text()
 
 

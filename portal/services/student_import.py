@@ -52,8 +52,7 @@ def import_students(text: str, by: User | None = None) -> int:
         if email and (email in taken_emails or email in seen_emails):
             reasons.append(f"email {student['email']} is already used")
         elif card in taken_cards or card in seen_cards:  # a number already taken has said so above
-            reasons.append(f"student number {number} is another student's card code" if card == number
-                           else f"card code ending {masked(card)} is already another student's")
+            reasons.append(card_taken(number, card))
         seen_numbers.add(number)
         seen_emails.add(email)
         seen_cards.add(card)
@@ -68,6 +67,12 @@ def import_students(text: str, by: User | None = None) -> int:
                  "programs " + ", ".join(sorted({s["program"].code for s in students})))
     db.session.commit()
     return len(students)
+
+
+def card_taken(number: str, card: str) -> str:
+    """Why a row's card code (its student number when it gives none) cannot be used."""
+    return (f"student number {number} is another student's card code" if card == number
+            else f"card code ending {masked(card)} is already another student's")
 
 
 def read_rows(text: str) -> list[tuple[int, dict]]:

@@ -24,7 +24,7 @@ from portal.extensions import db
 from portal.models import Program, StudentProfile, User
 from portal.services import audit
 from portal.services.card_codes import masked
-from portal.services.student_import import check_row, insert_students, listed, read_rows
+from portal.services.student_import import card_taken, check_row, insert_students, listed, read_rows
 
 FIELDS = ("first_name", "last_name", "email", "program", "stream", "active", "card_code")
 
@@ -87,8 +87,7 @@ def plan_sync(text: str, deactivate_missing: bool) -> SyncPlan:
         if email and (email in seen_emails or email_owner.get(email, own_user) != own_user):
             reasons.append(f"email {student['email']} is already used")
         elif card and (card in seen_cards or card_owner.get(card, own_profile) != own_profile):
-            reasons.append(f"student number {number} is another student's card code" if card == number
-                           else f"card code ending {masked(card)} is already another student's")
+            reasons.append(card_taken(number, card))
         seen_numbers.add(number)
         seen_emails.add(email)
         seen_cards.add(card)
