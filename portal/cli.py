@@ -16,7 +16,7 @@ from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Course, NotificationStatus, Program, Stream, User
 from portal.repositories import EmailNotificationRepository
-from portal.services import directory_service, session_service
+from portal.services import audit, directory_service, session_service
 from portal.services.student_import import import_students
 from portal.services.student_sync import PlanChanged, apply_sync, plan_sync
 from portal.services.student_sync import summary as sync_summary
@@ -238,6 +238,7 @@ def delivery_status_command():
 def delivery_pause_command(reason):
     """Pause delivery: emails wait (and keep their attempts) until `resume`."""
     if pause.pause(_redis(), reason, by="command line"):
+        audit.record_now(None, "delivery.pause", "the whole queue", reason)
         click.echo("Delivery paused.")
     else:
         click.echo("Delivery was already paused.")
@@ -248,6 +249,7 @@ def delivery_resume_command():
     """Resume delivery and queue every email that waited."""
     _redis()
     queued = resume_delivery(by="command line")
+    audit.record_now(None, "delivery.resume", "the whole queue", f"{queued} waiting emails queued")
     click.echo(f"Delivery resumed; {queued} waiting emails queued.")
 
 

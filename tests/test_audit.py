@@ -45,17 +45,21 @@ def test_each_admin_action_is_recorded(client, auth, people, cli, tmp_path):
     client.post(f"/sessions/{session.id}/cancel", data={})
     client.post("/account", data={"current_password": "correct horse battery", "new_password": "admins new one",
                                   "confirm_password": "admins new one"})
+    client.post(f"/admin/students/{students[0].id}/card")
+    client.post("/admin/queue/pause", data={"reason": "Relay maintenance tonight"})
+    client.post("/admin/queue/resume")
     assert cli("set-password", "--email", "lecturer@example.edu", "--password", "from the shell").exit_code == 0
 
     assert actions() == ["staff.create", "staff.active", "staff.password", "notifications.retry", "attendance.mark",
                          "student.edit", "directory.edit", "students.import", "students.sync", "session.cancel",
-                         "account.password", "staff.password"]
+                         "account.password", "student.card", "delivery.pause", "delivery.resume", "staff.password"]
     page = client.get("/admin/audit").get_data(as_text=True)
     rows = page.split('id="audit"')[1].split("<tbody>")[1].split("</tbody>")[0].split("<tr")[1:]
-    assert len(rows) == 12
+    assert len(rows) == 15
     assert "command line" in rows[0] and "lecturer@example.edu" in rows[0]  # newest first
-    assert 'data-action="attendance.mark"' in rows[7] and "1 marked excused" in rows[7] and "Sick note" in rows[7]
-    assert "Ada Admin" in rows[7] and "CS201 on " in rows[7]
+    assert "Delivery paused" in rows[2] and "Relay maintenance tonight" in rows[2]
+    assert 'data-action="attendance.mark"' in rows[10] and "1 marked excused" in rows[10] and "Sick note" in rows[10]
+    assert "Ada Admin" in rows[10] and "CS201 on " in rows[10]
 
 
 def test_filters(client, auth, people, cli):

@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.models import Course, Program, StudentProfile, User
 from portal.repositories import StudentProfileRepository
 from portal.request_args import id_arg
-from portal.services import card_codes, directory_service
+from portal.services import audit, card_codes, directory_service
 
 
 @bp.before_request
@@ -115,6 +115,7 @@ def queue_resume():
     except RedisError:
         flash("The queue (Redis) is not reachable: delivery cannot be resumed now.", "danger")
     else:
+        audit.record_now(current_user, "delivery.resume", "the whole queue", f"{queued} waiting emails queued")
         flash(f"Delivery resumed; {queued} waiting email{'s' if queued != 1 else ''} queued.", "success")
     return redirect(url_for(".queue"))
 
@@ -127,6 +128,7 @@ def queue_pause():
     except RedisError:
         flash("The queue (Redis) is not reachable: delivery cannot be paused now.", "danger")
     else:
+        audit.record_now(current_user, "delivery.pause", "the whole queue", reason)
         flash("Delivery paused. Emails wait, and keep their attempts, until you resume.", "warning")
     return redirect(url_for(".queue"))
 
@@ -158,7 +160,7 @@ def new_card(profile_id: int):
     """A lost card: the student gets a new random card code, and the old card stops scanning."""
     profile = db.get_or_404(StudentProfile, profile_id)
     if request.method == "POST":
-        code = card_codes.reissue(profile)
+        code = card_codes.reissue(profile, by=current_user)
         flash(f"{profile.user.full_name} has a new card code, ending {card_codes.masked(code)}. "
               "Their old card no longer scans; print their new card below.", "success")
         return redirect(url_for(".cards", program_id=profile.program_id, _anchor=f"card-{profile.id}"), 303)

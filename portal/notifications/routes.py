@@ -4,7 +4,6 @@ from flask_login import current_user
 from portal.auth.access import admin_required, is_admin, owner_filter, session_or_404, staff_required
 from portal.auth.routes import safe_next
 from portal.delivery import queueing
-from portal.extensions import db
 from portal.models import NotificationStatus
 from portal.notifications import bp
 from portal.repositories import EmailNotificationRepository, SessionRepository
@@ -69,10 +68,9 @@ def retry():
                                             dispatch=lambda ids: queueing.enqueue_send_batches(ids, bulk=True))
     summary = service.retry_failed_notifications(ids)
     if summary["retried"]:  # the seed's service commits its own work; the record follows it
-        audit.record(current_user, "notifications.retry", f"{summary['retried']} failed emails",
-                     ("queued" if summary["queued"] else "not queued: the queue was down, the sweep sends them")
-                     + (f"; {summary['skipped']} skipped" if summary["skipped"] else ""))
-        db.session.commit()
+        audit.record_now(current_user, "notifications.retry", f"{summary['retried']} failed emails",
+                         ("queued" if summary["queued"] else "not queued: the queue was down, the sweep sends them")
+                         + (f"; {summary['skipped']} skipped" if summary["skipped"] else ""))
     flash(_summary_message(summary), "success" if summary["retried"] and summary["queued"] else "warning")
     return redirect(back)
 

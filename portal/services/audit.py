@@ -20,6 +20,9 @@ ACTIONS = {
     "students.import": "Students imported",
     "students.sync": "Students synchronised",
     "directory.edit": "Program, stream or course edited",
+    "student.card": "Student given a new card code",
+    "delivery.pause": "Delivery paused",
+    "delivery.resume": "Delivery resumed",
 }
 DETAILS_LIMIT = 4000
 
@@ -36,6 +39,13 @@ def record(actor: User | None, action: str, subject: str, details: str = "") -> 
         raise ValueError(f"unknown audit action {action!r}")
     db.session.add(AuditEvent(actor_id=actor.id if actor is not None else None, action=action, subject=subject[:200],
                               details=details[:DETAILS_LIMIT] or None))
+
+
+def record_now(actor: User | None, action: str, subject: str, details: str = "") -> None:
+    """Record an action whose change is not in the database (Redis's pause flag, say) or was
+    committed by code that cannot take part (the seed's retry service), and commit the record."""
+    record(actor, action, subject, details)
+    db.session.commit()
 
 
 def page(action: str | None, actor_id: int | None, cli_only: bool, starts_from, starts_before, page_number: int,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import StudentProfile
+from portal.services import audit
 
 MAX_LENGTH = 128  # the column's length; a scan longer than this is nobody's card
 # No 0/O, 1/I/L: a code is sometimes read out over the phone to the help desk.
@@ -46,11 +47,13 @@ def new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(NEW_CODE_LENGTH))
 
 
-def reissue(profile: StudentProfile) -> str:
+def reissue(profile: StudentProfile, by=None) -> str:
     """A new random code for a lost card, committed: from now on only a card with it scans as theirs."""
     code = new_code()
     while db.session.scalar(select(StudentProfile.id).where(StudentProfile.card_code == code)) is not None:
         code = new_code()  # 2**59 codes: practically never
     profile.card_code = code
+    audit.record(by, "student.card", f"{profile.student_number} ({profile.user.full_name})",
+                 f"new code ending {masked(code)}; the old card no longer scans")
     db.session.commit()
     return code
