@@ -119,3 +119,27 @@ def test_an_admin_finds_a_student_previews_a_sync_and_reads_the_audit(page, port
     page.goto(f"{portal_url}/admin/audit")
     expect(page.locator("#audit tbody tr").first).to_contain_text("Students synchronised")
     shot(page, "admin-audit")
+
+
+def test_the_edit_pages_in_a_browser(page, portal_url, people):
+    """The directory's edit pages, a staff password and one's own account, each checked by Nu and axe."""
+    course, program = people["course"], people["course"].program
+    [student] = make_students(program, 1, prefix="edit")
+    sign_in(page, portal_url, "admin@example.edu")
+    for path in (f"/admin/programs/{program.id}/edit", f"/admin/streams/{program.streams[0].id}/edit",
+                 f"/admin/staff/{people['lecturer'].id}/password", f"/admin/students/{student.id}/edit"):
+        page.goto(portal_url + path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        shot(page, "edit-" + path.strip("/").replace("/", "-"))
+    page.goto(f"{portal_url}/admin/courses/{course.id}/edit")
+    page.get_by_label("Course name").fill("Data Structures II")
+    page.get_by_label("Active").uncheck()
+    page.get_by_role("button", name="Save course").click()
+    expect(page.get_by_role("status").first).to_contain_text("Course CS201: course name: Data Structures → Data Structures II")
+    page.goto(f"{portal_url}/account")
+    page.get_by_label("Current password").fill("not it at all")
+    page.get_by_label("New password", exact=True).fill("a brand new password")
+    page.get_by_label("New password again").fill("a brand new password")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator("#current_password-error")).to_have_text("That is not your current password")
+    shot(page, "account")
