@@ -4,7 +4,7 @@ Clock changes: a wall-clock time skipped when the clocks go forward does not exi
 is refused where it is typed (`nonexistent`); one that happens twice when they go back
 means its first occurrence (Python's fold=0), and is shown with its UTC offset.
 """
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -75,3 +75,12 @@ def day_name(moment: datetime) -> str:
 def local_timestamp(moment: datetime) -> str:
     """To the second: for an email's tries, which can be a second apart."""
     return local(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def local_day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """The moments that start day `first` and end day `last` in the portal's zone (either may be
+    None), for a filter by local dates."""
+    zone = portal_zone()
+    start = datetime.combine(first, time(0), zone) if first else None
+    end = datetime.combine(last + timedelta(days=1), time(0), zone) if last else None
+    return start, end

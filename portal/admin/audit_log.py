@@ -9,7 +9,6 @@ from portal.extensions import db
 from portal.models import AuditEvent, User
 from portal.request_args import page_arg, record_id
 from portal.services import audit
-from portal.services.course_register import local_day_bounds
 
 COMMAND_LINE = "cli"
 
@@ -24,7 +23,6 @@ def audit_log():
         SelectChoice(str(u.id), f"{u.full_name} ({u.email})") for u in actors]
     if not form.validate():
         return render_template("admin/audit.html", form=form, pagination=None, actions=audit.ACTIONS), 400
-    starts_from, starts_before = local_day_bounds(form.date_from.data, form.date_to.data)
     pagination = audit.page(form.action.data or None, record_id(form.actor.data), form.actor.data == COMMAND_LINE,
-                            starts_from, starts_before, page_arg())
+                            *form.bounds, page_arg())
     return render_template("admin/audit.html", form=form, pagination=pagination, actions=audit.ACTIONS)

@@ -65,7 +65,7 @@ def staff_password(user_id: int):
     form = PasswordForm()
 
     def save() -> list[str]:
-        directory_service.set_password(user.email, form.new_password.data, by=current_user)
+        directory_service.set_user_password(user, form.new_password.data, by=current_user)
         return ["new password set; every session signed in with the old one has ended"]
 
     return _edit_page(form, f"Set a new password for {user.full_name}", save, url_for(".staff"), user.full_name)

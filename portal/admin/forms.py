@@ -2,7 +2,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     PasswordField,
     RadioField,
@@ -11,8 +10,9 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from portal.filter_forms import DateRangeForm, QueryForm
 from portal.services.directory_service import MIN_PASSWORD_LENGTH, PASSWORD_LENGTH_MESSAGE
 
 
@@ -58,11 +58,8 @@ class ImportForm(FlaskForm):
     submit = SubmitField("Upload")
 
 
-class StudentFilterForm(FlaskForm):
-    """The student directory's search and filters, read from the query string."""
-
-    class Meta:
-        csrf = False
+class StudentFilterForm(QueryForm):
+    """The student directory's search and filters."""
 
     q = StringField("Search", description="Name, student number or email", validators=[Length(max=100)])
     program_id = SelectField("Program", coerce=str, default="", validators=[Optional()])
@@ -117,17 +114,8 @@ class PasswordForm(FlaskForm):
     submit = SubmitField("Set password")
 
 
-class AuditFilterForm(FlaskForm):
-    """The audit page's filters, read from the query string."""
-
-    class Meta:
-        csrf = False
+class AuditFilterForm(DateRangeForm):
+    """The audit page's filters: an action, who, and a date range."""
 
     action = SelectField("Action", default="", validators=[Optional()])
     actor = SelectField("Who", default="", validators=[Optional()])
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
-
-    def validate_date_to(self, field) -> None:
-        if field.data and self.date_from.data and field.data < self.date_from.data:
-            raise ValidationError("The end date must not be before the start date.")

@@ -6,7 +6,7 @@ from portal.courses import bp
 from portal.courses.forms import RegisterFilterForm
 from portal.models import AttendanceStatus, Course
 from portal.services.attendance_status import StatusRule
-from portal.services.course_register import build_register, local_day_bounds, register_csv
+from portal.services.course_register import build_register, register_csv
 
 
 def _filtered(course: Course):
@@ -15,7 +15,7 @@ def _filtered(course: Course):
     form.fill_choices(course)
     if not form.validate():
         return form, None
-    starts_from, starts_before = local_day_bounds(form.date_from.data, form.date_to.data)
+    starts_from, starts_before = form.bounds
     config = current_app.config
     register = build_register(course.id, StatusRule.from_config(config), config["REGISTER_LOW_ATTENDANCE"],
                               stream_id=form.stream, starts_from=starts_from, starts_before=starts_before)

@@ -49,9 +49,7 @@ def build_report(session: AttendanceSession, rule: StatusRule, cluster_threshold
     now = now or utcnow()
     for row in repository.roster(session.id):
         report.students.append(row)
-        report.statuses[row.student_id] = None if session.cancelled else rule.status(
-            starts_at=session.starts_at, ends_at=session.ends_at, now=now, confirmed_at=row.recorded_at,
-            review=row.review, mark=row.mark)
+        report.statuses[row.student_id] = rule.of_roster_row(session, row, now)
         if row.record_id is not None:
             (report.rejected if row.review == Review.REJECTED else report.confirmed).append(row)
         elif row.email_status == "sent":

@@ -40,6 +40,13 @@ class StatusRule:
             return Status.ABSENT
         return None
 
+    def of_roster_row(self, session, row, now: datetime) -> Status | None:
+        """The status of a row of AttendanceRepository.roster (None throughout a cancelled session)."""
+        if session.cancelled:
+            return None
+        return self.status(starts_at=session.starts_at, ends_at=session.ends_at, now=now,
+                           confirmed_at=row.recorded_at, review=row.review, mark=row.mark)
+
 
 def tally(statuses) -> tuple[int, int]:
     """(attended, counted) over a student's sessions: present and late are attended; excused

@@ -4,14 +4,14 @@ REGISTER_LOW_ATTENDANCE picked out. Built from three queries, whatever the size 
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 
 from portal.database import utcnow
 from portal.models import AttendanceSession
 from portal.repositories.register_repository import RegisterRepository
-from portal.services.attendance_report import spreadsheet_safe as _safe
+from portal.services.attendance_report import spreadsheet_safe
 from portal.services.attendance_status import StatusRule, tally
-from portal.timefmt import local_date, local_time, portal_zone
+from portal.timefmt import local_date, local_time
 
 NOT_ON_LIST = "not_on_list"  # a cell for a session the student was not emailed about
 
@@ -77,17 +77,9 @@ def register_csv(register: CourseRegister) -> str:
                     + [f"{local_date(s.starts_at)} {local_time(s.starts_at)} #{s.id}" for s in register.sessions]
                     + ["attended", "counted", "rate_percent", "below_threshold"])
     for row in register.students:
-        writer.writerow([_safe(row.student_number), _safe(row.first_name), _safe(row.last_name), _safe(row.email),
-                         _safe(row.stream or "")]
+        writer.writerow([spreadsheet_safe(value) for value in (row.student_number, row.first_name, row.last_name,
+                                                               row.email, row.stream or "")]
                         + ["" if cell is None else ("n/a" if cell == NOT_ON_LIST else cell) for cell in row.cells]
                         + [row.attended, row.counted, "" if row.rate is None else f"{row.rate * 100:.1f}",
                            "yes" if row.low else ""])
     return out.getvalue()
-
-
-def local_day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
-    """The UTC moments that start `first` and end `last` in the portal's zone (either may be None)."""
-    zone = portal_zone()
-    start = datetime.combine(first, time(0), zone) if first else None
-    end = datetime.combine(last + timedelta(days=1), time(0), zone) if last else None
-    return start, end

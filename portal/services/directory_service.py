@@ -49,15 +49,20 @@ def create_user(email: str, password: str, role: str, first_name: str, last_name
 
 
 def set_password(email: str, password: str, *, by: User | None = None) -> User:
-    """A new password for a staff account (which also ends its sessions: see User.set_password)."""
+    """A new password for the staff account with this email (the command line's way in)."""
     user = user_with_email(email)
-    errors = {}
     if user is None or user.role not in STAFF_ROLES:
-        errors["email"] = f"no staff account with email {email.strip()}"
-    if problem := password_problem(password):
-        errors["password"] = problem
-    if errors:
+        errors = {"email": f"no staff account with email {email.strip()}"}
+        if problem := password_problem(password):
+            errors["password"] = problem
         raise ValidationError(errors)
+    return set_user_password(user, password, by=by)
+
+
+def set_user_password(user: User, password: str, *, by: User | None = None) -> User:
+    """A new password for a staff account, which also ends its sessions (see User.set_password)."""
+    if problem := password_problem(password):
+        raise ValidationError({"password": problem})
     user.set_password(password)
     audit.record(by, "account.password" if by is not None and by.id == user.id else "staff.password", user.email,
                  "every other signed-in session ended")
@@ -77,7 +82,7 @@ def change_own_password(user: User, current: str, new: str) -> None:
         errors["new_password"] = "Choose a password different from the current one"
     if errors:
         raise ValidationError(errors)
-    set_password(user.email, new, by=user)
+    set_user_password(user, new, by=user)
 
 
 def password_problem(password: str | None) -> str | None:

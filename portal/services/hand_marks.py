@@ -41,8 +41,7 @@ def set_status(session: AttendanceSession, student_ids: list[int], status: str, 
     marks = []
     for student_id in dict.fromkeys(student_ids):  # once each, in the order given
         row = roster[student_id]
-        current = rule.status(starts_at=session.starts_at, ends_at=session.ends_at, now=now,
-                              confirmed_at=row.recorded_at, review=row.review, mark=row.mark)
+        current = rule.of_roster_row(session, row, now)
         if current == status and (row.mark_note or "") == note and row.mark:
             continue
         marks.append(AttendanceMark(session_id=session.id, student_profile_id=student_id, status=status,

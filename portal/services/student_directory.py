@@ -45,15 +45,14 @@ def update_student(profile: StudentProfile, *, first_name: str, last_name: str, 
         raise ValidationError(errors)
 
     user = profile.user
-    before = _described(profile)
+    before = _described(user.full_name, user.email, profile.program, profile.stream,
+                        profile.is_active and user.is_active, profile.card_code)
+    after = _described(f"{first_name} {last_name}", email, program, stream, active, card_code or profile.card_code)
     user.first_name, user.last_name, user.email = first_name, last_name, email
     profile.program_id, profile.stream_id = program.id, stream.id if stream else None
     profile.is_active = user.is_active = active
     if card_code:
         profile.card_code = card_code
-    db.session.flush()
-    db.session.refresh(profile)
-    after = _described(profile)
     changes = [f"{field}: {before[field]} → {after[field]}" for field in before if before[field] != after[field]]
     if changes:
         audit.record(by, "student.edit", f"{profile.student_number} ({first_name} {last_name})", "; ".join(changes))
@@ -61,9 +60,8 @@ def update_student(profile: StudentProfile, *, first_name: str, last_name: str, 
     return changes
 
 
-def _described(profile: StudentProfile) -> dict[str, str]:
+def _described(name: str, email: str, program: Program, stream: Stream | None, active: bool,
+               card_code: str) -> dict[str, str]:
     """The editable fields as an admin reads them (the card code masked)."""
-    return {"name": profile.user.full_name, "email": profile.user.email, "program": profile.program.code,
-            "stream": profile.stream.name if profile.stream else "none",
-            "active": "yes" if profile.is_active and profile.user.is_active else "no",
-            "card code": masked(profile.card_code)}
+    return {"name": name, "email": email, "program": program.code, "stream": stream.name if stream else "none",
+            "active": "yes" if active else "no", "card code": masked(card_code)}
