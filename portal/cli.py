@@ -110,8 +110,8 @@ def import_students_command(csv_file: Path, mode: str, deactivate_missing: bool,
             for name in change.before))
     for student in plan.added[:50]:
         click.echo(f"  add {student['student_number']}: {student['first_name']} {student['last_name']}")
-    for _, _, number, name in plan.deactivated[:50]:
-        click.echo(f"  deactivate {number}: {name}")
+    for leaving in plan.deactivated[:50]:
+        click.echo(f"  deactivate {leaving.student_number}: {leaving.name}")
     if plan.empty:
         click.echo("Nothing to change")
         return

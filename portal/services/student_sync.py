@@ -15,6 +15,7 @@ saw (someone changed a student meanwhile); then it is one transaction, all or no
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
@@ -40,13 +41,22 @@ class Change:
     values: dict  # column → new value, for the UPDATEs
 
 
+class Leaving(NamedTuple):
+    """An active student of the file's programs who is not in the file."""
+
+    profile_id: int
+    user_id: int
+    student_number: str
+    name: str
+
+
 @dataclass
 class SyncPlan:
     deactivate_missing: bool
     programs: list[str] = field(default_factory=list)  # the codes of the file's programs
     added: list[dict] = field(default_factory=list)
     changed: list[Change] = field(default_factory=list)
-    deactivated: list[tuple[int, int, str, str]] = field(default_factory=list)  # profile, user, number, name
+    deactivated: list[Leaving] = field(default_factory=list)
     unchanged: int = 0
 
     @property
@@ -55,7 +65,7 @@ class SyncPlan:
         content = [sorted(self.programs), self.deactivate_missing,
                    [(s["student_number"], s["email"], s["first_name"], s["last_name"]) for s in self.added],
                    [(c.student_number, sorted(c.after.items())) for c in self.changed],
-                   [d[2] for d in self.deactivated]]
+                   [leaving.student_number for leaving in self.deactivated]]
         return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
     @property
@@ -106,10 +116,10 @@ def plan_sync(text: str, deactivate_missing: bool) -> SyncPlan:
 
     plan.programs = sorted({row["program_code"] for _, row in rows})
     if deactivate_missing:
-        plan.deactivated = [(p.id, p.user_id, p.student_number, p.user.full_name) for p in existing.values()
+        plan.deactivated = [Leaving(p.id, p.user_id, p.student_number, p.user.full_name) for p in existing.values()
                             if p.program.code in plan.programs and p.student_number not in seen_numbers
                             and (p.is_active or p.user.is_active)]
-        plan.deactivated.sort(key=lambda d: d[2])
+        plan.deactivated.sort(key=lambda leaving: leaving.student_number)
     return plan
 
 
@@ -152,9 +162,9 @@ def apply_sync(text: str, deactivate_missing: bool, fingerprint: str, by: User |
         db.session.execute(update(profiles).where(profiles.c.id == change.profile_id)
                            .values(**change.values["profile"]))
     if plan.deactivated:
-        db.session.execute(update(profiles).where(profiles.c.id.in_([d[0] for d in plan.deactivated]))
+        db.session.execute(update(profiles).where(profiles.c.id.in_([d.profile_id for d in plan.deactivated]))
                            .values(is_active=False))
-        db.session.execute(update(users).where(users.c.id.in_([d[1] for d in plan.deactivated]))
+        db.session.execute(update(users).where(users.c.id.in_([d.user_id for d in plan.deactivated]))
                            .values(is_active=False))
     if plan.added:
         insert_students(plan.added)

@@ -8,6 +8,7 @@ from portal.auth.access import session_or_404, staff_required
 from portal.database import utcnow
 from portal.exceptions import ValidationError
 from portal.models import AttendanceSession, AttendanceStatus
+from portal.request_args import record_id
 from portal.services import card_review, hand_marks
 from portal.services.attendance_report import build_report, card_word, report_csv
 from portal.services.attendance_status import StatusRule
@@ -40,10 +41,11 @@ def mark_attendance(session_id: int):
     session = session_or_404(session_id)
     form = request.form
     ids = form.getlist("student_id")
+    student_ids = [record_id(value) for value in ids]
     try:
-        if not all(value.isdigit() and len(value) <= 10 for value in ids):
+        if None in student_ids:
             raise ValidationError({"student_id": "The chosen students could not be read; reload the page."})
-        changed = hand_marks.set_status(session, [int(value) for value in ids], form.get("status", ""),
+        changed = hand_marks.set_status(session, student_ids, form.get("status", ""),
                                         form.get("note", ""), current_user, StatusRule.from_config(current_app.config))
     except ValidationError as error:
         return _render(session, 400, mark_errors=error.errors,
