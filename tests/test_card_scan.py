@@ -61,6 +61,17 @@ def test_a_code_is_never_shown_whole():
     assert len(code) == 12 and set(code) <= set(card_codes.ALPHABET) and code != card_codes.new_code()
 
 
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("CS-2024-0042", None, ("…0042", "…0042")),  # no new code keeps the old one
+    ("CS-2024-0042", "CS-2024-0042", ("…0042", "…0042")),
+    ("CS-2024-0042", "CARD-7788-XY", ("…0042", "…8-XY")),
+    ("CS-2024-0042", "XX-9999-0042", ("…0042", "…0042 (new)")),  # another code, the same last four
+    (None, "CARD-7788-XY", ("—", "…8-XY")),
+])
+def test_a_changed_card_code_is_told_apart_even_when_its_ends_match(old, new, expected):
+    assert card_codes.masked_change(old, new) == expected
+
+
 # --- confirming -------------------------------------------------------------------------
 
 def test_the_right_card_records_attendance_as_scanned(client, scan_session):

@@ -109,6 +109,18 @@ def test_a_stream_of_another_program_is_refused(admin, directory):
     assert response.status_code == 400 and "Program LAW has no such stream" in response.get_data(as_text=True)
 
 
+def test_a_new_card_code_ending_like_the_old_one_is_still_named(admin, directory):
+    amara = directory["amara"]
+    amara.card_code = "OLD-CODE-0042"
+    db.session.commit()
+    response = admin.post(f"/admin/students/{amara.id}/edit", data={
+        "first_name": "Amara", "last_name": "Okafor", "email": amara.user.email, "program_id": directory["cs"].id,
+        "stream_id": directory["a"].id, "active": "y", "card_code": "NEW-CODE-0042"})
+    assert "card code: …0042 → …0042 (new)" in admin.get(response.location).get_data(as_text=True)
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "student.edit")).one()
+    assert event.details == "card code: …0042 → …0042 (new)"
+
+
 def test_deactivating_ends_the_students_link(admin, app, directory, people):
     amara = directory["amara"]
     link = link_for(app, people["own_session"], amara)

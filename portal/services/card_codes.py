@@ -38,6 +38,16 @@ def masked(card_code: str | None) -> str:
     return "…" + card_code[len(card_code) - shown:]
 
 
+def masked_change(old_code: str | None, new_code: str | None) -> tuple[str, str]:
+    """A card code before and after an edit as an admin reads them: no new code keeps the old
+    one, and a different code that ends in the same characters is told apart by "(new)"."""
+    before = masked(old_code)
+    if not new_code or new_code == old_code:
+        return before, before
+    after = masked(new_code)
+    return before, after if after != before else after + " (new)"
+
+
 def qr_svg(card_code: str) -> Markup:
     """The card's QR code as inline SVG (segno draws only paths: nothing from the code is markup)."""
     return Markup(segno.make(card_code, error="m", micro=False).svg_inline(border=2, dark="#000", omitsize=True))

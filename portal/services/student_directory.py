@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.models import Program, Stream, StudentProfile, User
 from portal.services import audit
 from portal.services.card_codes import MAX_LENGTH as CARD_CODE_LIMIT
-from portal.services.card_codes import masked
+from portal.services.card_codes import masked_change
 from portal.services.names import control_problem, max_length, name_problems
 
 
@@ -45,9 +45,10 @@ def update_student(profile: StudentProfile, *, first_name: str, last_name: str, 
         raise ValidationError(errors)
 
     user = profile.user
+    card_before, card_after = masked_change(profile.card_code, card_code)
     before = _described(user.full_name, user.email, profile.program, profile.stream,
-                        profile.is_active and user.is_active, profile.card_code)
-    after = _described(f"{first_name} {last_name}", email, program, stream, active, card_code or profile.card_code)
+                        profile.is_active and user.is_active, card_before)
+    after = _described(f"{first_name} {last_name}", email, program, stream, active, card_after)
     user.first_name, user.last_name, user.email = first_name, last_name, email
     profile.program_id, profile.stream_id = program.id, stream.id if stream else None
     profile.is_active = user.is_active = active
@@ -62,6 +63,6 @@ def update_student(profile: StudentProfile, *, first_name: str, last_name: str, 
 
 def _described(name: str, email: str, program: Program, stream: Stream | None, active: bool,
                card_code: str) -> dict[str, str]:
-    """The editable fields as an admin reads them (the card code masked)."""
+    """The editable fields as an admin reads them (`card_code` already masked)."""
     return {"name": name, "email": email, "program": program.code, "stream": stream.name if stream else "none",
-            "active": "yes" if active else "no", "card code": masked(card_code)}
+            "active": "yes" if active else "no", "card code": card_code}

@@ -24,7 +24,7 @@ from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Program, StudentProfile, User
 from portal.services import audit
-from portal.services.card_codes import masked
+from portal.services.card_codes import masked_change
 from portal.services.student_import import card_taken, check_row, insert_students, listed, read_rows
 
 FIELDS = ("first_name", "last_name", "email", "program", "stream", "active", "card_code")
@@ -126,16 +126,13 @@ def plan_sync(text: str, deactivate_missing: bool) -> SyncPlan:
 def _change(profile: StudentProfile, student: dict, has_active: bool) -> Change | None:
     user = profile.user
     active = student["active"] if has_active else True  # listed in the registry's export: a current student
+    card_before, card_after = masked_change(profile.card_code, student.get("card_code"))
     before = {"first_name": user.first_name, "last_name": user.last_name, "email": user.email,
               "program": profile.program.code, "stream": profile.stream.name if profile.stream else "",
-              "active": "yes" if profile.is_active and user.is_active else "no", "card_code": masked(profile.card_code)}
+              "active": "yes" if profile.is_active and user.is_active else "no", "card_code": card_before}
     after = {"first_name": student["first_name"], "last_name": student["last_name"], "email": student["email"],
              "program": student["program"].code, "stream": student["stream"].name if student["stream"] else "",
-             "active": "yes" if active else "no",
-             "card_code": masked(student["card_code"]) if student.get("card_code") else before["card_code"]}
-    if student.get("card_code") and student["card_code"] != profile.card_code and after["card_code"] == before[
-            "card_code"]:
-        after["card_code"] += " (new)"  # a different code can end in the same characters
+             "active": "yes" if active else "no", "card_code": card_after}
     differs = {name for name in FIELDS if before[name] != after[name]}
     if not differs:
         return None
