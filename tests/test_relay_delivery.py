@@ -156,6 +156,14 @@ def test_a_refused_login_pauses_delivery_and_fails_nobody_then_resume_sends_all(
     assert 'id="pause-banner"' not in client.get("/sessions").get_data(as_text=True)
 
 
+def test_a_probe_answer_written_just_after_a_resume_does_not_pause_delivery(app):
+    redis = app.extensions["redis"]
+    assert pause.pause(redis, "535 login refused") and pause.is_paused(redis)
+    assert pause.resume(redis, "admin@example.edu") and not pause.is_paused(redis)
+    redis.hset(pause.KEY, "last_probe", "2026-11-27T10:00:00 535 login refused")  # the probe, a moment late
+    assert not pause.is_paused(redis) and pause.state(redis) is None
+
+
 def test_the_probe_resumes_delivery_by_itself_with_one_login_per_probe(app, course, tmp_path):
     use_login(app)
     app.config.update(MAIL_PAUSE_PROBE_SECONDS=1, MAIL_CONNECTIONS=2)
@@ -204,6 +212,9 @@ def test_a_retry_runs_when_due_even_if_the_worker_that_scheduled_it_died(app, co
         first = start_worker(env_for(app), tmp_path / "worker1.log", burst=False)
         try:
             wait_for(lambda: smtp.handler.tempfailed, timeout=15, what="the first try")
+            # The relay's 451 comes before the worker records it: kill the worker only once the
+            # row waits for its retry (a row killed while "sending" is the sweep's case, not this one).
+            wait_for(lambda: statuses(session.id) == {"pending": 1}, timeout=10, what="the 451 to be recorded")
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)

@@ -34,6 +34,12 @@ class PauseState:
     last_probe: str | None = None
 
 
+def is_paused(redis: Redis) -> bool:
+    """Paused means the hash has `since`, as `state` reads it: a probe's `last_probe` written just
+    after a resume must not leave workers holding every email while admins see "running"."""
+    return bool(redis.hexists(KEY, "since"))
+
+
 def state(redis: Redis) -> PauseState | None:
     values = {k.decode(): v.decode() for k, v in redis.hgetall(KEY).items()}
     if "since" not in values:
@@ -78,7 +84,7 @@ def probe(redis: Redis, interval: int) -> bool | None:
     """While paused, try the relay once per `interval` (whichever worker gets there first):
     connect, TLS and login, no message. True when the relay answers (the caller resumes),
     False when it still does not, None when there was nothing to probe."""
-    if not redis.exists(KEY) or not redis.set(PROBE_LOCK, "1", nx=True, ex=max(1, interval)):
+    if not is_paused(redis) or not redis.set(PROBE_LOCK, "1", nx=True, ex=max(1, interval)):
         return None
     relay = RelayConnection(current_app.extensions["mail"], current_app.config["MAIL_TIMEOUT_SECONDS"])
     try:

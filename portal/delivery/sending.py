@@ -347,7 +347,7 @@ class DeliveryService:
         if time.monotonic() < self._running_until:
             return False
         try:
-            paused = bool(self.redis.exists(pause.KEY))
+            paused = pause.is_paused(self.redis)
         except RedisError:
             paused = False
         if not paused:

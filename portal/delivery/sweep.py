@@ -137,6 +137,6 @@ def _enqueue_by_session(rows: list[tuple[int, int]], suffix: dict[int, str] | No
 def _pause_state() -> tuple[bool, bool]:
     """(paused, queue reachable). A queue that is down cannot be paused either."""
     try:
-        return bool(pause.state(queueing.get_redis())), True
+        return pause.is_paused(queueing.get_redis()), True
     except RedisError:
         return False, False

@@ -32,8 +32,9 @@ def run(app: Flask, stop: threading.Event) -> None:
     while not stop.wait(TICK_SECONDS):
         with app.app_context():
             try:
-                tick(app, sweep_due=time.monotonic() >= next_sweep)
-                if time.monotonic() >= next_sweep:
+                sweep_due = time.monotonic() >= next_sweep
+                tick(app, sweep_due)
+                if sweep_due:
                     next_sweep = time.monotonic() + app.config["SWEEP_INTERVAL_SECONDS"]
             except RedisError as exc:
                 log.warning("upkeep skipped, queue unreachable: %s", exc)
