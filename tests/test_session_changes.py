@@ -399,6 +399,23 @@ def test_a_bad_subject_template_is_refused_at_start_up(template, problem):
     assert problem in str(raised.value)
 
 
+def test_the_start_up_check_knows_every_placeholder_an_email_has(app):
+    """The check formats the subject with SAMPLE_EMAIL_CONTEXT: a placeholder added to the emails'
+    context and not there would be refused at start-up although every email could fill it."""
+    from types import SimpleNamespace
+
+    from portal.delivery.messages import SAMPLE_EMAIL_CONTEXT
+    from portal.delivery.sending import DeliveryService
+    moment = datetime(2026, 11, 26, 10, tzinfo=timezone.utc)
+    row = SimpleNamespace(first_name="Amina", course_name="Data Structures", course_code="CS201", starts_at=moment,
+                          ends_at=moment, token="t", token_expires_at=moment, radius_m=30, latitude=None,
+                          require_id_scan=False, room=None)
+    service = DeliveryService.__new__(DeliveryService)
+    service.base_url = "https://portal.example.edu"
+    with app.app_context():
+        assert set(service._context(row)) == set(SAMPLE_EMAIL_CONTEXT)
+
+
 def test_the_cli_schedules_a_series(cli, app, people):
     result = cli("create-session", "--course", "CS201", "--date", TOMORROW, "--start", "08:00", "--end", "09:00",
                  "--notify-minutes-before", "45", "--repeat-weeks", "1")
