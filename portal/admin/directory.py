@@ -12,6 +12,10 @@ from portal.models import Course, Program, Stream, User
 from portal.services import directory_service
 
 
+def flash_changes(label: str, changes: list[str]) -> None:
+    flash(f"{label}: " + ("; ".join(changes) if changes else "nothing changed") + ".", "success")
+
+
 def _edit_page(form, title: str, save, back: str, current_label: str):
     """Validate, save (a function returning the changes in words), flash and go back; or show the form."""
     if form.validate_on_submit():
@@ -20,7 +24,7 @@ def _edit_page(form, title: str, save, back: str, current_label: str):
         except ValidationError as exc:
             exc.apply_to(form)
         else:
-            flash(f"{current_label}: " + ("; ".join(changes) if changes else "nothing changed") + ".", "success")
+            flash_changes(current_label, changes)
             return redirect(back, 303)
     return render_template("admin/edit_item.html", form=form, title=title, back=back), 400 if form.errors else 200
 

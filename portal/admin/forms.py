@@ -12,8 +12,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from portal.auth.forms import NEW_PASSWORD_LENGTH
 from portal.filter_forms import DateRangeForm, QueryForm
-from portal.services.directory_service import MIN_PASSWORD_LENGTH, PASSWORD_LENGTH_MESSAGE
 
 
 class ProgramForm(FlaskForm):
@@ -42,8 +42,7 @@ class StaffForm(FlaskForm):
     first_name = StringField("First name", validators=[DataRequired(), Length(max=100)])
     last_name = StringField("Last name", validators=[DataRequired(), Length(max=100)])
     role = SelectField("Role", choices=[SelectChoice("lecturer", "Lecturer"), SelectChoice("admin", "Admin")])
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(
-        min=MIN_PASSWORD_LENGTH, max=200, message=PASSWORD_LENGTH_MESSAGE)])
+    password = PasswordField("Initial password", validators=[DataRequired(), NEW_PASSWORD_LENGTH])
     submit = SubmitField("Create account")
 
 
@@ -107,8 +106,7 @@ class CourseEditForm(FlaskForm):
 class PasswordForm(FlaskForm):
     """A new password, typed twice (an admin setting a staff member's)."""
 
-    new_password = PasswordField("New password", validators=[DataRequired(), Length(
-        min=MIN_PASSWORD_LENGTH, max=200, message=PASSWORD_LENGTH_MESSAGE)])
+    new_password = PasswordField("New password", validators=[DataRequired(), NEW_PASSWORD_LENGTH])
     confirm_password = PasswordField("New password again", validators=[
         DataRequired(), EqualTo("new_password", "The two passwords are not the same")])
     submit = SubmitField("Set password")

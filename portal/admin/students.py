@@ -1,11 +1,12 @@
 """Admin pages for students: the directory (search and filters) and editing one student."""
 from types import SimpleNamespace
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal.admin import bp
+from portal.admin.directory import flash_changes
 from portal.admin.forms import StudentFilterForm, StudentForm
 from portal.admin.routes import all_programs
 from portal.exceptions import ValidationError
@@ -53,8 +54,7 @@ def edit_student(profile_id: int):
         except ValidationError as exc:
             exc.apply_to(form)
         else:
-            flash(f"{profile.user.full_name}: " + ("; ".join(changes) if changes else "nothing changed") + ".",
-                  "success")
+            flash_changes(profile.user.full_name, changes)
             return redirect(url_for(".students", q=profile.student_number), 303)
     return render_template("admin/student_edit.html", form=form, profile=profile,
                            masked=card_codes.masked), 400 if form.errors else 200

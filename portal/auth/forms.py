@@ -2,21 +2,23 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from portal.services.directory_service import MIN_PASSWORD_LENGTH, PASSWORD_LENGTH_MESSAGE
+from portal.services.directory_service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
+# The length a new password must have (directory_service checks it again: the command line has no form).
+NEW_PASSWORD_LENGTH = Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+                             message=f"A password must be at least {MIN_PASSWORD_LENGTH} characters long")
 
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
     submit = SubmitField("Sign in")
 
 
-
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
     new_password = PasswordField("New password", description=f"At least {MIN_PASSWORD_LENGTH} characters.",
-                                 validators=[DataRequired(), Length(
-        min=MIN_PASSWORD_LENGTH, max=200, message=PASSWORD_LENGTH_MESSAGE)])
+                                 validators=[DataRequired(), NEW_PASSWORD_LENGTH])
     confirm_password = PasswordField("New password again", validators=[
         DataRequired(), EqualTo("new_password", "The two new passwords are not the same")])
     submit = SubmitField("Change password")

@@ -22,14 +22,18 @@ def _filtered(course: Course):
     return form, register
 
 
+def _page(course: Course, form, register):
+    """The register page; a 400 with the filters' problems when there is no register."""
+    return render_template("courses/register.html", course=course, form=form, register=register,
+                           statuses=list(AttendanceStatus), admin=is_admin()), 200 if register else 400
+
+
 @bp.route("/<id:course_id>/register")
 @staff_required
 def register(course_id: int):
     """Students by sessions with a status in each cell (admins, and lecturers with a session of the course)."""
     course = course_or_404(course_id)
-    form, register = _filtered(course)
-    return render_template("courses/register.html", course=course, form=form, register=register,
-                           statuses=list(AttendanceStatus), admin=is_admin()), 200 if register else 400
+    return _page(course, *_filtered(course))
 
 
 @bp.route("/<id:course_id>/register.csv")
@@ -38,7 +42,6 @@ def register_download(course_id: int):
     course = course_or_404(course_id)
     form, register = _filtered(course)
     if register is None:
-        return render_template("courses/register.html", course=course, form=form, register=None,
-                               statuses=list(AttendanceStatus), admin=is_admin()), 400
+        return _page(course, form, None)
     return Response(register_csv(register), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{secure_filename(f"register-{course.course_code}.csv")}"'})

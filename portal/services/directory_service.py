@@ -14,7 +14,6 @@ from portal.services.names import max_length, name_problem, name_problems
 STAFF_ROLES = (Role.ADMIN, Role.LECTURER)
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
-PASSWORD_LENGTH_MESSAGE = f"A password must be at least {MIN_PASSWORD_LENGTH} characters long"
 STREAM_LIMIT = max_length(Stream.name)
 
 
@@ -23,17 +22,28 @@ def user_with_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
+def usable_email(email: str, account: User | None = None) -> tuple[str, str | None]:
+    """The address normalised, and why it cannot be `account`'s (None for a new account), or None:
+    not a valid address, or another account's already."""
+    try:
+        email = validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        return email, f"email is not valid ({exc})"
+    owner = user_with_email(email)
+    if owner is None or owner is account:
+        return email, None
+    return email, (f"a user with email {email} already exists" if account is None
+                   else f"{email} is already another account's email")
+
+
 def create_user(email: str, password: str, role: str, first_name: str, last_name: str, *,
                 by: User | None = None) -> User:
     first_name, last_name = first_name.strip(), last_name.strip()
     errors = name_problems({"first_name": ("First name", first_name, max_length(User.first_name)),
                             "last_name": ("Last name", last_name, max_length(User.last_name))})
-    try:
-        email = validate_email(email.strip(), check_deliverability=False).normalized
-        if user_with_email(email):
-            errors["email"] = f"a user with email {email} already exists"
-    except EmailNotValidError as exc:
-        errors["email"] = f"email is not valid ({exc})"
+    email, problem = usable_email(email)
+    if problem:
+        errors["email"] = problem
     if role not in STAFF_ROLES:
         errors["role"] = f"role must be one of {', '.join(STAFF_ROLES)} (students come from the CSV import)"
     if problem := password_problem(password):

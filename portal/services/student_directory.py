@@ -1,8 +1,7 @@
 """An admin's edits to one student: name, email, program, stream, active, card code. Checked
 like the import (names, a unique email and card code, a stream of the program), saved with an
 audit entry, and deactivation ends the student's links at once (eligibility requires active)."""
-from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.exceptions import ValidationError
 from portal.extensions import db
@@ -10,6 +9,7 @@ from portal.models import Program, Stream, StudentProfile, User
 from portal.services import audit
 from portal.services.card_codes import MAX_LENGTH as CARD_CODE_LIMIT
 from portal.services.card_codes import masked_change
+from portal.services.directory_service import usable_email
 from portal.services.names import control_problem, max_length, name_problems
 
 
@@ -20,13 +20,9 @@ def update_student(profile: StudentProfile, *, first_name: str, last_name: str, 
     first_name, last_name, email, card_code = first_name.strip(), last_name.strip(), email.strip(), card_code.strip()
     errors = name_problems({"first_name": ("First name", first_name, max_length(User.first_name)),
                             "last_name": ("Last name", last_name, max_length(User.last_name))})
-    try:
-        email = validate_email(email, check_deliverability=False).normalized
-        if db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower(),
-                                                   User.id != profile.user_id)):
-            errors["email"] = f"{email} is already another account's email"
-    except EmailNotValidError as exc:
-        errors["email"] = f"email is not valid ({exc})"
+    email, problem = usable_email(email, profile.user)
+    if problem:
+        errors["email"] = problem
     program = db.session.get(Program, program_id)
     stream = db.session.get(Stream, stream_id) if stream_id is not None else None
     if program is None:

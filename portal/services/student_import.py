@@ -1,8 +1,8 @@
 """Student CSV import: every row is checked first; all rows are saved, or none.
 
 Built for a whole university in one request (50,000 rows in seconds): the rows are read
-once, the student numbers and emails already taken are fetched whole (one column each,
-cheaper than asking about 50,000 values), each row is checked against sets, and the
+once, the student numbers, emails and card codes already taken are fetched whole (cheaper
+than asking about 50,000 values), each row is checked against them in memory, and the
 accepted rows are inserted in bulk. The optional `card_code` column says what each
 student's card's QR code holds (the student number when empty or absent). Any newline
 convention is read (Windows, Unix, and the CR-only ends Excel for Mac still writes), a
@@ -39,23 +39,17 @@ def import_students(text: str, by: User | None = None) -> int:
     rows = read_rows(text)
     programs = {p.code: p for p in db.session.scalars(select(Program))}
     taken_numbers = set(db.session.scalars(select(StudentProfile.student_number)))
-    taken_emails = set(db.session.scalars(select(func.lower(User.email))))
-    taken_cards = set(db.session.scalars(select(StudentProfile.card_code)))
+    unique = UniqueValues()
 
-    problems, students, seen_numbers, seen_emails, seen_cards = [], [], set(), set(), set()
+    problems, students, seen_numbers = [], [], set()
     for line, row in rows:
         reasons, student = check_row(row, programs)
-        number, email = student["student_number"], (student["email"] or "").lower()
+        number = student["student_number"]
         card = student["card_code"] = student.get("card_code") or number  # the student number by default
         if number in taken_numbers or number in seen_numbers:
             reasons.append(f"student number {number} already exists")
-        if email and (email in taken_emails or email in seen_emails):
-            reasons.append(f"email {student['email']} is already used")
-        elif card in taken_cards or card in seen_cards:  # a number already taken has said so above
-            reasons.append(card_taken(number, card))
         seen_numbers.add(number)
-        seen_emails.add(email)
-        seen_cards.add(card)
+        reasons += unique.problems(number, student["email"], card)  # a number already taken has said so above
         if reasons:
             problems.append(f"Line {line}: " + "; ".join(reasons))
         else:
@@ -67,6 +61,30 @@ def import_students(text: str, by: User | None = None) -> int:
                  "programs " + ", ".join(sorted({s["program"].code for s in students})))
     db.session.commit()
     return len(students)
+
+
+class UniqueValues:
+    """Emails and card codes are unique across the file and the database: the import and the sync
+    ask here which of a row's values the database or an earlier row has already."""
+
+    def __init__(self) -> None:
+        self.email_owner = dict(db.session.execute(select(func.lower(User.email), User.id)).all())
+        self.card_owner = dict(db.session.execute(select(StudentProfile.card_code, StudentProfile.id)).all())
+        self.seen_emails, self.seen_cards = set(), set()
+
+    def problems(self, number: str, email: str | None, card: str | None, own_user: int | None = None,
+                 own_profile: int | None = None) -> list[str]:
+        """The row's problems; `own_user`, `own_profile`: the student it updates, whose own email and
+        card code are theirs to keep."""
+        address = (email or "").lower()
+        reasons = []
+        if address and (address in self.seen_emails or self.email_owner.get(address, own_user) != own_user):
+            reasons.append(f"email {email} is already used")
+        elif card and (card in self.seen_cards or self.card_owner.get(card, own_profile) != own_profile):
+            reasons.append(card_taken(number, card))
+        self.seen_emails.add(address)
+        self.seen_cards.add(card)
+        return reasons
 
 
 def card_taken(number: str, card: str) -> str:

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from portal.exceptions import ValidationError
@@ -25,7 +25,7 @@ from portal.extensions import db
 from portal.models import Program, StudentProfile, User
 from portal.services import audit
 from portal.services.card_codes import masked_change
-from portal.services.student_import import card_taken, check_row, insert_students, listed, read_rows
+from portal.services.student_import import UniqueValues, check_row, insert_students, listed, read_rows
 
 FIELDS = ("first_name", "last_name", "email", "program", "stream", "active", "card_code")
 
@@ -80,27 +80,19 @@ def plan_sync(text: str, deactivate_missing: bool) -> SyncPlan:
     existing = {p.student_number: p for p in db.session.scalars(
         select(StudentProfile).options(selectinload(StudentProfile.user), selectinload(StudentProfile.program),
                                        selectinload(StudentProfile.stream)))}
-    email_owner = dict(db.session.execute(select(func.lower(User.email), User.id)).all())
-    card_owner = dict(db.session.execute(select(StudentProfile.card_code, StudentProfile.id)).all())
+    unique = UniqueValues()
 
-    plan, problems = SyncPlan(deactivate_missing), []
-    seen_numbers, seen_emails, seen_cards = set(), set(), set()
+    plan, problems, seen_numbers = SyncPlan(deactivate_missing), [], set()
     for line, row in rows:
         reasons, student = check_row(row, programs)
         number = student["student_number"]
         current = existing.get(number)
         own_user, own_profile = (current.user_id, current.id) if current else (None, None)
-        email = (student["email"] or "").lower()
         card = student.get("card_code") or (None if current else number)
         if number in seen_numbers:
             reasons.append(f"student number {number} appears twice in the file")
-        if email and (email in seen_emails or email_owner.get(email, own_user) != own_user):
-            reasons.append(f"email {student['email']} is already used")
-        elif card and (card in seen_cards or card_owner.get(card, own_profile) != own_profile):
-            reasons.append(card_taken(number, card))
         seen_numbers.add(number)
-        seen_emails.add(email)
-        seen_cards.add(card)
+        reasons += unique.problems(number, student["email"], card, own_user, own_profile)
         if reasons:
             problems.append(f"Line {line}: " + "; ".join(reasons))
             continue
