@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOOLS := tests/tools/node_modules/.installed
 
-.PHONY: install demo test bench worker upgrade clean
+.PHONY: install demo test test-fast bench worker upgrade clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: $(STAMP)
 ## Chromium, Java and npm (for the page checkers in tests/tools).
 test: $(STAMP) $(TOOLS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make test-fast: the tests that need no Redis, SMTP server, browser or Java (under a minute)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
 
 # The Nu HTML checker and axe-core, pinned by tests/tools/package-lock.json; no install
 # scripts (vnu-jar's would download a Java: the checker runs on the system's).

@@ -8,15 +8,14 @@ from flask import Flask, current_app
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from portal.delivery import pause, queueing
-from portal.delivery.pacing import Throttle
+from portal.delivery import control, queueing
 from portal.delivery.queueing import get_redis
-from portal.delivery.sweep import describe, resume_delivery, run_sweep
+from portal.delivery.sweep import describe, run_sweep
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Course, NotificationStatus, Program, Stream, User
 from portal.repositories import EmailNotificationRepository
-from portal.services import audit, directory_service, session_service
+from portal.services import directory_service, session_service
 from portal.services.student_import import import_students
 from portal.services.student_sync import PlanChanged, apply_sync, plan_sync
 from portal.services.student_sync import summary as sync_summary
@@ -218,17 +217,17 @@ def delivery():
 @delivery.command("status")
 def delivery_status_command():
     """Running or paused (why, since when), the relay's pace, what waits."""
-    redis = _redis()
-    state = pause.state(redis)
-    if state:
-        click.echo(f"Delivery paused since {local_datetime(state.since)} by {state.by}: {state.reason}")
-        if state.last_probe:
-            click.echo(f"Last probe of the mail server: {state.last_probe}")
+    _redis()
+    state = control.current_state()
+    if state.pause:
+        click.echo(f"Delivery paused since {local_datetime(state.pause.since)} by {state.pause.by}: "
+                   f"{state.pause.reason}")
+        if state.pause.last_probe:
+            click.echo(f"Last probe of the mail server: {state.pause.last_probe}")
     else:
         click.echo("Delivery running.")
-    rate = Throttle(redis).current_rate()
-    if rate:
-        click.echo(f"The mail server asked to slow down: at most {rate:.1f} emails a second for now.")
+    if state.pace:
+        click.echo(f"The mail server asked to slow down: at most {state.pace:.1f} emails a second for now.")
     counts = EmailNotificationRepository().counts_by_status()
     click.echo(", ".join(f"{status}: {counts.get(status, 0)}" for status in NotificationStatus))
 
@@ -237,19 +236,15 @@ def delivery_status_command():
 @click.option("--reason", default="Paused by an operator", help="Shown to admins while paused.")
 def delivery_pause_command(reason):
     """Pause delivery: emails wait (and keep their attempts) until `resume`."""
-    if pause.pause(_redis(), reason, by="command line"):
-        audit.record_now(None, "delivery.pause", "the whole queue", reason)
-        click.echo("Delivery paused.")
-    else:
-        click.echo("Delivery was already paused.")
+    _redis()
+    click.echo("Delivery paused." if control.pause_by_hand(None, reason) else "Delivery was already paused.")
 
 
 @delivery.command("resume")
 def delivery_resume_command():
     """Resume delivery and queue every email that waited."""
     _redis()
-    queued = resume_delivery(by="command line")
-    audit.record_now(None, "delivery.resume", "the whole queue", f"{queued} waiting emails queued")
+    queued = control.resume_by_hand(None)
     click.echo(f"Delivery resumed; {queued} waiting emails queued.")
 
 

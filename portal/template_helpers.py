@@ -8,7 +8,7 @@ from markupsafe import Markup
 from redis.exceptions import RedisError
 
 from portal import timefmt
-from portal.delivery import pause
+from portal.delivery import control
 from portal.models import AttendanceStatus
 from portal.services.course_register import NOT_ON_LIST
 from portal.services.devices import device_label
@@ -60,7 +60,7 @@ def delivery_pause():
     if time.monotonic() < _redis_down_until.get(id(redis), 0.0):  # a queue that is down must not slow every page
         return None
     try:
-        return pause.state(redis)
+        return control.current_pause()
     except RedisError:
         _redis_down_until[id(redis)] = time.monotonic() + 30
         return None

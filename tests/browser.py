@@ -12,8 +12,9 @@ from flask import request
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD, ROOT, end_process, env_for, start_worker
-from tests.page_checks import axe_script, nu_html_errors
+from tests.factories import PASSWORD
+from tests.page_checks import NuChecker, axe_script
+from tests.support import ROOT, end_process, env_for, start_worker
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -39,7 +40,8 @@ class PageChecks:
     """Every page a browser test visits is checked: the HTML the server sent, by the Nu HTML
     checker, and the page as loaded, by axe-core (run by an init script on each load)."""
 
-    def __init__(self):
+    def __init__(self, html_checker: NuChecker):
+        self.html_checker = html_checker
         self.sent: dict[str, str] = {}  # "GET /path (200)" → the HTML
         self.audited: dict[str, list[str]] = {}  # path → axe's serious and critical problems
         self.script = axe_script()
@@ -69,7 +71,7 @@ class PageChecks:
         unchecked = sorted(paths - self.audited.keys())
         found = [f"{path}: {problem}" for path, problems in self.audited.items() for problem in problems]
         found += [f"{path}: visited but axe-core never finished (settle the page first)" for path in unchecked]
-        return found + nu_html_errors(self.sent)
+        return found + self.html_checker.errors(self.sent)
 
 
 class CheckedBrowser:
@@ -87,9 +89,17 @@ class CheckedBrowser:
         return self.new_context(**options).new_page()
 
 
+@pytest.fixture(scope="session")
+def html_checker():
+    """The Nu HTML checker, started at its first use and kept for the whole run."""
+    checker = NuChecker()
+    yield checker
+    checker.close()
+
+
 @pytest.fixture
-def page_checks():
-    checks = PageChecks()
+def page_checks(html_checker):
+    checks = PageChecks(html_checker)
     yield checks
     problems = checks.problems()
     assert not problems, "pages failed their checks:\n" + "\n".join(problems)

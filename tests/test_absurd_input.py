@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import AttendanceRecord, AttendanceSession
 from portal.services.jwt_service import ALGORITHM
-from tests.conftest import link_for, make_notification, make_session, make_students
+from tests.factories import link_for, make_notification, make_session, make_students
 
 HUGE = str(10**23)
 VERY_HUGE = str(10**30)

@@ -2,7 +2,7 @@
 import pytest
 
 from portal.extensions import db
-from tests.conftest import make_notification, make_students
+from tests.factories import make_notification, make_students
 
 STAFF_PAGES = ["/sessions", "/sessions/new", "/notifications", "/sessions/{own}", "/sessions/{own}/progress",
                "/sessions/{own}/attendance", "/sessions/{own}/attendance.csv", "/courses/{course}/register",

@@ -123,7 +123,7 @@ def test_queue_page_shows_counts_workers_and_failures(client, auth, app, people,
 
 
 def test_queue_page_when_redis_is_down(client, auth, app, people):
-    from tests.conftest import queue_down
+    from tests.support import queue_down
 
     auth.login("admin@example.edu")
     with queue_down(app):
@@ -138,7 +138,7 @@ def test_run_the_sweep_from_the_queue_page(client, auth, people):
 
 
 def test_staff_pages_still_answer_when_the_queue_is_down(client, auth, people, app):
-    from tests.conftest import queue_down
+    from tests.support import queue_down
 
     auth.login("admin@example.edu")
     with queue_down(app):
@@ -173,7 +173,7 @@ def test_control_characters_in_names_are_refused_on_their_field(client, auth, pe
 
 
 def test_the_sweep_button_while_the_queue_is_down_says_nothing_was_queued(client, auth, people, app):
-    from tests.conftest import queue_down
+    from tests.support import queue_down
 
     auth.login("admin@example.edu")
     with queue_down(app):

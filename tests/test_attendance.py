@@ -11,7 +11,7 @@ from portal.geo import haversine_m
 from portal.models import AttendanceRecord, EmailNotification
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
-from tests.conftest import make_course, make_program, make_session, make_students
+from tests.factories import make_course, make_program, make_session, make_students
 
 ROOM = (-1.28333, 36.81667)
 

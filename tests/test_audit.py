@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent
-from tests.conftest import make_students
-from tests.test_notification_pages import add_notifications
+from tests.factories import add_notifications
+from tests.factories import make_students
 
 
 def actions() -> list[str]:

@@ -22,12 +22,7 @@ from tests.browser import (
     shot,
     sign_in,
 )
-from tests.conftest import (
-    create_session,
-    link_for,
-    make_session,
-    make_students,
-)
+from tests.factories import create_session, link_for, make_session, make_students
 
 
 def test_lecturer_creates_a_session_and_watches_delivery_finish(page, portal_url, worker, people, smtp_server):
@@ -189,7 +184,8 @@ def test_admin_sees_an_emails_history_and_resumes_a_paused_delivery(page, portal
     password change on its side: the admin reads the email's tries, sees the pause on
     every page, and resumes delivery once the relay accepts again."""
     from portal.models import Role
-    from tests.conftest import make_staff, point_mail_at, running_worker, statuses, wait_for
+    from tests.factories import make_staff, statuses
+    from tests.support import point_mail_at, running_worker, wait_for
     from tests.smtp_servers import ScriptedHandler, SMTPServer
 
     app.config.update(MAIL_RETRY_DELAYS=[1, 2], MAIL_USERNAME="portal", MAIL_PASSWORD="s3cret-pass",
@@ -217,7 +213,7 @@ def test_admin_sees_an_emails_history_and_resumes_a_paused_delivery(page, portal
             wait_for(lambda: relay.open_now == 0, timeout=15, what="idle connections to close")
             relay.logins = set()  # the relay's password was changed, the portal's was not
             second, _ = create_session(people["course"])
-            wait_for(lambda: "delivery paused" in (tmp_path / "worker.log").read_text(), what="the pause")
+            wait_for(lambda: " paused: " in (tmp_path / "worker.log").read_text(), what="the pause")
             page.goto(f"{portal_url}/sessions")
             expect(page.locator("#pause-banner")).to_contain_text("refused the login")
             page.locator("#pause-banner").get_by_role("link", name="Delivery queue").click()

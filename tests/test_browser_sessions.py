@@ -5,7 +5,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser import PHONE, link_in_email, shot, sign_in
-from tests.conftest import make_course, make_program, make_students, newest_session, tomorrow
+from tests.factories import make_course, make_program, make_students, newest_session, tomorrow
 from tests.smtp_servers import parts
 
 TOMORROW = tomorrow()
@@ -185,7 +185,7 @@ def test_a_three_week_series_is_listed_together(page, portal_url, people, app):
 
 
 def test_every_staff_page_fits_a_phone(browser, portal_url, people, app, run_worker):
-    from tests.conftest import link_for
+    from tests.factories import link_for
     session = people["own_session"]
     student = make_students(people["course"].program, 1)[0]
     link_for(app, session, student)

@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import AttendanceRecord, AttendanceSession, CardCheck, Review, StudentProfile
 from portal.services import card_codes
 from portal.services.student_import import import_students
-from tests.conftest import link_for, make_session, make_students
+from tests.factories import link_for, make_session, make_students
 from tests.smtp_servers import parts
 
 ROOM = (-1.28333, 36.81667)

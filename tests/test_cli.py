@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import AttendanceSession, Course, EmailNotification, Program, StudentProfile, User
-from tests.conftest import make_course, make_program, make_students
+from tests.factories import make_course, make_program, make_students
 
 A_MONTH_AGO = (date.today() - timedelta(days=30)).isoformat()  # links long expired, not a typo
 NEXT_WEEK = (date.today() + timedelta(days=7)).isoformat()
@@ -180,7 +180,7 @@ def test_control_characters_in_names_are_refused_with_one_line(cli, args, messag
 
 
 def test_sweep_command_while_the_queue_is_down_exits_non_zero(cli, app):
-    from tests.conftest import queue_down
+    from tests.support import queue_down
 
     with queue_down(app):
         result = cli("sweep")

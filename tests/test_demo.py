@@ -12,8 +12,10 @@ from http.cookiejar import CookieJar
 
 import pytest
 
-from tests.conftest import end_process, spawn
 from tests.smtp_servers import free_port
+from tests.support import end_process, spawn
+
+pytestmark = pytest.mark.integration  # the demo as a process
 
 
 class Browser:

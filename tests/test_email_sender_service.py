@@ -5,8 +5,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from portal.services.email_sender_service import EmailSenderService
-from tests.conftest import point_mail_at
 from tests.smtp_servers import ScriptedHandler, SilentServer, SMTPServer, free_port, parts
+from tests.support import point_mail_at
+
+pytestmark = pytest.mark.integration  # real SMTP servers (aiosmtpd) that accept, refuse, drop and stall
 
 CONTEXT = {
     "student_first_name": "John",
@@ -272,32 +274,3 @@ def test_implicit_ssl_with_a_verified_certificate(app, tmp_path, monkeypatch):
         app.extensions["mail"].use_ssl = True
         summary = EmailSenderService.from_app(app).send_bulk_emails(emails("a@example.edu"))
     assert summary["sent"] == 1 and smtp.handler.recipients == ["a@example.edu"]
-
-
-def test_the_wire_form_round_trips_and_matches_the_standard_folding(app):
-    """The serialiser's shortcuts (short ASCII headers written as they are, bodies encoded by
-    binascii, a boundary chosen up front) change nothing the standard library would write."""
-    import email
-    from email import policy
-
-    from portal.delivery import messages
-
-    standard = policy.compat32.clone(linesep="\r\n")
-    for value in ["Thu, 26 Nov 2026 13:28:18 GMT", "a  b\tc", " leading", "trailing ", "x" * 68, "x" * 69, "x" * 90,
-                  "Attendance Session Created: Data Structures", "<1.abc@example.edu>", "", "=?utf-8?q?x?="]:
-        for name in ("Subject", "Date", "Message-ID"):
-            assert messages._WIRE.fold_binary(name, value) == standard.fold_binary(name, value)
-
-    text = "Línea uno = dos\n" + "a" * 200 + "\n\n--=_ looks like a boundary\ntrailing space \n.\n"
-    with app.test_request_context():
-        message = messages.build("ana@example.edu", "Ana Núñez", {**CONTEXT, "course_name": "Álgebra " * 12},
-                                 "<1.x@example.edu>")
-    message.body, message.html = text, f"<p>{text}</p>"
-    raw = message.as_bytes()
-    assert all(len(line) <= 78 for line in raw.split(b"\r\n")), "a line over 78 characters"
-    assert b"\n" not in raw.replace(b"\r\n", b"")
-    parsed = email.message_from_bytes(raw, policy=policy.default)
-    assert parsed["Subject"] == "Attendance Session Created: " + "Álgebra " * 12
-    assert parsed["To"].addresses[0].display_name == "Ana Núñez"
-    decoded = {kind: body.replace("\r\n", "\n") for kind, body in parts(parsed).items()}
-    assert decoded == {"text/plain": text, "text/html": f"<p>{text}</p>"}

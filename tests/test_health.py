@@ -1,6 +1,6 @@
 """/healthz answers 503 when the database or the queue is unreachable."""
 from portal import create_app
-from tests.conftest import queue_down
+from tests.support import queue_down
 
 
 def test_healthy(client):

@@ -8,7 +8,7 @@ from portal.extensions import db
 from portal.models import EmailNotification, NotificationStatus
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
-from tests.conftest import make_course, make_program, make_session, make_students
+from tests.factories import make_course, make_program, make_session, make_students
 
 
 @pytest.fixture

@@ -1,41 +1,9 @@
 """The notifications page: filters, pagination, bulk retry, and a bounded number of queries."""
-from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-
 import pytest
-from sqlalchemy import event, select
 
 from portal.extensions import db
 from portal.models import EmailNotification
-from tests.conftest import make_session, make_students
-
-
-def add_notifications(session, profiles, status="failed", error="Recipient refused by mail server (550 5.1.1)"):
-    expires = session.starts_at + timedelta(hours=1)
-    db.session.execute(
-        EmailNotification.__table__.insert(),
-        [{"session_id": session.id, "student_profile_id": p.id, "token": f"tok-{session.id}-{p.id}",
-          "token_expires_at": expires, "status": status, "attempts": 1, "last_error": error,
-          "sent_at": datetime.now(timezone.utc) if status == "sent" else None,
-          "created_at": datetime.now(timezone.utc), "updated_at": datetime.now(timezone.utc)} for p in profiles],
-    )
-    db.session.commit()
-    return list(db.session.scalars(select(EmailNotification.id).where(EmailNotification.session_id == session.id)
-                                   .order_by(EmailNotification.id)))
-
-
-@contextmanager
-def counting_queries():
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+from tests.factories import add_notifications, counting_queries, make_session, make_students
 
 
 @pytest.fixture
@@ -163,7 +131,7 @@ def test_names_with_markup_are_escaped_everywhere(client, auth, app, people, run
 
 
 def test_a_retry_while_the_queue_is_down_says_so(client, auth, app, people, failed_ids):
-    from tests.conftest import queue_down
+    from tests.support import queue_down
 
     auth.login("admin@example.edu")
     with queue_down(app):

@@ -3,6 +3,7 @@ import signal
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
 
 from portal.delivery import queueing
@@ -11,19 +12,11 @@ from portal.extensions import db
 from portal.models import AttendanceSession, EmailNotification, GenerationStatus
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
-from tests.conftest import (
-    create_session,
-    emails_of,
-    end_process,
-    env_for,
-    make_students,
-    point_mail_at,
-    queue_down,
-    start_worker,
-    statuses,
-    wait_for,
-)
+from tests.factories import create_session, emails_of, make_students, statuses
 from tests.smtp_servers import ScriptedHandler, SMTPServer
+from tests.support import end_process, env_for, point_mail_at, queue_down, start_worker, wait_for
+
+pytestmark = pytest.mark.integration  # real Redis, a real RQ worker and SMTP servers
 
 
 def test_session_to_delivered_emails_in_batches(app, course, queue, run_worker, smtp_server):
@@ -281,7 +274,7 @@ def test_worker_py_runs_the_periodic_sweep(app, course, smtp_server, tmp_path):
 
 
 def test_the_email_mentions_the_distance_only_when_the_session_has_a_location(app, course, run_worker, smtp_server):
-    from tests.conftest import make_session
+    from tests.factories import make_session
     from tests.smtp_servers import parts
 
     make_students(course.program, 1)

@@ -12,23 +12,15 @@ import pytest
 from sqlalchemy import select
 
 from portal.delivery import pause
-from portal.delivery.pacing import RateLimit, parse_rate
+from portal.delivery.pacing import RateLimit, Throttle, parse_rate
+from portal.delivery.relays import Relay
 from portal.extensions import db
 from portal.models import DeliveryAttempt, EmailNotification, Role
-from tests.conftest import (
-    create_session,
-    emails_of,
-    env_for,
-    make_session,
-    make_staff,
-    make_students,
-    point_mail_at,
-    running_worker,
-    start_worker,
-    statuses,
-    wait_for,
-)
+from tests.factories import create_session, emails_of, make_session, make_staff, make_students, statuses
 from tests.smtp_servers import ScriptedHandler, SMTPServer
+from tests.support import env_for, point_mail_at, running_worker, start_worker, wait_for
+
+pytestmark = pytest.mark.integration  # relays that misbehave (aiosmtpd), real Redis and workers
 
 
 def relay(app, handler=None, **options) -> SMTPServer:
@@ -96,6 +88,28 @@ def test_a_throttling_relay_gets_every_email_and_nobody_fails(app, course, run_w
     assert slowed and all(history(row.id)[-1] == ("sent", 250) for row in slowed)
 
 
+def test_a_relay_that_throttled_does_not_slow_another_relay(app, course, run_worker):
+    """One relay said "slow down" (and another is paused): the next relay gets full speed."""
+    app.config.update(MAIL_CONNECTIONS=4)
+    with relay(app, ScriptedHandler(rate_cap=(4, 1.0))) as throttling:
+        make_students(course.program, 12, prefix="first")
+        first, _ = create_session(course)
+        run_worker()
+        slowed = Throttle(app.extensions["redis"], Relay.of(app.config)).current_rate()
+    assert throttling.handler.throttled > 0 and slowed is not None
+    assert statuses(first.id) == {"sent": 12}
+    pause.pause(app.extensions["redis"], Relay("mail.elsewhere.example.edu", 25), "535 login refused")
+    with relay(app) as other:
+        make_students(course.program, 20, prefix="second")
+        second, _ = create_session(course)
+        started = time.monotonic()
+        run_worker()
+        took = time.monotonic() - started
+        assert Throttle(app.extensions["redis"], Relay.of(app.config)).current_rate() is None
+    assert statuses(second.id) == {"sent": 32} and len(other.handler.received) == 32  # the program's 12 + 20
+    assert took < 32 / slowed  # at the first relay's pace they would take longer than this
+
+
 def test_mail_rate_limit_is_kept_counted_at_the_relay(app, course, run_worker):
     app.config.update(MAIL_CONNECTIONS=4, MAIL_RATE_LIMIT="8/second")
     with relay(app) as smtp:
@@ -110,7 +124,7 @@ def test_mail_rate_limit_is_kept_counted_at_the_relay(app, course, run_worker):
 
 def test_a_rate_limit_place_is_held_until_the_relay_has_answered(app):
     """The relay counts a message when it accepts it, so a slow send must not free its place early."""
-    limit = RateLimit(app.extensions["redis"], parse_rate("2/second"))
+    limit = RateLimit(app.extensions["redis"], Relay.of(app.config), parse_rate("2/second"))
     first, second = limit.wait_turn(0), limit.wait_turn(0)
     assert first and second
     time.sleep(1.1)  # both turns are now more than a window old, but neither message has been answered
@@ -134,7 +148,7 @@ def test_a_refused_login_pauses_delivery_and_fails_nobody_then_resume_sends_all(
         assert statuses(session.id) == {"pending": 12}
         rows = db.session.scalars(select(EmailNotification)).all()
         assert all(row.attempts == 0 for row in rows)  # the relay's trouble is not the students'
-        state = pause.state(app.extensions["redis"])
+        state = pause.state(app.extensions["redis"], Relay.of(app.config))
         assert state is not None and "535" in state.reason
         assert smtp.login_attempts <= 2  # one per connection, not one per email
         assert smtp.handler.received == []
@@ -149,7 +163,7 @@ def test_a_refused_login_pauses_delivery_and_fails_nobody_then_resume_sends_all(
         smtp.logins = {("portal", "s3cret-pass")}  # fixed
         response = client.post("/admin/queue/resume")
         assert response.status_code == 302
-        assert pause.state(app.extensions["redis"]) is None
+        assert pause.state(app.extensions["redis"], Relay.of(app.config)) is None
         run_worker()
     assert statuses(session.id) == {"sent": 12}
     assert Counter(smtp.handler.recipients) == Counter(emails_of(students))
@@ -157,11 +171,11 @@ def test_a_refused_login_pauses_delivery_and_fails_nobody_then_resume_sends_all(
 
 
 def test_a_probe_answer_written_just_after_a_resume_does_not_pause_delivery(app):
-    redis = app.extensions["redis"]
-    assert pause.pause(redis, "535 login refused") and pause.is_paused(redis)
-    assert pause.resume(redis, "admin@example.edu") and not pause.is_paused(redis)
-    redis.hset(pause.KEY, "last_probe", "2026-11-27T10:00:00 535 login refused")  # the probe, a moment late
-    assert not pause.is_paused(redis) and pause.state(redis) is None
+    redis, ours = app.extensions["redis"], Relay.of(app.config)
+    assert pause.pause(redis, ours, "535 login refused") and pause.is_paused(redis, ours)
+    assert pause.resume(redis, ours, "admin@example.edu") and not pause.is_paused(redis, ours)
+    redis.hset(ours.key("paused"), "last_probe", "2026-11-27T10:00:00 535 login refused")  # the probe, a moment late
+    assert not pause.is_paused(redis, ours) and pause.state(redis, ours) is None
 
 
 def test_the_probe_resumes_delivery_by_itself_with_one_login_per_probe(app, course, tmp_path):
@@ -171,14 +185,14 @@ def test_the_probe_resumes_delivery_by_itself_with_one_login_per_probe(app, cour
         students = make_students(course.program, 6)
         session, _ = create_session(course)
         with running_worker(app, tmp_path / "worker.log"):
-            wait_for(lambda: pause.state(app.extensions["redis"]) is not None, what="delivery to pause")
+            wait_for(lambda: pause.state(app.extensions["redis"], Relay.of(app.config)) is not None, what="delivery to pause")
             attempts_at_pause = smtp.login_attempts
             wait_for(lambda: "the relay probe failed" in (tmp_path / "worker.log").read_text(), timeout=10,
                      what="a probe while still refused")
             assert statuses(session.id) == {"pending": 6}
             smtp.logins = {("portal", "s3cret-pass")}
             wait_for(lambda: statuses(session.id) == {"sent": 6}, timeout=20, what="the probe to resume delivery")
-        assert "delivery resumed by the relay probe" in (tmp_path / "worker.log").read_text()
+        assert "resumed by the relay probe" in (tmp_path / "worker.log").read_text()
     assert Counter(smtp.handler.recipients) == Counter(emails_of(students))
     assert smtp.login_attempts - attempts_at_pause <= 6  # probes once a second, never a login storm
 
@@ -293,7 +307,7 @@ def test_a_link_that_expires_while_paused_fails_with_that_reason(app, course, ru
 
     make_students(course.program, 2)
     session = make_session(course)
-    pause.pause(app.extensions["redis"], "Mail server refused the login (535 test)")
+    pause.pause(app.extensions["redis"], Relay.of(app.config), "Mail server refused the login (535 test)")
     from portal.delivery.jobs import generate_notifications
 
     generate_notifications(session.id)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import EmailNotification
 from portal.repositories import EmailNotificationRepository, StudentProfileRepository
-from tests.conftest import make_course, make_program, make_session, make_students
+from tests.factories import make_course, make_program, make_session, make_students
 
 
 def test_bulk_create_update_status_and_get_pending(app):

@@ -2,7 +2,8 @@
 import pytest
 
 from portal.extensions import db
-from tests.conftest import PASSWORD, opens_pages
+from tests.factories import PASSWORD
+from tests.support import opens_pages
 
 
 @pytest.fixture
@@ -256,6 +257,7 @@ def test_sign_in_does_the_same_work_for_unknown_inactive_and_real_accounts(app, 
     from portal.extensions import db
 
     people["other"].is_active = False
+    people["lecturer"].set_password(PASSWORD)  # the production hash method (fixtures use a cheap one)
     db.session.commit()
     checked = []
     real_check = security.check_password_hash

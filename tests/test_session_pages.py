@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import AttendanceSession, EmailNotification
-from tests.conftest import error_next_to, make_program, make_students, queue_down, tomorrow
+from tests.factories import make_program, make_students, tomorrow
+from tests.support import error_next_to, queue_down
 
 A_MONTH_AGO = (date.today() - timedelta(days=30)).isoformat()  # links long expired, not a typo
 

@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent, Course, Program, Stream
-from tests.conftest import PASSWORD, make_course, opens_pages, tomorrow
+from tests.factories import PASSWORD, make_course, tomorrow
+from tests.support import opens_pages
 
 
 def events(action):

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent, StudentProfile
-from tests.conftest import link_for, make_program, make_students
+from tests.factories import link_for, make_program, make_students
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import StudentProfile, User
 from portal.services.student_import import MAX_PROBLEMS_LISTED, import_students
-from tests.conftest import make_program
+from tests.factories import make_program
 
 HEADER = "student_number,first_name,last_name,email,program_code,stream"
 ROWS = ["S1,Ann,Lee,ann@example.edu,CS,A", "S2,Bob,Ray,bob@example.edu,CS,"]

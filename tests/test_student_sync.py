@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import AuditEvent, PendingImport, StudentProfile, User
-from tests.conftest import make_program
+from tests.factories import make_program
 
 HEADER = "student_number,first_name,last_name,email,program_code,stream\n"
 

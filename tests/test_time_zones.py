@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import AttendanceSession, EmailNotification
 from portal.services.jwt_service import JWTTokenService
-from tests.conftest import make_students, next_clock_change
+from tests.factories import make_students, next_clock_change
 from tests.smtp_servers import parts
 
 

@@ -10,8 +10,7 @@ from portal.extensions import db
 from portal.models import AttendanceSession, EmailNotification
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
-from tests.conftest import make_notification, make_session, make_students
-from tests.page_checks import nu_html_errors
+from tests.factories import make_notification, make_session, make_students
 
 
 def html_of(response, label: str) -> str:
@@ -19,7 +18,7 @@ def html_of(response, label: str) -> str:
     return response.get_data(as_text=True)
 
 
-def test_every_page_is_valid_html(app, client, auth, people):
+def test_every_page_is_valid_html(app, client, auth, people, html_checker):
     app.config["PROPAGATE_EXCEPTIONS"] = False
     session = people["own_session"]
     students = make_students(people["course"].program, 3)
@@ -108,11 +107,11 @@ def test_every_page_is_valid_html(app, client, auth, people):
     post("attendance marks with errors", f"/sessions/{session.id}/attendance/marks", {"status": "nope"})
 
     assert len(pages) == 49
-    errors = nu_html_errors(pages)
+    errors = html_checker.errors(pages)
     assert not errors, "\n".join(errors)
 
 
-def test_every_kind_of_email_is_valid_html(app):
+def test_every_kind_of_email_is_valid_html(app, html_checker):
     """The invitation, "Session changed" and "Session cancelled" emails, as students' mail apps get them."""
     from portal.delivery import messages
     from tests.smtp_servers import parts
@@ -121,5 +120,12 @@ def test_every_kind_of_email_is_valid_html(app):
     for kind in messages.TEMPLATES:
         built = messages.build("amina@example.edu", "Amina", messages.SAMPLE_EMAIL_CONTEXT, "<1@example.edu>", kind=kind)
         emails[f"{kind} email"] = parts(message_from_bytes(built.as_bytes()))["text/html"]
-    errors = nu_html_errors(emails)
+    errors = html_checker.errors(emails)
     assert not errors, "\n".join(errors)
+
+
+def test_the_checker_finds_broken_html(html_checker):
+    """The checks above would pass vacuously if the checker said nothing."""
+    errors = html_checker.errors({"broken": "<!doctype html><html lang=en><title>x</title><p>one</span>"})
+    assert errors and all(error.startswith("broken: line 1: ") for error in errors)
+    assert "Stray end tag “span”." in " ".join(errors)

@@ -2,12 +2,15 @@
 portal's own jobs, reads jobs as JSON (never pickle), and keeps tokens out of what it stores."""
 import os
 
+import pytest
 from rq import Queue
 from rq.job import Callback
 from rq.registry import FailedJobRegistry
 
 from portal.delivery import queueing
 from portal.delivery.queueing import PortalWorker
+
+pytestmark = pytest.mark.integration  # worker processes on a real Redis
 
 
 class _Exploit:
@@ -82,7 +85,7 @@ def test_a_process_that_ignores_sigterm_is_ended_with_everything_it_started(tmp_
     import sys
     import time
 
-    from tests.conftest import end_process, spawn
+    from tests.support import end_process, spawn
 
     script = ("import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
               "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "

@@ -1,14 +1,11 @@
 """A read-only look at the RQ queue for admins (what rq-dashboard shows, in the portal's pages)."""
 from dataclasses import dataclass
 
-from flask import current_app
 from rq import Queue, Worker
 from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
-from portal.delivery import pause
-from portal.delivery.pacing import ConnectionSlots, Throttle
 from portal.delivery.queueing import PortalJob
 
 RECENT_FAILURES = 20
@@ -20,19 +17,6 @@ class FailedJob:
     description: str
     ended_at: object
     error: str
-
-
-def delivery_status(redis) -> dict:
-    """Paused or not (and why), the relay's pace if it asked us to slow down, connections open.
-    (Retries wait in the database, not as scheduled RQ jobs: see portal.delivery.sweep.)"""
-    cap = current_app.config["MAIL_MAX_CONNECTIONS"]
-    return {
-        "pause": pause.state(redis),
-        "pace": Throttle(redis).current_rate(),
-        "connections": ConnectionSlots(redis, cap, ttl=0).open_count() if cap else None,
-        "max_connections": cap,
-        "rate_limit": current_app.config["MAIL_RATE_LIMIT"],
-    }
 
 
 def queue_overview(queues: dict[str, Queue]) -> dict:

@@ -8,16 +8,16 @@ from wtforms import SelectChoice
 
 from portal.admin import bp
 from portal.admin.forms import CourseForm, ProgramForm, StaffForm, StreamForm
-from portal.admin.queue_overview import delivery_status, queue_overview
+from portal.admin.queue_overview import queue_overview
 from portal.auth.access import admin_required
-from portal.delivery import pause, queueing
-from portal.delivery.sweep import describe, resume_delivery, run_sweep
+from portal.delivery import control, queueing
+from portal.delivery.sweep import describe, run_sweep
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Course, Program, StudentProfile, User
 from portal.repositories import StudentProfileRepository
 from portal.request_args import id_arg
-from portal.services import audit, card_codes, directory_service
+from portal.services import card_codes, directory_service
 
 
 @bp.before_request
@@ -102,7 +102,7 @@ def queue():
     """What the workers are doing: pause, pace, queue lengths, workers, recent failures."""
     try:
         overview = queue_overview(current_app.extensions["rq_queues"])
-        overview["delivery"] = delivery_status(current_app.extensions["redis"])
+        overview["delivery"] = control.current_state()
     except RedisError:
         overview = None
     return render_template("admin/queue.html", overview=overview), 200 if overview else 503
@@ -111,11 +111,10 @@ def queue():
 @bp.route("/queue/resume", methods=["POST"])
 def queue_resume():
     try:
-        queued = resume_delivery(by=current_user.email)
+        queued = control.resume_by_hand(current_user)
     except RedisError:
         flash("The queue (Redis) is not reachable: delivery cannot be resumed now.", "danger")
     else:
-        audit.record_now(current_user, "delivery.resume", "the whole queue", f"{queued} waiting emails queued")
         flash(f"Delivery resumed; {queued} waiting email{'s' if queued != 1 else ''} queued.", "success")
     return redirect(url_for(".queue"))
 
@@ -124,11 +123,10 @@ def queue_resume():
 def queue_pause():
     reason = (request.form.get("reason") or "").strip()[:200] or "Paused by an admin"
     try:
-        pause.pause(current_app.extensions["redis"], f"{reason} ({current_user.email})", by=current_user.email)
+        control.pause_by_hand(current_user, reason)
     except RedisError:
         flash("The queue (Redis) is not reachable: delivery cannot be paused now.", "danger")
     else:
-        audit.record_now(current_user, "delivery.pause", "the whole queue", reason)
         flash("Delivery paused. Emails wait, and keep their attempts, until you resume.", "warning")
     return redirect(url_for(".queue"))
 

@@ -7,8 +7,10 @@
     connections.py  relay connections kept open between jobs in a worker
     smtp.py         one SMTP connection: verified TLS, timeouts, one login, what a reply means
     messages.py     the attendance email, built by the standard library
-    pacing.py       limits shared by all workers: connection cap, rate limit, the relay's pace
-    pause.py        pausing delivery for the whole queue, and probing the relay
+    relays.py       which relay (server, port, account) a limit or a pause belongs to
+    pacing.py       limits shared by all workers, per relay: connection cap, rate limit, the relay's pace
+    pause.py        pausing delivery through a relay, and probing it
+    control.py      pausing and resuming by hand (admin page, command line) and the state people see
     outcomes.py     writing each answer and the email's history
     sweep.py        nothing stays waiting, pending or sending forever; retries when due; resume
     upkeep.py       what every worker does each second beside its jobs

@@ -1,14 +1,14 @@
 """How fast, and over how many connections, every worker together may use the relay.
 
-All three limits are shared by every worker through Redis:
+All three limits are shared by every worker through Redis, each relay's apart (see `relays`):
 
 - `ConnectionSlots`: at most `MAIL_MAX_CONNECTIONS` SMTP connections open at once.
   Each open connection holds a lease in a sorted set; a worker that dies without
   closing its connections loses their leases after `ttl` seconds.
 - `RateLimit`: never more than `MAIL_RATE_LIMIT` messages in any window of its length,
   counted the way the relay counts them: when it accepts them.
-- `Throttle`: when the relay answers "slow down", the whole queue halves its pace and
-  then speeds up again by a tenth every `RECOVER_SECONDS` without complaint.
+- `Throttle`: when the relay answers "slow down", every worker halves its pace to that
+  relay and then speeds up again by a tenth every `RECOVER_SECONDS` without complaint.
 
 Redis trouble never stops delivery: the limits are then skipped for that message.
 """
@@ -22,10 +22,11 @@ from limits import RateLimitItem, parse
 from redis import Redis
 from redis.exceptions import RedisError
 
+from portal.delivery.relays import Relay
+
 log = logging.getLogger(__name__)
 
 RATE_FORMAT = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
-PREFIX = "portal:delivery"
 
 
 def parse_rate(text: str) -> RateLimitItem | None:
@@ -48,9 +49,9 @@ class ConnectionSlots:
         return 0
     """
 
-    def __init__(self, redis: Redis, cap: int | None, ttl: float):
+    def __init__(self, redis: Redis, relay: Relay, cap: int | None, ttl: float):
         self.redis, self.cap, self.ttl = redis, cap, ttl
-        self.key = f"{PREFIX}:connections"
+        self.key = relay.key("connections")
         self._acquire = redis.register_script(self._ACQUIRE) if cap else None
 
     def acquire(self, timeout: float, give_up=lambda: False) -> str | None:
@@ -126,12 +127,12 @@ class RateLimit:
         return {0, tostring(oldest + window - now)}
     """
 
-    def __init__(self, redis: Redis, item: RateLimitItem, hold: float = 90.0):
+    def __init__(self, redis: Redis, relay: Relay, item: RateLimitItem, hold: float = 90.0):
         """`hold`: how long a message being sent may keep its place (a worker that dies mid-send
         gives it back after that)."""
         self.redis, self.item, self.hold = redis, item, hold
         self.window = item.get_expiry()
-        self.key = f"{PREFIX}:rate"
+        self.key = relay.key("rate")
         self._take = redis.register_script(self._TAKE)
 
     def wait_turn(self, max_wait: float) -> str | None:
@@ -197,9 +198,9 @@ class Throttle:
 
     CHECK_EVERY = 0.5  # while no throttle is in force, look for one this often, not per message
 
-    def __init__(self, redis: Redis):
-        self.redis = redis
-        self.key = f"{PREFIX}:pace"
+    def __init__(self, redis: Redis, relay: Relay):
+        self.redis, self.relay = redis, relay
+        self.key = relay.key("pace")
         self._turn = redis.register_script(self._TURN)
         self._slow_down = redis.register_script(self._SLOW_DOWN)
         self._lock = threading.Lock()
@@ -235,14 +236,20 @@ class Throttle:
         return wait
 
     def count_sent(self) -> None:
-        """Messages accepted per second across the queue, kept a few seconds: the pace to halve
-        from. Counted here and added to Redis about twice a second."""
+        """Messages this relay accepted per second, kept a few seconds: the pace to halve from.
+        Counted here and added to Redis about twice a second (and before slowing down)."""
         with self._lock:
             self._unsent += 1
             if time.monotonic() - self._flushed < self.CHECK_EVERY:
                 return
+        self._flush()
+
+    def _flush(self) -> None:
+        with self._lock:
             count, self._unsent, self._flushed = self._unsent, 0, time.monotonic()
-        key = f"{PREFIX}:sent:{int(time.time())}"
+        if not count:
+            return
+        key = self.relay.key(f"sent:{int(time.time())}")
         try:
             self.redis.pipeline(transaction=False).incrby(key, count).expire(key, 10).execute()
         except RedisError:
@@ -250,18 +257,27 @@ class Throttle:
 
     def slow_down(self, cooldown: float = 1.0) -> float | None:
         """The relay asked us to slow down: halve the pace (once a second at most). The new rate."""
-        now = int(time.time())
+        self._flush()  # what this process sent since its last count, or a batch's first second reads as 0
         try:
-            counts = self.redis.mget([f"{PREFIX}:sent:{second}" for second in range(now - 5, now + 1)])
-            observed = max(self.MIN_RATE, sum(int(c or 0) for c in counts) / 5)
+            observed = max(self.MIN_RATE, self._observed_rate())
             rate = float(self._slow_down(keys=[self.key], args=[time.time(), observed, cooldown, self.MIN_RATE,
                                                                   self.FORGET_SECONDS]))
         except RedisError as exc:
             log.warning("relay pace not lowered (Redis: %s)", exc)
             return None
         self._calm_until = 0.0
-        log.info("relay asked to slow down: pace now %.2f messages/s for the whole queue", rate)
+        log.info("relay %s asked to slow down: pace now %.2f messages/s", self.relay, rate)
         return rate
+
+    def _observed_rate(self) -> float:
+        """Messages this relay accepted per second over the last five seconds, or since sending
+        began if that is sooner: a relay that says "slow down" a second into a batch is halved
+        from the pace it saw in that second, not from a fifth of it."""
+        now = time.time()
+        seconds = range(int(now) - 5, int(now) + 1)
+        counts = [int(c or 0) for c in self.redis.mget([self.relay.key(f"sent:{s}") for s in seconds])]
+        first = next((second for second, count in zip(seconds, counts) if count), int(now))
+        return sum(counts) / max(1.0, now - first)
 
     def current_rate(self) -> float | None:
         value = self.redis.hget(self.key, "rate")

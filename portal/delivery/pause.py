@@ -1,11 +1,12 @@
-"""Pausing delivery for the whole queue, instead of failing every student.
+"""Pausing delivery through a relay, instead of failing every student.
 
 A relay that refuses our login, a TLS failure, or a run of connections that could
 not be opened would fail every email the same way, and repeated refused logins can
 get the account locked. So delivery pauses: rows stay `pending` and keep their
 attempts, admins see why and since when, and it resumes when an admin says so or
 when the probe (every `MAIL_PAUSE_PROBE_SECONDS`, one login attempt) finds the relay
-answering again. The state lives in Redis, where every worker sees it.
+answering again. The state lives in Redis, where every worker sees it, one per relay
+(server, port, account; see `relays`).
 """
 import logging
 from dataclasses import dataclass
@@ -15,13 +16,10 @@ from flask import current_app
 from redis import Redis
 
 from portal.database import utcnow
+from portal.delivery.relays import Relay
 from portal.delivery.smtp import RelayConnection
 
 log = logging.getLogger(__name__)
-
-KEY = "portal:delivery:paused"
-FAILURES_KEY = "portal:delivery:connect-failures"
-PROBE_LOCK = "portal:delivery:probe-lock"
 # Connections that could not be opened, one after another, before delivery pauses.
 CONNECT_FAILURES_TO_PAUSE = 5
 
@@ -34,14 +32,14 @@ class PauseState:
     last_probe: str | None = None
 
 
-def is_paused(redis: Redis) -> bool:
+def is_paused(redis: Redis, relay: Relay) -> bool:
     """Paused means the hash has `since`, as `state` reads it: a probe's `last_probe` written just
     after a resume must not leave workers holding every email while admins see "running"."""
-    return bool(redis.hexists(KEY, "since"))
+    return bool(redis.hexists(relay.key("paused"), "since"))
 
 
-def state(redis: Redis) -> PauseState | None:
-    values = {k.decode(): v.decode() for k, v in redis.hgetall(KEY).items()}
+def state(redis: Redis, relay: Relay) -> PauseState | None:
+    values = {k.decode(): v.decode() for k, v in redis.hgetall(relay.key("paused")).items()}
     if "since" not in values:
         return None
     # `reason` follows `since` by one command (see `pause`): a reader in between sees a placeholder.
@@ -49,50 +47,52 @@ def state(redis: Redis) -> PauseState | None:
                       values.get("by", "relay"), values.get("last_probe"))
 
 
-def pause(redis: Redis, reason: str, by: str = "relay") -> bool:
+def pause(redis: Redis, relay: Relay, reason: str, by: str = "relay") -> bool:
     """Pause (keeping the first reason if already paused). True if this call paused it."""
-    created = redis.hsetnx(KEY, "since", utcnow().isoformat())
+    key = relay.key("paused")
+    created = redis.hsetnx(key, "since", utcnow().isoformat())
     if created:
-        redis.hset(KEY, mapping={"reason": reason, "by": by})
-        log.warning("delivery paused: %s", reason)
+        redis.hset(key, mapping={"reason": reason, "by": by})
+        log.warning("delivery through %s paused: %s", relay, reason)
     return bool(created)
 
 
-def resume(redis: Redis, by: str = "relay") -> bool:
+def resume(redis: Redis, relay: Relay, by: str = "relay") -> bool:
     """True if delivery was paused. The caller then queues what waited."""
-    was_paused = bool(redis.delete(KEY))
-    redis.delete(FAILURES_KEY)
+    was_paused = bool(redis.delete(relay.key("paused")))
+    redis.delete(relay.key("connect-failures"))
     if was_paused:
-        log.warning("delivery resumed by %s", by)
+        log.warning("delivery through %s resumed by %s", relay, by)
     return was_paused
 
 
-def connect_failed(redis: Redis, reason: str) -> bool:
+def connect_failed(redis: Redis, relay: Relay, reason: str) -> bool:
     """Count a connection that could not be opened; pause after too many in a row. True if paused."""
-    failures = redis.incr(FAILURES_KEY)
-    redis.expire(FAILURES_KEY, 3600)
+    key = relay.key("connect-failures")
+    failures = redis.incr(key)
+    redis.expire(key, 3600)
     if failures >= CONNECT_FAILURES_TO_PAUSE:
-        return pause(redis, f"{reason} ({failures} connection attempts in a row failed)")
+        return pause(redis, relay, f"{reason} ({failures} connection attempts in a row failed)")
     return False
 
 
-def connected(redis: Redis) -> None:
-    redis.delete(FAILURES_KEY)
+def connected(redis: Redis, relay: Relay) -> None:
+    redis.delete(relay.key("connect-failures"))
 
 
-def probe(redis: Redis, interval: int) -> bool | None:
+def probe(redis: Redis, relay: Relay, interval: int) -> bool | None:
     """While paused, try the relay once per `interval` (whichever worker gets there first):
     connect, TLS and login, no message. True when the relay answers (the caller resumes),
     False when it still does not, None when there was nothing to probe."""
-    if not is_paused(redis) or not redis.set(PROBE_LOCK, "1", nx=True, ex=max(1, interval)):
+    if not is_paused(redis, relay) or not redis.set(relay.key("probe-lock"), "1", nx=True, ex=max(1, interval)):
         return None
-    relay = RelayConnection(current_app.extensions["mail"], current_app.config["MAIL_TIMEOUT_SECONDS"])
+    connection = RelayConnection(current_app.extensions["mail"], current_app.config["MAIL_TIMEOUT_SECONDS"])
     try:
-        problem = relay.open()
+        problem = connection.open()
     finally:
-        relay.close()
+        connection.close()
     if problem:
-        redis.hset(KEY, "last_probe", f"{utcnow().isoformat()} {problem.reason}")
+        redis.hset(relay.key("paused"), "last_probe", f"{utcnow().isoformat()} {problem.reason}")
         log.info("delivery still paused, the relay probe failed: %s", problem.reason)
         return False
     return True

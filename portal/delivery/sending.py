@@ -33,6 +33,7 @@ from portal.delivery.batch import Batch, Email
 from portal.delivery.connections import POOL
 from portal.delivery.outcomes import Attempt, OutcomeWriter
 from portal.delivery.pacing import ConnectionSlots, RateLimit, Throttle, parse_rate
+from portal.delivery.relays import Relay
 from portal.delivery.smtp import CONNECTION_PROBLEMS, DeliveryResult, Outcome, RelayConnection
 from portal.extensions import db
 from portal.models import EmailKind
@@ -61,10 +62,11 @@ class DeliveryService:
         self.connections = max(1, connections)
         self.timeout = timeout
         self.heartbeat_every = max(1.0, sending_timeout / 3)
-        self.slots = ConnectionSlots(redis, max_connections, ttl=2 * timeout + 30)
+        self.relay = Relay(mail.server, mail.port, mail.username or "")
+        self.slots = ConnectionSlots(redis, self.relay, max_connections, ttl=2 * timeout + 30)
         item = parse_rate(rate_limit)
-        self.rate_limit = RateLimit(redis, item, hold=2 * timeout + 30) if item else None
-        self.throttle = Throttle(redis)
+        self.rate_limit = RateLimit(redis, self.relay, item, hold=2 * timeout + 30) if item else None
+        self.throttle = Throttle(redis, self.relay)
         self.notifications = notifications or EmailNotificationRepository()
         self.now = clock
         self.pool_key = (mail.server, mail.port, mail.username, mail.use_tls, mail.use_ssl)
@@ -242,7 +244,7 @@ class DeliveryService:
             if problem:
                 self._connection_problem(batch, email, problem)
                 return False
-            pause.connected(self.redis)
+            pause.connected(self.redis, self.relay)
         place = self.rate_limit.wait_turn(MAX_TURN_WAIT) if self.rate_limit else ""
         if place is None or self.throttle.wait_turn(MAX_TURN_WAIT) is None:
             if place:
@@ -314,9 +316,9 @@ class DeliveryService:
         """The relay, not this student, is the problem: the email waits, and delivery may pause."""
         self._running_until = 0.0
         if problem.outcome == Outcome.UNREACHABLE:
-            paused = pause.connect_failed(self.redis, problem.reason) or self._paused()
+            paused = pause.connect_failed(self.redis, self.relay, problem.reason) or self._paused()
         else:
-            pause.pause(self.redis, problem.reason)
+            pause.pause(self.redis, self.relay, problem.reason)
             paused = True
         retry_at = None if paused else self.now() + timedelta(seconds=self.retry_delays[0])
         self._write(batch, email.id, Status.PENDING, f"{problem.reason}; not counted as an attempt",
@@ -347,7 +349,7 @@ class DeliveryService:
         if time.monotonic() < self._running_until:
             return False
         try:
-            paused = pause.is_paused(self.redis)
+            paused = pause.is_paused(self.redis, self.relay)
         except RedisError:
             paused = False
         if not paused:
@@ -355,7 +357,7 @@ class DeliveryService:
         return paused
 
     def _pause_reason(self) -> str:
-        current = pause.state(self.redis)
+        current = pause.state(self.redis, self.relay)
         return current.reason if current else "see Admin → Delivery queue"
 
 

@@ -1,13 +1,14 @@
 """One SMTP connection to the relay, and what each of its answers means.
 
-Flask-Mail does the sending. What it leaves out is added here: a socket timeout (a
-silent relay must not hang a job), a verifying TLS context (Flask-Mail calls
-`starttls()` without one), and a classification of every answer:
+Flask-Mail's connection opens it (server, port, TLS, login settings); sending is
+smtplib's. What Flask-Mail leaves out is added here: a socket timeout (a silent relay
+must not hang a job), a verifying TLS context (Flask-Mail calls `starttls()` without
+one), one login attempt, and a classification of every answer:
 
     sent         250
     permanent    5xx, an invalid address, an address the relay cannot take: `failed` at once
     transient    other 4xx, a dropped connection, a timeout: tried again later
-    throttled    the relay asks us to slow down: the whole queue slows, the student loses nothing
+    throttled    the relay asks us to slow down: every worker slows for it, the student loses nothing
     login / tls  the relay refused our credentials or TLS failed: delivery pauses
     unreachable  no connection could be opened
 """
@@ -18,11 +19,12 @@ import re
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.utils import parseaddr
 from enum import StrEnum
 
 from flask import current_app
-from flask_mail import BadHeaderError, Connection, Mail, Message, email_dispatched
+from flask_mail import Connection, Mail, email_dispatched
+
+from portal.delivery.messages import AttendanceEmail
 
 log = logging.getLogger(__name__)
 
@@ -121,17 +123,11 @@ class SafeConnection(Connection):
             raise
         return host
 
-    def send(self, message: Message, envelope_from=None) -> None:
-        """Flask-Mail's send, except for an address only SMTPUTF8 can carry: Flask-Mail's
-        sanitising would turn it into ASCII (and fail), so it goes to the relay as it is."""
-        if "SMTPUTF8" not in message.mail_options:
-            return super().send(message, envelope_from)
-        if message.has_bad_headers():
-            raise BadHeaderError
-        self.host.sendmail(parseaddr(envelope_from or message.sender)[1], list(message.send_to),
-                           message.as_bytes(), message.mail_options, message.rcpt_options)
-        email_dispatched.send(current_app._get_current_object(), message=message)
-        return None
+    def send(self, email: AttendanceEmail) -> None:
+        """One message to its one recipient, as built (no sanitising: an address only SMTPUTF8
+        can carry goes as it is, with the SMTPUTF8 option)."""
+        self.host.sendmail(email.sender, [email.recipient], email.as_bytes(), email.mail_options)
+        email_dispatched.send(current_app._get_current_object(), message=email)
 
     def close(self) -> None:
         """Say goodbye if the server still listens; never raise."""
@@ -193,7 +189,7 @@ class RelayConnection:
                                       f"Mail server {self.where} did not answer within {self.timeout:g} s")
             return DeliveryResult(Outcome.UNREACHABLE, f"Could not connect to mail server {self.where} ({exc})")
 
-    def send(self, message: Message) -> DeliveryResult:
+    def send(self, message: AttendanceEmail) -> DeliveryResult:
         """Send one message, reconnecting and trying once more after a lost connection."""
         self.dropped_twice = False
         for attempt in (1, 2):
@@ -208,14 +204,14 @@ class RelayConnection:
                     self.dropped_twice = True
                     return lost.result
             except Exception as exc:  # a bug or a library surprise fails this message, not the batch
-                log.exception("unexpected error sending to %s", message.recipients)
+                log.exception("unexpected error sending to %s", message.recipient)
                 self.close()
                 return permanent(f"Not sent: unexpected error while sending ({type(exc).__name__}: {exc})")
         raise AssertionError("unreachable")
 
-    def _send_once(self, message: Message) -> DeliveryResult:
-        if "SMTPUTF8" in message.mail_options and not self.connection.host.has_extn("smtputf8"):
-            return permanent(f"Not sent: the address {message.recipients[0]} has non-ASCII characters and "
+    def _send_once(self, message: AttendanceEmail) -> DeliveryResult:
+        if message.international and not self.connection.host.has_extn("smtputf8"):
+            return permanent(f"Not sent: the address {message.recipient} has non-ASCII characters and "
                              f"the mail server {self.where} does not accept such addresses (no SMTPUTF8)")
         try:
             self.connection.send(message)

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from portal.database import utcnow
 from portal.delivery import pause, queueing
+from portal.delivery.relays import Relay
 from portal.extensions import db
 from portal.models import NotificationStatus
 from portal.repositories import EmailNotificationRepository, SessionRepository
@@ -100,7 +101,7 @@ def queue_due_retries(now: datetime | None = None) -> int:
 
 def resume_delivery(by: str) -> int:
     """End a pause (if any) and queue every due pending row. How many were queued."""
-    pause.resume(queueing.get_redis(), by)
+    pause.resume(queueing.get_redis(), Relay.current(), by)
     now = utcnow()
     waiting = EmailNotificationRepository().stale_pending(None, now)
     db.session.commit()
@@ -137,6 +138,6 @@ def _enqueue_by_session(rows: list[tuple[int, int]], suffix: dict[int, str] | No
 def _pause_state() -> tuple[bool, bool]:
     """(paused, queue reachable). A queue that is down cannot be paused either."""
     try:
-        return pause.is_paused(queueing.get_redis()), True
+        return pause.is_paused(queueing.get_redis(), Relay.current()), True
     except RedisError:
         return False, False

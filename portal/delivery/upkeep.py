@@ -15,6 +15,7 @@ from flask import Flask
 from redis.exceptions import RedisError
 
 from portal.delivery import pause, queueing
+from portal.delivery.relays import Relay
 from portal.delivery.connections import POOL
 from portal.delivery.sweep import queue_due_retries, queue_due_sessions, resume_delivery
 from portal.extensions import db
@@ -53,5 +54,5 @@ def tick(app: Flask, sweep_due: bool) -> None:
     interval = app.config["SWEEP_INTERVAL_SECONDS"]
     if sweep_due and redis.set(SWEEP_LOCK, "1", nx=True, ex=max(1, interval - 1)):
         queueing.enqueue_once(queueing.SWEEP_JOB, (), "portal-sweep", at_front=True)
-    if pause.probe(redis, app.config["MAIL_PAUSE_PROBE_SECONDS"]):
+    if pause.probe(redis, Relay.of(app.config), app.config["MAIL_PAUSE_PROBE_SECONDS"]):
         resume_delivery("the relay probe")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from flask_mail import Mail, Message
+from flask_mail import Mail
 
 from portal.delivery import messages
 from portal.delivery.smtp import CONNECTION_PROBLEMS, DeliveryResult, RelayConnection, permanent
@@ -38,7 +38,7 @@ class EmailSenderService:
         )
 
     def build_message(self, recipient_email: str, context: dict, message_id: str | None = None,
-                      name: str = "", kind: str = "invitation") -> Message:
+                      name: str = "", kind: str = "invitation") -> messages.AttendanceEmail:
         return messages.build(recipient_email, name, context, message_id or messages.new_message_id(self.domain),
                               self.sender, kind)
 
@@ -81,15 +81,16 @@ class EmailSenderService:
         finally:
             relay.close()
 
-    def prepare(self, email: dict) -> tuple[Message | None, DeliveryResult | None]:
+    def prepare(self, email: dict) -> tuple[messages.AttendanceEmail | None, DeliveryResult | None]:
         """The message, or the permanent reason it cannot be sent."""
         address = email["recipient_email"]
         try:
             validate_email(address, check_deliverability=False)
         except EmailNotValidError as exc:
             return None, permanent(f"Invalid email address: {exc}")
-        message = self.build_message(address, email["context"], email.get("message_id"), email.get("name", ""),
-                                     email.get("kind", "invitation"))
-        if message.has_bad_headers():
+        try:
+            message = self.build_message(address, email["context"], email.get("message_id"), email.get("name", ""),
+                                         email.get("kind", "invitation"))
+        except messages.BadHeaderError:
             return None, permanent("Refused to send: a header contains a line break")
         return message, None

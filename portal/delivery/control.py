@@ -1,0 +1,67 @@
+"""Delivery as people see and steer it: pausing and resuming by hand, and its state.
+
+One service for the admin pages and the command line, so a pause or a resume is made and
+audited the same way whoever asks (the admin's email, or "command line"). Each call raises
+`RedisError` when the queue cannot be reached; the caller says so.
+"""
+from dataclasses import dataclass
+
+from flask import current_app
+
+from portal.delivery import pause, queueing
+from portal.delivery.pacing import ConnectionSlots, Throttle
+from portal.delivery.relays import Relay
+from portal.delivery.sweep import resume_delivery
+from portal.models import User
+from portal.services import audit
+
+COMMAND_LINE = "command line"
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    relay: Relay
+    pause: pause.PauseState | None
+    pace: float | None  # messages a second, when the relay asked us to slow down
+    connections: int | None  # open now, when MAIL_MAX_CONNECTIONS caps them
+    max_connections: int | None
+    rate_limit: str
+
+
+def pause_by_hand(actor: User | None, reason: str) -> bool:
+    """Pause delivery (`actor` None: the command line). False, and nothing recorded, if it was
+    already paused."""
+    by = actor.email if actor else COMMAND_LINE
+    relay = Relay.current()
+    shown = f"{reason} ({actor.email})" if actor else reason
+    if not pause.pause(queueing.get_redis(), relay, shown, by=by):
+        return False
+    audit.record_now(actor, "delivery.pause", f"delivery through {relay}", reason)
+    return True
+
+
+def resume_by_hand(actor: User | None) -> int:
+    """Resume delivery and queue every email that waited; how many were queued."""
+    queued = resume_delivery(by=actor.email if actor else COMMAND_LINE)
+    audit.record_now(actor, "delivery.resume", f"delivery through {Relay.current()}",
+                     f"{queued} waiting emails queued")
+    return queued
+
+
+def current_state() -> DeliveryState:
+    """Paused or not (and why), the relay's pace if it asked us to slow down, connections open.
+    (Retries wait in the database, not as scheduled RQ jobs: see portal.delivery.sweep.)"""
+    redis, relay, config = queueing.get_redis(), Relay.current(), current_app.config
+    cap = config["MAIL_MAX_CONNECTIONS"]
+    return DeliveryState(
+        relay=relay,
+        pause=pause.state(redis, relay),
+        pace=Throttle(redis, relay).current_rate(),
+        connections=ConnectionSlots(redis, relay, cap, ttl=0).open_count() if cap else None,
+        max_connections=cap,
+        rate_limit=config["MAIL_RATE_LIMIT"],
+    )
+
+
+def current_pause() -> pause.PauseState | None:
+    return pause.state(queueing.get_redis(), Relay.current())

@@ -1,0 +1,78 @@
+"""The three emails as students get them: both parts of each, for an ASCII and a non-ASCII
+name, compared with the snapshots in tests/snapshots/emails/ (`UPDATE_SNAPSHOTS=1` rewrites
+them; read the diff before committing), and the wire form a relay receives."""
+import email
+import os
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from portal.delivery import messages
+
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots" / "emails"
+NAMES = {"ascii": ("amina.otieno@example.edu", "Amina", "Otieno"),
+         "non-ascii": ("zoe.nunez@example.edu", "Zoë", "Núñez Çelik")}
+
+
+def context(first_name: str) -> dict:
+    return {**messages.SAMPLE_EMAIL_CONTEXT, "student_first_name": first_name, "location_required": True,
+            "attendance_link": "https://portal.example.edu/attendance?token=eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"}
+
+
+def readable(raw: bytes) -> str:
+    """The email as a reader sees it: its decoded headers (but the date) and both parts."""
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    lines = [f"{name}: {parsed[name]}" for name in ("Subject", "From", "To", "Message-ID", "Content-Type")]
+    for part in parsed.iter_parts():
+        lines += ["", f"--- {part.get_content_type()} ({part['Content-Transfer-Encoding']}) ---",
+                  part.get_content().replace("\r\n", "\n").rstrip("\n")]
+    return "\n".join(lines).replace(f'; boundary="{parsed.get_boundary()}"', "") + "\n"
+
+
+@pytest.mark.parametrize("kind", sorted(messages.TEMPLATES))
+@pytest.mark.parametrize("names", sorted(NAMES))
+def test_each_email_matches_its_snapshot(app, kind, names):
+    address, first, last = NAMES[names]
+    with app.app_context():
+        built = messages.build(address, f"{first} {last}", context(first), "<0123abcd@example.edu>", kind=kind)
+    got = readable(built.as_bytes())
+    snapshot = SNAPSHOTS / f"{kind}-{names}.txt"
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        snapshot.write_text(got, encoding="utf-8")
+    assert snapshot.exists(), f"no snapshot {snapshot.name} yet: UPDATE_SNAPSHOTS=1 makes it"
+    assert got == snapshot.read_text(encoding="utf-8"), f"{snapshot.name} differs (UPDATE_SNAPSHOTS=1 to accept)"
+
+
+def test_the_wire_form_is_standard_and_round_trips(app):
+    with app.app_context():
+        built = messages.build("ana@example.edu", "Ana Núñez", {**context("Ana"), "course_name": "Álgebra " * 12},
+                               "<1.x@example.edu>")
+    raw = built.as_bytes()
+    assert raw.isascii() and not built.international and built.mail_options == []
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n")), "a line over 78 characters"
+    assert b"\n" not in raw.replace(b"\r\n", b""), "bare line feeds"
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert parsed["Subject"] == "Attendance Session Created: " + "Álgebra " * 12
+    assert parsed["To"].addresses[0].display_name == "Ana Núñez"
+    assert parsed["Message-ID"] == "<1.x@example.edu>" and parsed["Date"].datetime.tzinfo is not None
+    assert [part.get_content_type() for part in parsed.iter_parts()] == ["text/plain", "text/html"]
+    assert raw == built.as_bytes(), "a message sent again must be the same bytes"
+
+
+def test_an_address_only_smtputf8_can_carry_is_kept_as_utf8(app):
+    with app.app_context():
+        built = messages.build("josé.núñez@exämple.edu", "José", context("José"), "<2@example.edu>")
+        idna = messages.build("ana@exämple.edu", "Ana", context("Ana"), "<3@example.edu>")
+    assert built.international and built.mail_options == ["SMTPUTF8"]
+    assert built.recipient == "josé.núñez@exämple.edu"
+    assert "josé.núñez@exämple.edu".encode() in built.as_bytes()
+    assert not idna.international and idna.recipient == "ana@xn--exmple-cua.edu"  # the domain alone: IDNA
+
+
+@pytest.mark.parametrize("field", ["name", "course_name"])
+def test_a_line_break_in_a_header_is_refused(app, field):
+    name = "Eve\r\nBcc: victim@example.edu" if field == "name" else "Eve"
+    course = "Maths\r\nBcc: victim@example.edu" if field == "course_name" else "Maths"
+    with app.app_context(), pytest.raises(messages.BadHeaderError):
+        messages.build("eve@example.edu", name, {**context("Eve"), "course_name": course}, "<4@example.edu>")

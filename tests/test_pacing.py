@@ -1,0 +1,71 @@
+"""The shared limits of `portal.delivery.pacing` and the pause, each relay's apart (fakeredis,
+which runs their Lua scripts like Redis; the relays themselves are in test_relay_delivery)."""
+import time
+
+import fakeredis
+import pytest
+
+from portal.delivery import pause
+from portal.delivery.pacing import ConnectionSlots, RateLimit, Throttle, parse_rate
+from portal.delivery.relays import Relay
+
+CAMPUS = Relay("smtp.campus.example.edu", 587, "attendance@campus.example.edu")
+CLOUD = Relay("smtp.office365.com", 587, "attendance@campus.example.edu")
+SECOND_ACCOUNT = Relay("smtp.campus.example.edu", 587, "registry@campus.example.edu")
+
+
+@pytest.fixture
+def redis():
+    return fakeredis.FakeRedis()
+
+
+def sent_in_one_second(throttle: Throttle, count: int) -> None:
+    for _ in range(count):
+        throttle.count_sent()
+
+
+def test_a_relay_that_says_slow_down_slows_only_itself(redis):
+    campus = Throttle(redis, CAMPUS)
+    sent_in_one_second(campus, 8)
+    assert campus.slow_down() is not None
+    assert campus.current_rate() is not None
+    for other in (CLOUD, SECOND_ACCOUNT):
+        throttle = Throttle(redis, other)
+        assert throttle.current_rate() is None
+        started = time.monotonic()
+        assert all(throttle.wait_turn(5) == 0.0 for _ in range(20))  # no waiting at all
+        assert time.monotonic() - started < 0.5
+
+
+def test_slowing_down_halves_the_pace_the_relay_saw_since_sending_began(redis):
+    """8 messages within the first half second, then "slow down": about 4 a second. (The counts
+    reach Redis twice a second; they used to be read before this process had written any,
+    and divided by five seconds whatever had been sent in them: the pace fell to its floor.)"""
+    throttle = Throttle(redis, CAMPUS)
+    sent_in_one_second(throttle, 8)
+    rate = throttle.slow_down()
+    assert 2.5 <= rate <= 4.5
+
+
+def test_connection_slots_and_rate_windows_are_per_relay(redis):
+    campus, cloud = ConnectionSlots(redis, CAMPUS, cap=1, ttl=30), ConnectionSlots(redis, CLOUD, cap=1, ttl=30)
+    assert campus.acquire(0) and campus.acquire(0) is None
+    assert cloud.acquire(0)  # the campus relay's full cap does not hold the other relay back
+    limit = parse_rate("1/minute")
+    assert RateLimit(redis, CAMPUS, limit).wait_turn(0)
+    assert RateLimit(redis, CAMPUS, limit).wait_turn(0) is None
+    assert RateLimit(redis, CLOUD, limit).wait_turn(0)
+
+
+def test_a_pause_is_per_relay(redis):
+    assert pause.pause(redis, CAMPUS, "Mail server refused the login (535 5.7.3)")
+    assert pause.is_paused(redis, CAMPUS) and pause.state(redis, CAMPUS).reason.startswith("Mail server refused")
+    assert not pause.is_paused(redis, CLOUD) and not pause.is_paused(redis, SECOND_ACCOUNT)
+    assert pause.resume(redis, CAMPUS) and not pause.is_paused(redis, CAMPUS)
+
+
+def test_a_relay_is_named_by_server_port_and_account():
+    config = {"MAIL_SERVER": "smtp.campus.example.edu", "MAIL_PORT": 587, "MAIL_USERNAME": None}
+    assert Relay.of(config) == Relay("smtp.campus.example.edu", 587, "")
+    assert str(CAMPUS) == "smtp.campus.example.edu:587 (attendance@campus.example.edu)"
+    assert len({relay.key("pace") for relay in (CAMPUS, CLOUD, SECOND_ACCOUNT)}) == 3
