@@ -1,4 +1,5 @@
 """`flask --app wsgi …` commands. Bad input exits non-zero with one readable line."""
+import functools
 import secrets
 from datetime import datetime, time
 from pathlib import Path
@@ -6,20 +7,36 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from redis.exceptions import RedisError
-from sqlalchemy import select
 
+from portal import catalog
 from portal.delivery import control, queueing
 from portal.delivery.queueing import get_redis
 from portal.delivery.sweep import describe, run_sweep
-from portal.exceptions import ValidationError
-from portal.extensions import db
-from portal.models import Course, NotificationStatus, Program, Stream, User
+from portal.exceptions import ConflictError, GoneError, PlanChanged, ValidationError
+from portal.models import NotificationStatus
 from portal.repositories import EmailNotificationRepository
-from portal.services import directory_service, session_service
-from portal.services.student_import import import_students
-from portal.services.student_sync import PlanChanged, apply_sync, plan_sync
-from portal.services.student_sync import summary as sync_summary
+from portal.sessions import planning
+from portal.staff import accounts
+from portal.students.importing import import_students
+from portal.students.sync import apply_sync, plan_sync
+from portal.students.sync import summary as sync_summary
 from portal.timefmt import local_datetime, portal_zone
+
+
+def refusals_in_one_line(command):
+    """A domain refusal (bad input, a conflict, something gone) ends the command with its one
+    readable line and exit status 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ValidationError as exc:
+            raise click.ClickException(exc.one_line()) from None
+        except (ConflictError, GoneError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
 
 
 def init_app(app: Flask) -> None:
@@ -31,27 +48,23 @@ def init_app(app: Flask) -> None:
 @click.command("create-user")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--role", required=True, type=click.Choice([role.value for role in directory_service.STAFF_ROLES]))
+@click.option("--role", required=True, type=click.Choice([role.value for role in accounts.STAFF_ROLES]))
 @click.option("--first-name", required=True)
 @click.option("--last-name", required=True)
+@refusals_in_one_line
 def create_user(email, password, role, first_name, last_name):
     """Create a staff account (admin or lecturer)."""
-    try:
-        user = directory_service.create_user(email, password, role, first_name, last_name)
-    except ValidationError as exc:
-        raise click.ClickException(exc.one_line()) from None
+    user = accounts.create_user(email, password, role, first_name, last_name)
     click.echo(f"Created {user.role} {user.email}")
 
 
 @click.command("set-password")
 @click.option("--email", required=True)
 @click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
+@refusals_in_one_line
 def set_password(email, password):
     """Set a staff account's password; every session signed in with the old one ends."""
-    try:
-        user = directory_service.set_password(email, password)
-    except ValidationError as exc:
-        raise click.ClickException(exc.one_line()) from None
+    user = accounts.set_password(email, password)
     click.echo(f"Password changed for {user.email}; its other sign-ins have ended")
 
 
@@ -59,12 +72,10 @@ def set_password(email, password):
 @click.option("--code", required=True)
 @click.option("--name", required=True)
 @click.option("--streams", default="", help='Comma-separated stream names, e.g. "A,B".')
+@refusals_in_one_line
 def create_program(code, name, streams):
     """Create a program, optionally with streams."""
-    try:
-        program = directory_service.create_program(code, name, streams.split(","))
-    except ValidationError as exc:
-        raise click.ClickException(exc.one_line()) from None
+    program = catalog.create_program(code, name, streams.split(","))
     click.echo(f"Created program {program.code} with {len(program.streams)} streams")
 
 
@@ -72,12 +83,10 @@ def create_program(code, name, streams):
 @click.option("--code", required=True)
 @click.option("--name", required=True)
 @click.option("--program", "program_code", required=True, help="Program code.")
+@refusals_in_one_line
 def create_course(code, name, program_code):
     """Create a course in a program."""
-    try:
-        course = directory_service.create_course(code, name, program_code)
-    except ValidationError as exc:
-        raise click.ClickException(exc.one_line()) from None
+    course = catalog.create_course(code, name, program_code)
     click.echo(f"Created course {course.course_code}")
 
 
@@ -140,32 +149,13 @@ def import_students_command(csv_file: Path, mode: str, deactivate_missing: bool,
               help="Email the students this many minutes before the start (default: at once).")
 @click.option("--repeat-weeks", type=int, default=0, show_default=True,
               help="Also create the same session each week for this many weeks (needs --notify-minutes-before).")
+@refusals_in_one_line
 def create_session(course_code, day, start, end, program_code, stream_name, lecturer_email, latitude, longitude,
                    room, require_id_scan, notify_minutes_before, repeat_weeks):
     """Create an attendance session (or a weekly series) and queue or schedule its notifications."""
-    course = db.session.scalar(select(Course).where(Course.course_code == course_code))
-    if course is None:
-        raise click.ClickException(f"unknown course {course_code!r}")
-    program = course.program
-    if program_code:
-        program = db.session.scalar(select(Program).where(Program.code == program_code))
-        if program is None:
-            raise click.ClickException(f"unknown program {program_code!r}")
-    stream = None
-    if stream_name:
-        stream = db.session.scalar(select(Stream).where(Stream.program_id == program.id, Stream.name == stream_name))
-        if stream is None:
-            raise click.ClickException(f"program {program.code} has no stream {stream_name!r}")
-    lecturer = None
-    if lecturer_email:
-        lecturer = db.session.scalar(select(User).where(User.email == lecturer_email))
-        if lecturer is None:
-            raise click.ClickException(f"unknown lecturer {lecturer_email!r}")
-    request = session_service.SessionRequest(
-        course_id=course.id,
-        program_id=program.id,
-        stream_id=stream.id if stream else None,
-        lecturer_id=lecturer.id if lecturer else None,
+    named = planning.by_codes(course_code, program_code, stream_name, lecturer_email)
+    request = planning.SessionRequest(
+        **named,
         starts_at=_local_moment(day, start),
         ends_at=_local_moment(day, end),
         latitude=latitude,
@@ -176,10 +166,7 @@ def create_session(course_code, day, start, end, program_code, stream_name, lect
         notify_minutes_before=notify_minutes_before,
         repeat_weeks=repeat_weeks,
     )
-    try:
-        sessions = session_service.create_sessions(request)
-    except ValidationError as exc:
-        raise click.ClickException(exc.one_line()) from None
+    sessions = planning.create_sessions(request)
     queued = all([queueing.enqueue_generation_if_due(session) for session in sessions])
     for session in sessions:
         if not queued:
@@ -259,17 +246,13 @@ def _redis():
 
 @click.command("seed-demo")
 @click.option("--password", help="Password for the demo admin and lecturer (default: random, printed).")
+@refusals_in_one_line
 def seed_demo(password):
     """Create demo programs, courses, an admin, a lecturer and 60 students."""
     from portal.demo_data import seed
 
-    if db.session.scalar(select(User.id).limit(1)):
-        raise click.ClickException("the database already has users; seed-demo only fills an empty one")
     password = password or secrets.token_urlsafe(9)
-    try:
-        accounts = seed(password)
-    except ValidationError as exc:
-        raise click.ClickException(exc.one_line()) from None
+    created = seed(password)
     click.echo("Demo data created. Sign in with:")
-    for role, email in accounts:
+    for role, email in created:
         click.echo(f"  {role:9} {email}  password: {password}")

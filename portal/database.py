@@ -2,7 +2,8 @@
 from datetime import datetime, timezone
 
 from flask import Flask
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
 from portal.extensions import db
@@ -68,6 +69,16 @@ def engine_options(config: dict) -> dict:
     elif url.startswith("sqlite"):
         options["connect_args"] = {"timeout": statement or 30}
     return options
+
+
+def ping() -> None:
+    """One round trip to the database (SQLAlchemyError if it does not answer; the session is
+    rolled back then, so the request can go on)."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        raise
 
 
 def init_app(app: Flask) -> None:

@@ -4,7 +4,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from portal import catalog
 from portal.database import utcnow
+from portal.exceptions import ConflictError
 from portal.extensions import db
 from portal.models import (
     AttendanceMark,
@@ -19,7 +21,7 @@ from portal.models import (
     StudentProfile,
     User,
 )
-from portal.services import directory_service
+from portal.staff import accounts
 
 PAST_WEEKS = 4
 
@@ -29,13 +31,16 @@ LAST_NAMES = ["Okafor", "Smith", "Wang", "Levi", "Nwosu", "Haddad", "Petrov", "S
 
 
 def seed(password: str) -> list[tuple[str, str]]:
-    cs = directory_service.create_program("BSC-CS", "BSc Computer Science", ["A", "B"])
-    bba = directory_service.create_program("BBA", "Bachelor of Business Administration")
-    data_structures = directory_service.create_course("CS201", "Data Structures", "BSC-CS")
-    directory_service.create_course("CS305", "Operating Systems", "BSC-CS")
-    directory_service.create_course("BUS110", "Principles of Accounting", "BBA")
-    admin = directory_service.create_user("admin@example.edu", password, Role.ADMIN, "Ada", "Admin")
-    lecturer = directory_service.create_user("lecturer@example.edu", password, Role.LECTURER, "Lee", "Lecturer")
+    """Fill an empty database (ConflictError if it has users); the accounts made, (role, email)."""
+    if db.session.scalar(select(User.id).limit(1)):
+        raise ConflictError("the database already has users; seed-demo only fills an empty one")
+    cs = catalog.create_program("BSC-CS", "BSc Computer Science", ["A", "B"])
+    bba = catalog.create_program("BBA", "Bachelor of Business Administration")
+    data_structures = catalog.create_course("CS201", "Data Structures", "BSC-CS")
+    catalog.create_course("CS305", "Operating Systems", "BSC-CS")
+    catalog.create_course("BUS110", "Principles of Accounting", "BBA")
+    admin = accounts.create_user("admin@example.edu", password, Role.ADMIN, "Ada", "Admin")
+    lecturer = accounts.create_user("lecturer@example.edu", password, Role.LECTURER, "Lee", "Lecturer")
     for n in range(60):
         program: Program = cs if n < 40 else bba
         stream = program.streams[n % 2] if program.streams else None

@@ -13,6 +13,7 @@ from portal.exceptions import (
     AlreadyRecordedError,
     AttendanceRefusedError,
     ConflictError,
+    GoneError,
     LinkExpiredError,
     LinkNotValidError,
     LinkTargetGoneError,
@@ -53,10 +54,17 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     NotYourCardError: 403,
     LinkTargetGoneError: 404,
     AlreadyRecordedError: 409,
-    ConflictError: 409,
+    ConflictError: 409,  # SessionCancelledError, NotScheduledError, PlanChanged
+    GoneError: 410,  # PreviewExpiredError
     LinkExpiredError: 410,
     LinkWithdrawnError: 410,
 }
+
+
+def status_of(exc: Exception) -> int:
+    """The status DOMAIN_ERRORS gives this domain error, for a view that answers it with a page
+    of its own (the sync preview shown again when the plan changed, say)."""
+    return next(status for error, status in DOMAIN_ERRORS.items() if isinstance(exc, error))
 
 
 def wants_json() -> bool:

@@ -70,6 +70,30 @@ class ConflictError(Exception):
     """The request cannot apply to the record as it now is (a cancelled session, say)."""
 
 
+class SessionCancelledError(ConflictError):
+    """The session was cancelled: it can no longer be changed, sent or marked."""
+
+
+class NotScheduledError(ConflictError):
+    """"Send now" for a session whose emails are not waiting for a sending time."""
+
+
+class PlanChanged(ConflictError):
+    """The students or programs changed since the sync preview: `plan` is the plan as it is now."""
+
+    def __init__(self, plan):
+        super().__init__("The students changed since this preview: check the new one and confirm again.")
+        self.plan = plan
+
+
+class GoneError(Exception):
+    """What the request names existed once and is gone for good."""
+
+
+class PreviewExpiredError(GoneError):
+    """A sync preview that expired, or was applied or cancelled already."""
+
+
 # The student's link: why attendance cannot be recorded, in words for the student. What
 # each one answers over HTTP is decided in portal.errors, not here.
 

@@ -3,10 +3,9 @@ import logging
 
 from flask import Blueprint, current_app, jsonify
 from redis.exceptions import RedisError
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal.extensions import db
+from portal import database
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
@@ -21,10 +20,9 @@ def healthz():
 
 def _database() -> str:
     try:
-        db.session.execute(text("SELECT 1"))
+        database.ping()
         return "ok"
     except SQLAlchemyError as exc:
-        db.session.rollback()
         log.warning("health check: database unreachable: %s", exc.__class__.__name__)
         return "unreachable"
 

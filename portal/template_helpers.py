@@ -10,8 +10,8 @@ from redis.exceptions import RedisError
 from portal import timefmt
 from portal.delivery import control
 from portal.models import AttendanceStatus
-from portal.services.course_register import NOT_ON_LIST
-from portal.services.devices import device_label
+from portal.register.course_register import NOT_ON_LIST
+from portal.register.devices import device_label
 
 STATUS_STYLES = {"pending": "secondary", "sending": "info", "sent": "success", "failed": "danger",
                  "waiting": "secondary", "queued": "info", "done": "success"}

@@ -17,9 +17,9 @@ from werkzeug.security import generate_password_hash
 from portal.delivery import queueing
 from portal.extensions import db
 from portal.models import AttendanceSession, Course, EmailNotification, Program, Role, Stream, StudentProfile, User
-from portal.services import session_service
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
+from portal.sessions import planning
 
 PASSWORD = "correct horse battery"
 
@@ -103,11 +103,11 @@ def add_notifications(session, profiles, status="failed", error="Recipient refus
 def create_session(course, stream=None) -> tuple[AttendanceSession, bool]:
     """A session starting in ten minutes, made by the service and queued for generation."""
     starts_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=10)
-    request = session_service.SessionRequest(
+    request = planning.SessionRequest(
         course_id=course.id, program_id=course.program_id, stream_id=stream.id if stream else None,
         lecturer_id=None, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1),
     )
-    session = session_service.create_session(request)
+    session = planning.create_session(request)
     return session, queueing.enqueue_generation(session.id, session.starts_at)
 
 

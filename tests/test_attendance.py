@@ -6,8 +6,8 @@ import jwt
 import pytest
 from sqlalchemy import func, select
 
+from portal.attendance.geo import haversine_m
 from portal.extensions import db
-from portal.geo import haversine_m
 from portal.models import AttendanceRecord, EmailNotification
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService

@@ -5,8 +5,7 @@ from datetime import timedelta
 
 from portal.extensions import db
 from portal.models import AttendanceRecord
-from tests.factories import add_notifications
-from tests.factories import make_students
+from tests.factories import add_notifications, make_students
 
 
 def confirm(session, profile, ip, seconds_after_start, distance=None):

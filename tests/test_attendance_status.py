@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from portal.models import AttendanceStatus as S
-from portal.services.attendance_status import StatusRule, tally
+from portal.register.statuses import StatusRule, tally
 
 START = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
 END = START + timedelta(hours=1)

@@ -7,8 +7,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent
-from tests.factories import add_notifications
-from tests.factories import make_students
+from tests.factories import add_notifications, make_students
 
 
 def actions() -> list[str]:

@@ -185,8 +185,8 @@ def test_admin_sees_an_emails_history_and_resumes_a_paused_delivery(page, portal
     every page, and resumes delivery once the relay accepts again."""
     from portal.models import Role
     from tests.factories import make_staff, statuses
-    from tests.support import point_mail_at, running_worker, wait_for
     from tests.smtp_servers import ScriptedHandler, SMTPServer
+    from tests.support import point_mail_at, running_worker, wait_for
 
     app.config.update(MAIL_RETRY_DELAYS=[1, 2], MAIL_USERNAME="portal", MAIL_PASSWORD="s3cret-pass",
                       MAIL_PAUSE_PROBE_SECONDS=3600)

@@ -8,8 +8,7 @@ from playwright.sync_api import expect
 from portal.extensions import db
 from portal.models import AttendanceRecord
 from tests.browser import shot, sign_in
-from tests.factories import add_notifications
-from tests.factories import make_session, make_students
+from tests.factories import add_notifications, make_session, make_students
 
 
 def status_cell(register, student):

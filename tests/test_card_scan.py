@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AttendanceRecord, AttendanceSession, CardCheck, Review, StudentProfile
-from portal.services import card_codes
-from portal.services.student_import import import_students
+from portal.students import card_codes
+from portal.students.importing import import_students
 from tests.factories import link_for, make_session, make_students
 from tests.smtp_servers import parts
 

@@ -8,8 +8,7 @@ import pytest
 
 from portal.extensions import db
 from portal.models import AttendanceMark, AttendanceRecord
-from tests.factories import add_notifications, counting_queries
-from tests.factories import make_course, make_program, make_session, make_students
+from tests.factories import add_notifications, counting_queries, make_course, make_program, make_session, make_students
 
 
 def confirm(session, student, minutes_after_start):

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from portal.services.devices import device_label
+from portal.register.devices import device_label
 from tests.factories import link_for, make_session, make_students
 
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "

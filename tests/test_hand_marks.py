@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from portal.database import utcnow
 from portal.extensions import db
 from portal.models import AttendanceMark, AttendanceRecord, CardCheck
-from tests.factories import add_notifications
-from tests.factories import make_session, make_students
+from tests.factories import add_notifications, make_session, make_students
 
 
 @pytest.fixture

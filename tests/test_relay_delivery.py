@@ -287,7 +287,7 @@ def test_an_unexpected_error_fails_that_email_only_and_leaves_nothing_sending(ap
     real_send = smtp_module.RelayConnection._send_once
 
     def buggy(self, message):
-        if message.recipients[0].startswith("bug"):
+        if message.recipient.startswith("bug"):
             raise KeyError("a bug in a library")
         return real_send(self, message)
 

@@ -303,12 +303,12 @@ def test_a_password_change_ends_every_session_of_that_account(app, client, auth,
 
 
 def test_deactivation_ends_the_accounts_sessions_for_good(app, client, auth, people):
-    from portal.services import directory_service
+    from portal.staff import accounts
 
     auth.login("lecturer@example.edu")
     thief = _copied_cookie(app, client)
-    directory_service.set_active(people["lecturer"].id, False, people["admin"])
-    directory_service.set_active(people["lecturer"].id, True, people["admin"])
+    accounts.set_active(people["lecturer"].id, False, people["admin"])
+    accounts.set_active(people["lecturer"].id, True, people["admin"])
     assert not opens_pages(thief)  # reactivating does not bring the old session back
 
 

@@ -421,7 +421,7 @@ def test_a_session_scheduled_seconds_ahead_is_emailed_on_time_across_a_worker_re
     the emails leave when the time comes, not before, and not much after. (Sending times are
     whole minutes before the start; a start 30 minutes and some seconds away puts the sending
     time those seconds away.)"""
-    from portal.services.session_service import SessionRequest, create_sessions
+    from portal.sessions.planning import SessionRequest, create_sessions
 
     make_students(course.program, 2)  # and no other session: only this one's emails go out
     notify_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=12)

@@ -140,3 +140,28 @@ def test_session_page_shows_counts_and_its_notifications(client, auth, app, peop
     assert html.count('data-status="sent"') == 3
     progress = client.get(location + "/progress").get_json()
     assert progress["percent"] == 100 and progress["finished"] is True and progress["counts"]["sent"] == 3
+
+
+@pytest.mark.parametrize("action, data", [
+    ("edit", {"room": "LT 9"}),
+    ("send-now", {}),
+    ("attendance/marks", {"student_id": "1", "status": "present"}),
+])
+def test_a_cancelled_session_is_a_409_whatever_is_asked_of_it(client, auth, people, action, data):
+    """One answer for "this session was cancelled" (it used to be a 409 from the page and a 400
+    from the service)."""
+    from portal.sessions.changes import cancel_sessions
+
+    session = people["own_session"]
+    cancel_sessions([session], people["lecturer"], notify_students=False)
+    auth.login("lecturer@example.edu")
+    response = client.post(f"/sessions/{session.id}/{action}", data=data)
+    assert response.status_code == 409
+    assert "was cancelled" in response.get_data(as_text=True)
+    assert db.session.get(AttendanceSession, session.id).room is None
+
+
+def test_send_now_on_a_session_sent_at_once_is_a_409(client, auth, people):
+    auth.login("lecturer@example.edu")
+    response = client.post(f"/sessions/{people['own_session'].id}/send-now")
+    assert response.status_code == 409 and "not waiting for a sending time" in response.get_data(as_text=True)

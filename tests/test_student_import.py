@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import StudentProfile, User
-from portal.services.student_import import MAX_PROBLEMS_LISTED, import_students
+from portal.students.importing import MAX_PROBLEMS_LISTED, import_students
 from tests.factories import make_program
 
 HEADER = "student_number,first_name,last_name,email,program_code,stream"

@@ -20,7 +20,7 @@ def registry(people):
     make_program("LAW", streams=())
     rows = ["S1,Ama,Mensah,ama@example.edu,CS,A", "S2,Bao,Tran,bao@example.edu,CS,A",
             "S3,Cyd,Roe,cyd@example.edu,CS,B", "L1,Lia,Law,lia@example.edu,LAW,"]
-    from portal.services.student_import import import_students
+    from portal.students.importing import import_students
     import_students(HEADER + "\n".join(rows) + "\n")
     return cs
 

@@ -116,7 +116,7 @@ def test_a_time_that_happens_twice_means_the_first_and_shows_its_offset(app, cli
 
 def test_start_and_end_are_compared_in_utc(app):
     """01:50 BST and 01:10 GMT: the end is later on the wall clock's second pass, so the session is valid."""
-    from portal.services.session_service import SessionRequest, validate
+    from portal.sessions.planning import SessionRequest, validate
     zone = ZoneInfo("Europe/London")
     autumn = next_clock_change("Europe/London", "back")
     with app.app_context():

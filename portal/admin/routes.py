@@ -1,11 +1,10 @@
 """Admin pages: programs and streams, courses, staff accounts, student import and cards, the queue."""
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from redis.exceptions import RedisError
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
+from portal import catalog
 from portal.admin import bp
 from portal.admin.forms import CourseForm, ProgramForm, StaffForm, StreamForm
 from portal.admin.queue_overview import queue_overview
@@ -13,11 +12,12 @@ from portal.auth.access import admin_required
 from portal.delivery import control, queueing
 from portal.delivery.sweep import describe, run_sweep
 from portal.exceptions import ValidationError
-from portal.extensions import db
-from portal.models import Course, Program, StudentProfile, User
-from portal.repositories import StudentProfileRepository
+from portal.models import Program, StudentProfile
+from portal.pages import form_page
+from portal.repositories import CatalogRepository, StudentProfileRepository, get_or_404
 from portal.request_args import id_arg
-from portal.services import card_codes, directory_service
+from portal.staff import accounts
+from portal.students import card_codes
 
 
 @bp.before_request
@@ -27,7 +27,7 @@ def only_admins():
 
 
 def all_programs() -> list[Program]:
-    return list(db.session.scalars(select(Program).options(selectinload(Program.streams)).order_by(Program.code)))
+    return CatalogRepository().programs()
 
 
 @bp.route("/programs", methods=["GET", "POST"])
@@ -37,19 +37,18 @@ def programs():
     stream_form.program_id.choices = [SelectChoice(p.id, f"{p.code} — {p.name}") for p in programs_list]
     try:
         if program_form.submit.data and program_form.validate():
-            program = directory_service.create_program(program_form.code.data, program_form.name.data,
-                                                       (program_form.streams.data or "").split(","))
+            program = catalog.create_program(program_form.code.data, program_form.name.data,
+                                             (program_form.streams.data or "").split(","))
             flash(f"Program {program.code} added.", "success")
             return redirect(url_for(".programs"))
         if stream_form.submit.data and stream_form.validate():
-            stream = directory_service.add_stream(stream_form.program_id.data, stream_form.name.data)
+            stream = catalog.add_stream(stream_form.program_id.data, stream_form.name.data)
             flash(f"Stream {stream.name} added to {stream.program.code}.", "success")
             return redirect(url_for(".programs"))
     except ValidationError as exc:
         exc.apply_to(program_form if program_form.submit.data else stream_form)
-    status = 400 if program_form.errors or stream_form.errors else 200
-    return render_template("admin/programs.html", programs=programs_list, program_form=program_form,
-                           stream_form=stream_form), status
+    return form_page("admin/programs.html", programs=programs_list, program_form=program_form,
+                     stream_form=stream_form)
 
 
 @bp.route("/courses", methods=["GET", "POST"])
@@ -58,14 +57,13 @@ def courses():
     form.program_code.choices = [SelectChoice(p.code, f"{p.code} — {p.name}") for p in all_programs()]
     if form.validate_on_submit():
         try:
-            course = directory_service.create_course(form.code.data, form.name.data, form.program_code.data)
+            course = catalog.create_course(form.code.data, form.name.data, form.program_code.data)
         except ValidationError as exc:
             exc.apply_to(form)
         else:
             flash(f"Course {course.course_code} added.", "success")
             return redirect(url_for(".courses"))
-    all_courses = db.session.scalars(select(Course).options(selectinload(Course.program)).order_by(Course.course_code))
-    return render_template("admin/courses.html", courses=list(all_courses), form=form), 400 if form.errors else 200
+    return form_page("admin/courses.html", form, courses=CatalogRepository().courses())
 
 
 @bp.route("/staff", methods=["GET", "POST"])
@@ -73,23 +71,21 @@ def staff():
     form = StaffForm()
     if form.validate_on_submit():
         try:
-            user = directory_service.create_user(form.email.data, form.password.data, form.role.data,
-                                                 form.first_name.data, form.last_name.data, by=current_user)
+            user = accounts.create_user(form.email.data, form.password.data, form.role.data,
+                                        form.first_name.data, form.last_name.data, by=current_user)
         except ValidationError as exc:
             exc.apply_to(form)
         else:
             flash(f"Account for {user.email} created.", "success")
             return redirect(url_for(".staff"))
-    accounts = db.session.scalars(
-        select(User).where(User.role.in_(directory_service.STAFF_ROLES)).order_by(User.last_name, User.first_name))
-    return render_template("admin/staff.html", accounts=list(accounts), form=form), 400 if form.errors else 200
+    return form_page("admin/staff.html", form, accounts=accounts.staff_by_name())
 
 
 @bp.route("/staff/<id:user_id>/active", methods=["POST"])
 def set_staff_active(user_id: int):
     active = request.form.get("active") == "true"
     try:
-        user = directory_service.set_active(user_id, active, current_user)
+        user = accounts.set_active(user_id, active, current_user)
     except ValidationError as exc:
         flash(exc.errors[0], "danger")
     else:
@@ -144,10 +140,7 @@ def queue_sweep():
 @bp.route("/cards")
 def cards():
     """A printable sheet of the program's active students' cards, each with its QR code."""
-    program_id = id_arg("program_id")
-    program = db.session.get(Program, program_id) if program_id else None
-    if request.args.get("program_id") and program is None:
-        abort(404)
+    program = get_or_404(Program, id_arg("program_id")) if request.args.get("program_id") else None
     students = StudentProfileRepository().eligible_by_name(program.id) if program is not None else []
     return render_template("admin/cards.html", programs=all_programs(), program=program, students=students,
                            qr_svg=card_codes.qr_svg, masked=card_codes.masked)
@@ -156,7 +149,7 @@ def cards():
 @bp.route("/students/<id:profile_id>/card", methods=["GET", "POST"])
 def new_card(profile_id: int):
     """A lost card: the student gets a new random card code, and the old card stops scanning."""
-    profile = db.get_or_404(StudentProfile, profile_id)
+    profile = get_or_404(StudentProfile, profile_id)
     if request.method == "POST":
         code = card_codes.reissue(profile, by=current_user)
         flash(f"{profile.user.full_name} has a new card code, ending {card_codes.masked(code)}. "

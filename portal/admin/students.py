@@ -1,7 +1,7 @@
 """Admin pages for students: the directory (search and filters) and editing one student."""
 from types import SimpleNamespace
 
-from flask import redirect, render_template, request, url_for
+from flask import redirect, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -10,12 +10,12 @@ from portal.admin.directory import flash_changes
 from portal.admin.forms import StudentFilterForm, StudentForm
 from portal.admin.routes import all_programs
 from portal.exceptions import ValidationError
-from portal.extensions import db
 from portal.models import StudentProfile
-from portal.repositories import StudentProfileRepository
+from portal.pages import form_page
+from portal.repositories import StudentProfileRepository, get_or_404
 from portal.request_args import page_arg, record_id
-from portal.services import card_codes
-from portal.services.student_directory import update_student
+from portal.students import card_codes
+from portal.students.editing import update_student
 
 
 def _stream_choices(programs) -> list[SelectChoice]:
@@ -34,13 +34,12 @@ def students():
     pagination = StudentProfileRepository().directory_page(
         (form.q.data or "").strip(), record_id(form.program_id.data), record_id(form.stream_id.data),
         {"yes": True, "no": False}.get(form.active.data), page_arg()) if valid else None
-    return render_template("admin/students.html", form=form, pagination=pagination,
-                           masked=card_codes.masked), 200 if valid else 400
+    return form_page("admin/students.html", form, pagination=pagination, masked=card_codes.masked)
 
 
 @bp.route("/students/<id:profile_id>/edit", methods=["GET", "POST"])
 def edit_student(profile_id: int):
-    profile = db.get_or_404(StudentProfile, profile_id)
+    profile = get_or_404(StudentProfile, profile_id)
     form = StudentForm(obj=None if request.method == "POST" else _as_form_data(profile))
     programs = all_programs()
     form.program_id.choices = [SelectChoice(p.id, f"{p.code} — {p.name}") for p in programs]
@@ -56,8 +55,7 @@ def edit_student(profile_id: int):
         else:
             flash_changes(profile.user.full_name, changes)
             return redirect(url_for(".students", q=profile.student_number), 303)
-    return render_template("admin/student_edit.html", form=form, profile=profile,
-                           masked=card_codes.masked), 400 if form.errors else 200
+    return form_page("admin/student_edit.html", form, profile=profile, masked=card_codes.masked)
 
 
 def _as_form_data(profile: StudentProfile) -> SimpleNamespace:

@@ -1,3 +1,9 @@
+"""The student's side: opening an attendance link and confirming it.
+
+    routes.py        GET and POST /attendance (blueprint "attendance")
+    confirmation.py  AttendanceService: what a link stands for, recording attendance once
+    geo.py           the distance from the session's point (the position check)
+"""
 from flask import Blueprint
 
 bp = Blueprint("attendance", __name__)

@@ -4,9 +4,9 @@ import hashlib
 from flask import current_app, render_template, request
 
 from portal.attendance import bp
+from portal.attendance.confirmation import LOCATION_UNREADABLE, AttendanceService
 from portal.exceptions import LinkNotValidError
 from portal.extensions import limiter
-from portal.services.attendance_service import LOCATION_UNREADABLE, AttendanceService
 from portal.services.jwt_service import JWTTokenService
 
 

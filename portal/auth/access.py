@@ -3,10 +3,10 @@ import functools
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import select
 
-from portal.extensions import db, login_manager
+from portal.extensions import login_manager
 from portal.models import AttendanceSession, Course, Role, User
+from portal.repositories import SessionRepository, get
 
 STAFF = (Role.ADMIN, Role.LECTURER)
 
@@ -18,7 +18,7 @@ def load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(".")
     if not (user_id.isdigit() and version.isdigit()) or len(session_id) > 40:
         return None
-    user = db.session.get(User, int(user_id))
+    user = get(User, int(user_id))
     if user is None or not user.is_active or user.role not in STAFF or user.session_version != int(version):
         return None
     return user
@@ -57,7 +57,7 @@ def owner_filter() -> int | None:
 def session_or_404(session_id: int) -> AttendanceSession:
     """The session, if the signed-in user may see it: admins all, lecturers their own.
     Another lecturer's session is a 404, so its existence is not revealed."""
-    session = db.session.get(AttendanceSession, session_id)
+    session = get(AttendanceSession, session_id)
     if session is None or not (is_admin() or session.lecturer_id == current_user.id):
         abort(404)
     return session
@@ -66,10 +66,7 @@ def session_or_404(session_id: int) -> AttendanceSession:
 def course_or_404(course_id: int) -> Course:
     """The course, for its register: admins any, a lecturer one they have a session of
     (a 404 otherwise, as for sessions)."""
-    course = db.session.get(Course, course_id)
-    if course is None:
-        abort(404)
-    if not is_admin() and not db.session.scalar(select(AttendanceSession.id).where(
-            AttendanceSession.course_id == course_id, AttendanceSession.lecturer_id == current_user.id).limit(1)):
+    course = get(Course, course_id)
+    if course is None or not (is_admin() or SessionRepository().teaches(current_user.id, course_id)):
         abort(404)
     return course

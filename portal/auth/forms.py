@@ -2,9 +2,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from portal.services.directory_service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from portal.staff.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
-# The length a new password must have (directory_service checks it again: the command line has no form).
+# The length a new password must have (staff.accounts checks it again: the command line has no form).
 NEW_PASSWORD_LENGTH = Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
                              message=f"A password must be at least {MIN_PASSWORD_LENGTH} characters long")
 

@@ -7,8 +7,9 @@ from portal.auth import bp, sign_in
 from portal.auth.access import staff_required
 from portal.auth.forms import ChangePasswordForm, LoginForm
 from portal.exceptions import ValidationError
-from portal.extensions import db, limiter
-from portal.services import directory_service
+from portal.extensions import limiter
+from portal.pages import form_page
+from portal.staff import accounts
 
 
 def safe_next(target: str | None) -> str | None:
@@ -45,8 +46,7 @@ def login():
 def logout():
     # CSRFProtect has already checked the token of this POST. Ending the sessions server-side
     # means a copy of this cookie stops working too (and so do this account's other sign-ins).
-    current_user.end_sessions()
-    db.session.commit()
+    accounts.end_sessions(current_user)
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
@@ -61,7 +61,7 @@ def account():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            directory_service.change_own_password(current_user, form.current_password.data, form.new_password.data)
+            accounts.change_own_password(current_user, form.current_password.data, form.new_password.data)
         except ValidationError as exc:
             exc.apply_to(form)
         else:
@@ -69,7 +69,7 @@ def account():
             flash("Password changed. You stay signed in here; every other sign-in of your account has ended.",
                   "success")
             return redirect(url_for(".account"), 303)
-    return render_template("auth/account.html", form=form), 400 if form.errors else 200
+    return form_page("auth/account.html", form)
 
 
 @bp.route("/")

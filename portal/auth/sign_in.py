@@ -19,12 +19,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.auth.access import STAFF
 from portal.models import User
-from portal.services import directory_service
+from portal.staff import accounts
 
 
 def authenticate(email: str, password: str) -> User | None:
     """The active staff account with this email and password, or None."""
-    user = directory_service.user_with_email(email)
+    user = accounts.user_with_email(email)
     usable = bool(user and user.is_active and user.role in STAFF and user.password_hash)
     matches = check_password_hash(user.password_hash if usable else _decoy_hash(), password)
     return user if usable and matches else None

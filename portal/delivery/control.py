@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from portal import audit
 from portal.delivery import pause, queueing
 from portal.delivery.pacing import ConnectionSlots, Throttle
 from portal.delivery.relays import Relay
 from portal.delivery.sweep import resume_delivery
 from portal.models import User
-from portal.services import audit
 
 COMMAND_LINE = "command line"
 

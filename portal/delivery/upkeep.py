@@ -15,8 +15,8 @@ from flask import Flask
 from redis.exceptions import RedisError
 
 from portal.delivery import pause, queueing
-from portal.delivery.relays import Relay
 from portal.delivery.connections import POOL
+from portal.delivery.relays import Relay
 from portal.delivery.sweep import queue_due_retries, queue_due_sessions, resume_delivery
 from portal.extensions import db
 

@@ -59,7 +59,7 @@ class AttendanceRecord(db.Model):
 
 
 class AttendanceStatus(StrEnum):
-    """A student's attendance in one session, as the register shows it (see attendance_status)."""
+    """A student's attendance in one session, as the register shows it (see portal/register/statuses.py)."""
 
     PRESENT = "present"
     LATE = "late"

@@ -63,7 +63,7 @@ class StudentProfile(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     student_number: Mapped[str] = mapped_column(String(32), unique=True)
-    # What the QR code on the student's card holds (see services/card_codes.py); the student
+    # What the QR code on the student's card holds (see portal/students/card_codes.py); the student
     # number unless an import or a reissued card says otherwise.
     card_code: Mapped[str] = mapped_column(String(128), unique=True, default=_student_number)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), index=True)

@@ -1,14 +1,15 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from portal import audit
 from portal.auth.access import admin_required, is_admin, owner_filter, session_or_404, staff_required
 from portal.auth.routes import safe_next
 from portal.delivery import queueing
+from portal.exceptions import ValidationError
 from portal.models import NotificationStatus
 from portal.notifications import bp
 from portal.repositories import EmailNotificationRepository, SessionRepository
 from portal.request_args import id_arg, page_arg, record_id
-from portal.services import audit
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
 
@@ -54,13 +55,13 @@ def retry():
     back = safe_next(request.form.get("next")) or url_for(".index", status="failed")
     ids = {record_id(value) for value in request.form.getlist("notification_ids")}
     if None in ids:
-        abort(400, description="Notification ids must be whole numbers.")
+        raise ValidationError("Notification ids must be whole numbers.")
     ids = sorted(ids)
     if not ids:
         flash("Select at least one failed notification to retry.", "warning")
         return redirect(back)
     if len(ids) > MAX_RETRY_AT_ONCE:
-        abort(400, description=f"Retry at most {MAX_RETRY_AT_ONCE} notifications at once.")
+        raise ValidationError(f"Retry at most {MAX_RETRY_AT_ONCE} notifications at once.")
     if request.form.get("confirm") != "yes":
         return render_template("notifications/confirm_retry.html", ids=ids, back=back)
 

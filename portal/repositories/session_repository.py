@@ -34,6 +34,11 @@ class SessionRepository:
         query = query.where(AttendanceSession.cancelled_at.is_(None))
         return list(db.session.scalars(query.order_by(AttendanceSession.id)))
 
+    def teaches(self, lecturer_id: int, course_id: int) -> bool:
+        """Whether the lecturer has a session of the course."""
+        return db.session.scalar(select(AttendanceSession.id).where(
+            AttendanceSession.course_id == course_id, AttendanceSession.lecturer_id == lecturer_id).limit(1)) is not None
+
     def series(self, series_id: int) -> list[AttendanceSession]:
         query = select(AttendanceSession).where(AttendanceSession.series_id == series_id)
         return list(db.session.scalars(query.order_by(AttendanceSession.starts_at)))

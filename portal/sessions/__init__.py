@@ -1,3 +1,13 @@
+"""Attendance sessions: a lecturer creates, schedules, repeats, changes and cancels them.
+
+    planning.py           SessionRequest, checks, creating a session or a weekly series, link expiry
+    changes.py            editing and cancelling after saving: who is emailed again, whose link ends
+    routes.py, forms.py   /sessions, /sessions/new, /sessions/<id> (edit, cancel, send now, progress)
+    progress.py           delivery progress of one session (the page's live part)
+    attendance_routes.py  the lecturer's attendance view and hand marks (/sessions/<id>/attendance)
+
+Emails go out through portal/delivery; statuses and the register are portal/register.
+"""
 from flask import Blueprint
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")

@@ -8,10 +8,10 @@ from portal.auth.access import session_or_404, staff_required
 from portal.database import utcnow
 from portal.exceptions import ValidationError
 from portal.models import AttendanceSession, AttendanceStatus
+from portal.register import card_review, hand_marks
+from portal.register.attendance_report import build_report, card_word, report_csv
+from portal.register.statuses import StatusRule
 from portal.request_args import record_id
-from portal.services import card_review, hand_marks
-from portal.services.attendance_report import build_report, card_word, report_csv
-from portal.services.attendance_status import StatusRule
 from portal.sessions import bp
 from portal.timefmt import local_date
 

@@ -2,7 +2,6 @@ import re
 from datetime import datetime, timedelta
 
 from flask_wtf import FlaskForm
-from sqlalchemy import or_, select
 from wtforms import (
     BooleanField,
     DateField,
@@ -18,9 +17,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import Input, NumberInput, TextInput
 
-from portal.extensions import db
-from portal.models import AttendanceSession, Course, Program
-from portal.services.session_service import MAX_NOTIFY_MINUTES_BEFORE, MAX_REPEAT_WEEKS
+from portal.models import AttendanceSession
+from portal.repositories import CatalogRepository
+from portal.sessions.planning import MAX_NOTIFY_MINUTES_BEFORE, MAX_REPEAT_WEEKS
 from portal.timefmt import portal_zone
 
 
@@ -100,10 +99,7 @@ class SessionForm(FlaskForm):
         """Courses (each naming its program), programs and (grouped by program) streams from the database:
         the active ones, and those the session being edited (`current`) already has."""
         keep = current or AttendanceSession()
-        courses = list(db.session.scalars(select(Course).where(or_(Course.is_active, Course.id == keep.course_id))
-                                          .order_by(Course.course_code)))
-        programs = list(db.session.scalars(select(Program).where(or_(Program.is_active, Program.id == keep.program_id))
-                                           .order_by(Program.code)))
+        courses, programs = CatalogRepository().offered(keep.course_id, keep.program_id)
         self.course_id.choices = [SelectChoice("", "Choose a course…")] + [
             SelectChoice(c.id, f"{c.course_code} — {c.course_name}", render_kw={"data-program": c.program_id})
             for c in courses

@@ -1,33 +1,32 @@
 from datetime import datetime
 from types import SimpleNamespace
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.auth.access import owner_filter, session_or_404, staff_required
-from portal.database import utcnow
 from portal.delivery import queueing
 from portal.exceptions import ValidationError
-from portal.extensions import db
 from portal.models import AttendanceSession
 from portal.models import NotificationStatus as Status
-from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
+from portal.pages import form_page
+from portal.repositories import EmailNotificationRepository, SessionRepository
 from portal.request_args import page_arg
-from portal.services.session_changes import cancel_sessions, edit_session
-from portal.services.session_service import SessionRequest, audience, create_sessions, link_expiry
 from portal.sessions import bp
+from portal.sessions.changes import cancel_sessions, edit_session, ensure_changeable, rest_of_series
+from portal.sessions.changes import send_now as send_now_service
 from portal.sessions.forms import CancelSessionForm, EditSessionForm, SessionForm
+from portal.sessions.listing import listed
+from portal.sessions.planning import SessionRequest, audience, create_sessions, created_message
 from portal.sessions.progress import progress_of
-from portal.timefmt import local, local_datetime, local_time, portal_zone
+from portal.timefmt import local, portal_zone
 
 
 @bp.route("")
 @staff_required
 def index():
     pagination, entries = SessionRepository().page(owner_filter(), page_arg())
-    counts = EmailNotificationRepository().counts_by_session([s.id for entry in entries for s in entry])
-    return render_template("sessions/list.html", pagination=pagination, entries=entries, counts=counts,
-                           now=utcnow())
+    return render_template("sessions/list.html", pagination=pagination, entries=listed(entries))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -45,15 +44,14 @@ def new():
             exc.apply_to(form)
         else:
             queued = all([queueing.enqueue_generation_if_due(session) for session in sessions])
-            flash(_created_message(sessions, queued), "success" if queued else "warning")
+            flash(created_message(sessions, queued), "success" if queued else "warning")
             return redirect(url_for(".detail", session_id=sessions[0].id))
     return _form_page("sessions/new.html", form)
 
 
 def _form_page(template: str, form: SessionForm, **context):
     """The form with who it emails (refreshed by the page as the choices change)."""
-    who = audience(form.program_id.data, form.stream_id.data)
-    return render_template(template, form=form, audience=who, **context), 400 if form.errors else 200
+    return form_page(template, form, audience=audience(form.program_id.data, form.stream_id.data), **context)
 
 
 @bp.route("/audience")
@@ -68,8 +66,7 @@ def audience_count():
 @staff_required
 def edit(session_id: int):
     session = session_or_404(session_id)
-    if session.cancelled:
-        abort(409, "This session was cancelled; it cannot be changed.")
+    ensure_changeable(session)
     form = EditSessionForm(obj=None if request.method == "POST" else _form_data(session))
     form.fill_choices(current=session)
     if session.generated_at is not None:  # the emails are prepared: their sending time is past choosing
@@ -128,15 +125,13 @@ def _students(count: int) -> str:
 def cancel(session_id: int):
     """GET: what cancelling does, and the choices; POST: cancel (this one, or the rest of its series)."""
     session = session_or_404(session_id)
-    rest = [s for s in SessionRepository().series(session.series_id)
-            if s.starts_at >= session.starts_at and not s.cancelled] if session.series_id else [session]
+    rest = rest_of_series(session)
     form = CancelSessionForm()
     if request.method == "GET" and request.args.get("scope") == "series":
         form.scope.data = "series"
     if not form.validate_on_submit():
         emailed = EmailNotificationRepository().counts_by_session([session.id])[session.id][Status.SENT]
-        return render_template("sessions/cancel.html", session=session, form=form, rest=rest, emailed=emailed), \
-            400 if form.errors else 200
+        return form_page("sessions/cancel.html", form, session=session, rest=rest, emailed=emailed)
     targets = rest if form.scope.data == "series" else [session]
     summary = cancel_sessions(targets, current_user, form.notify_students.data)
     queued = queueing.enqueue_send_batches(summary.pending, starts_at=session.starts_at)
@@ -153,10 +148,7 @@ def cancel(session_id: int):
 def send_now(session_id: int):
     """A scheduled session's emails, now."""
     session = session_or_404(session_id)
-    if not session.scheduled:
-        abort(409, "This session's emails are not waiting for a sending time.")
-    session.notify_at, session.notify_minutes_before = utcnow(), None
-    db.session.commit()
+    send_now_service(session)
     queued = queueing.enqueue_generation(session.id, session.starts_at)
     flash("Sending the emails now." if queued else queueing.QUEUE_DOWN, "success" if queued else "warning")
     return redirect(url_for(".detail", session_id=session.id), 303)
@@ -180,23 +172,6 @@ def _request_from(form: SessionForm, **fields) -> SessionRequest:
         room=form.room.data or None,
         **fields,
     )
-
-
-def _created_message(sessions: list[AttendanceSession], queued: bool) -> str:
-    first = sessions[0]
-    saved = f"{len(sessions)} weekly sessions created" if len(sessions) > 1 else "Session created"
-    if not queued:
-        return f"{saved}. {queueing.QUEUE_DOWN}"
-    count = StudentProfileRepository().count_eligible(first.program_id, first.stream_id)
-    if first.scheduled:
-        message = f"{saved}. Emails to {_students(count)} go out at {local_datetime(first.notify_at)}"
-        message += ", and as much before each of the others." if len(sessions) > 1 else "."
-    else:
-        message = f"{saved}. Notifying {_students(count)}."
-    expires_at = link_expiry(first.starts_at)
-    if expires_at < first.ends_at:
-        message += f" Note: attendance links expire at {local_time(expires_at)}, before the session ends."
-    return message
 
 
 @bp.route("/<id:session_id>")

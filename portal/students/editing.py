@@ -3,14 +3,14 @@ like the import (names, a unique email and card code, a stream of the program), 
 audit entry, and deactivation ends the student's links at once (eligibility requires active)."""
 from sqlalchemy import select
 
+from portal import audit
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Program, Stream, StudentProfile, User
-from portal.services import audit
-from portal.services.card_codes import MAX_LENGTH as CARD_CODE_LIMIT
-from portal.services.card_codes import masked_change
-from portal.services.directory_service import usable_email
-from portal.services.names import control_problem, max_length, name_problems
+from portal.names import control_problem, max_length, name_problems
+from portal.staff.accounts import usable_email
+from portal.students.card_codes import MAX_LENGTH as CARD_CODE_LIMIT
+from portal.students.card_codes import masked_change
 
 
 def update_student(profile: StudentProfile, *, first_name: str, last_name: str, email: str, program_id: int,

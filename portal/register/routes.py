@@ -2,11 +2,11 @@ from flask import Response, current_app, render_template, request
 from werkzeug.utils import secure_filename
 
 from portal.auth.access import course_or_404, is_admin, staff_required
-from portal.courses import bp
-from portal.courses.forms import RegisterFilterForm
 from portal.models import AttendanceStatus, Course
-from portal.services.attendance_status import StatusRule
-from portal.services.course_register import build_register, register_csv
+from portal.register import bp
+from portal.register.course_register import build_register, register_csv
+from portal.register.forms import RegisterFilterForm
+from portal.register.statuses import StatusRule
 
 
 def _filtered(course: Course):

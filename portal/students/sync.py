@@ -11,23 +11,32 @@ A sync is planned first and applied only when an admin confirms the plan:
 Every row is checked first; a bad row means nothing is planned and every problem is listed.
 Applying re-plans from the same file and refuses if the plan differs from the one the admin
 saw (someone changed a student meanwhile); then it is one transaction, all or nothing.
+
+On the admin page the file waits between the preview and the confirmation as a
+PendingImport (`save_preview`, `apply_preview`, `cancel_preview`), for a day at most.
 """
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from portal.exceptions import ValidationError
+from portal import audit
+from portal.database import utcnow
+from portal.exceptions import PlanChanged, PreviewExpiredError, ValidationError
 from portal.extensions import db
-from portal.models import Program, StudentProfile, User
-from portal.services import audit
-from portal.services.card_codes import masked_change
-from portal.services.student_import import UniqueValues, check_row, insert_students, listed, read_rows
+from portal.models import PendingImport, Program, StudentProfile, User
+from portal.repositories import PendingImportRepository
+from portal.students.card_codes import masked_change
+from portal.students.importing import UniqueValues, check_row, insert_students, listed, read_rows
 
 FIELDS = ("first_name", "last_name", "email", "program", "stream", "active", "card_code")
+PREVIEW_LIFETIME = timedelta(days=1)
+PREVIEW_GONE = "This preview has expired or was already used; upload the file again."
 
 
 @dataclass
@@ -142,6 +151,50 @@ def _change(profile: StudentProfile, student: dict, has_active: bool) -> Change 
 def apply_sync(text: str, deactivate_missing: bool, fingerprint: str, by: User | None) -> SyncPlan:
     """Apply the plan the admin saw, all or nothing (committed). Raises ValidationError if the
     file's rows are bad, and PlanChanged (with the new plan) if it is not the plan they saw."""
+    plan = _apply(text, deactivate_missing, fingerprint, by)
+    db.session.commit()
+    return plan
+
+
+def save_preview(text: str, deactivate_missing: bool, by: User) -> tuple[SyncPlan, str]:
+    """Plan the sync and keep the file until the admin confirms or cancels (committed); the plan
+    and the preview's token. Previews older than PREVIEW_LIFETIME are dropped on the way."""
+    plan = plan_sync(text, deactivate_missing)
+    previews = PendingImportRepository()
+    previews.remove_created_before(utcnow() - PREVIEW_LIFETIME)
+    pending = previews.add(PendingImport(token=secrets.token_urlsafe(32), created_by_id=by.id,
+                                         deactivate_missing=deactivate_missing, csv_text=text))
+    db.session.commit()
+    return plan, pending.token
+
+
+def apply_preview(token: str, fingerprint: str, by: User) -> SyncPlan:
+    """Apply a saved preview and forget it, in one transaction. PreviewExpiredError if it is gone;
+    PlanChanged and ValidationError as `apply_sync` (nothing changed then)."""
+    pending = _preview(token)
+    try:
+        plan = _apply(pending.csv_text, pending.deactivate_missing, fingerprint, by)
+    except (PlanChanged, ValidationError):
+        db.session.rollback()
+        raise
+    PendingImportRepository().remove(pending)
+    db.session.commit()
+    return plan
+
+
+def cancel_preview(token: str) -> None:
+    PendingImportRepository().remove(_preview(token))
+    db.session.commit()
+
+
+def _preview(token: str) -> PendingImport:
+    pending = PendingImportRepository().get_by_token(token)
+    if pending is None or pending.created_at < utcnow() - PREVIEW_LIFETIME:
+        raise PreviewExpiredError(PREVIEW_GONE)
+    return pending
+
+
+def _apply(text: str, deactivate_missing: bool, fingerprint: str, by: User | None) -> SyncPlan:
     plan = plan_sync(text, deactivate_missing)
     if plan.fingerprint != fingerprint:
         raise PlanChanged(plan)
@@ -158,18 +211,9 @@ def apply_sync(text: str, deactivate_missing: bool, fingerprint: str, by: User |
     if plan.added:
         insert_students(plan.added)
     audit.record(by, "students.sync", f"programs {', '.join(plan.programs)}", summary(plan))
-    db.session.commit()
     return plan
 
 
 def summary(plan: SyncPlan) -> str:
     text = f"{len(plan.added)} added, {len(plan.changed)} updated, {plan.unchanged} unchanged"
     return text + (f", {len(plan.deactivated)} deactivated" if plan.deactivate_missing else "")
-
-
-class PlanChanged(Exception):
-    """The students changed between the preview and the confirmation; `plan` is the new one."""
-
-    def __init__(self, plan: SyncPlan):
-        super().__init__("The students changed since the preview")
-        self.plan = plan

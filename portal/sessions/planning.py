@@ -9,15 +9,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
+from sqlalchemy import select
 
 from portal.database import MAX_ID, utcnow
+from portal.delivery.queueing import QUEUE_DOWN
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import AttendanceSession, Course, Program, Stream, User
 from portal.models.sessions import DEFAULT_RADIUS_METRES
+from portal.names import max_length, name_problem
 from portal.repositories import StudentProfileRepository
-from portal.services.names import max_length, name_problem
-from portal.timefmt import local_datetime, nonexistent
+from portal.timefmt import local_datetime, local_time, nonexistent
 
 
 @dataclass
@@ -42,6 +44,32 @@ MAX_REPEAT_WEEKS = 20  # a term and then some
 MAX_NOTIFY_MINUTES_BEFORE = 14 * 24 * 60  # two weeks: a link sent earlier is forgotten by the day
 SERIES_NEEDS_SCHEDULE = ("A weekly series emails each session's students before it starts: choose how many "
                          "minutes before (a session starting sooner than that is emailed at once)")
+
+
+def by_codes(course_code: str, program_code: str | None, stream_name: str | None,
+             lecturer_email: str | None) -> dict:
+    """The ids a SessionRequest needs, from the codes and names the command line takes
+    (the program defaults to the course's). ValidationError names the first unknown one."""
+    course = db.session.scalar(select(Course).where(Course.course_code == course_code))
+    if course is None:
+        raise ValidationError(f"unknown course {course_code!r}")
+    program = course.program
+    if program_code:
+        program = db.session.scalar(select(Program).where(Program.code == program_code))
+        if program is None:
+            raise ValidationError(f"unknown program {program_code!r}")
+    stream = None
+    if stream_name:
+        stream = db.session.scalar(select(Stream).where(Stream.program_id == program.id, Stream.name == stream_name))
+        if stream is None:
+            raise ValidationError(f"program {program.code} has no stream {stream_name!r}")
+    lecturer = None
+    if lecturer_email:
+        lecturer = db.session.scalar(select(User).where(User.email == lecturer_email))
+        if lecturer is None:
+            raise ValidationError(f"unknown lecturer {lecturer_email!r}")
+    return {"course_id": course.id, "program_id": program.id, "stream_id": stream.id if stream else None,
+            "lecturer_id": lecturer.id if lecturer else None}
 
 
 def link_expiry(starts_at: datetime) -> datetime:
@@ -182,3 +210,22 @@ def create_sessions(request: SessionRequest) -> list[AttendanceSession]:
 def create_session(request: SessionRequest) -> AttendanceSession:
     """`create_sessions` for one session (a request with repeats gives its first)."""
     return create_sessions(request)[0]
+
+
+def created_message(sessions: list[AttendanceSession], queued: bool) -> str:
+    """What the lecturer is told once sessions are saved: whom they email, and when."""
+    first = sessions[0]
+    saved = f"{len(sessions)} weekly sessions created" if len(sessions) > 1 else "Session created"
+    if not queued:
+        return f"{saved}. {QUEUE_DOWN}"
+    count = StudentProfileRepository().count_eligible(first.program_id, first.stream_id)
+    students = f"{count} student{'s' if count != 1 else ''}"
+    if first.scheduled:
+        message = f"{saved}. Emails to {students} go out at {local_datetime(first.notify_at)}"
+        message += ", and as much before each of the others." if len(sessions) > 1 else "."
+    else:
+        message = f"{saved}. Notifying {students}."
+    expires_at = link_expiry(first.starts_at)
+    if expires_at < first.ends_at:
+        message += f" Note: attendance links expire at {local_time(expires_at)}, before the session ends."
+    return message

@@ -1,5 +1,5 @@
 """The course register: every student of a course by every session, with a status in each cell
-(the rule of attendance_status), each student's attendance rate, and those below
+(the rule of register/statuses.py), each student's attendance rate, and those below
 REGISTER_LOW_ATTENDANCE picked out. Built from three queries, whatever the size of the course."""
 import csv
 import io
@@ -8,9 +8,9 @@ from datetime import datetime
 
 from portal.database import utcnow
 from portal.models import AttendanceSession
+from portal.register.attendance_report import spreadsheet_safe
+from portal.register.statuses import StatusRule, tally
 from portal.repositories.register_repository import RegisterRepository
-from portal.services.attendance_report import spreadsheet_safe
-from portal.services.attendance_status import StatusRule, tally
 from portal.timefmt import local_date, local_time
 
 NOT_ON_LIST = "not_on_list"  # a cell for a session the student was not emailed about

@@ -1,5 +1,5 @@
 """The lecturer's evidence for a session: who confirmed, who did not, what failed, what looks odd,
-and each student's attendance status (portal.services.attendance_status) with its hand-mark history."""
+and each student's attendance status (portal.register.statuses) with its hand-mark history."""
 import csv
 import io
 from collections import Counter, defaultdict
@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from portal.database import utcnow
 from portal.models import AttendanceSession, CardCheck, Review
+from portal.register.statuses import StatusRule
 from portal.repositories.attendance_repository import AttendanceRepository
-from portal.services.attendance_status import StatusRule
 from portal.timefmt import local_datetime
 
 CLUSTER_WINDOW = timedelta(minutes=1)

@@ -14,13 +14,13 @@ import io
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, insert, select
 
+from portal import audit
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Program, Role, StudentProfile, User
-from portal.services import audit
-from portal.services.card_codes import MAX_LENGTH as CARD_CODE_LIMIT
-from portal.services.card_codes import masked
-from portal.services.names import control_problem, max_length, name_problems
+from portal.names import control_problem, max_length, name_problems
+from portal.students.card_codes import MAX_LENGTH as CARD_CODE_LIMIT
+from portal.students.card_codes import masked
 
 COLUMNS = ["student_number", "first_name", "last_name", "email", "program_code", "stream"]
 TRUE_WORDS, FALSE_WORDS = {"", "true", "yes", "1"}, {"false", "no", "0"}

@@ -1,14 +1,14 @@
 """Attendance set by hand: the lecturer marks a student whose phone died, excuses an absence,
 or corrects a status. Each change is a new AttendanceMark with who, when and the status the
 register showed before, so the history is complete and a link confirmation's evidence stays."""
+from portal import audit
 from portal.database import utcnow
-from portal.exceptions import ConflictError, ValidationError
+from portal.exceptions import SessionCancelledError, ValidationError
 from portal.extensions import db
 from portal.models import AttendanceMark, AttendanceSession, AttendanceStatus, User
+from portal.names import control_problem, max_length
+from portal.register.statuses import StatusRule
 from portal.repositories.attendance_repository import AttendanceRepository
-from portal.services import audit
-from portal.services.attendance_status import StatusRule
-from portal.services.names import control_problem, max_length
 
 NOTE_LIMIT = max_length(AttendanceMark.note)
 
@@ -30,7 +30,7 @@ def set_status(session: AttendanceSession, student_ids: list[int], status: str, 
     if problems:
         raise ValidationError(problems)
     if session.cancelled:
-        raise ConflictError("This session was cancelled: it has no attendance to mark.")
+        raise SessionCancelledError("This session was cancelled: it has no attendance to mark.")
 
     repository = AttendanceRepository()
     roster = {row.student_id: row for row in repository.roster(session.id)}

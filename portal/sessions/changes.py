@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import select
 
+from portal import audit
 from portal.database import utcnow
-from portal.exceptions import ValidationError
+from portal.exceptions import NotScheduledError, SessionCancelledError, ValidationError
 from portal.extensions import db
 from portal.models import AttendanceSession, EmailKind, EmailNotification, NotificationStatus, User
-from portal.repositories import EmailNotificationRepository, StudentProfileRepository
-from portal.services import audit
+from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
 from portal.services.jwt_service import JWTTokenService
-from portal.services.session_service import SessionRequest, link_expiry, notify_time, validate
+from portal.sessions.planning import SessionRequest, link_expiry, notify_time, validate
 
 # What the students were told: changing one of these after emails went out re-issues the links.
 TOLD = ("course_id", "starts_at", "ends_at", "latitude", "longitude", "radius_m", "room")
@@ -49,10 +49,18 @@ class ChangeSummary:
     pending: list[int] = field(default_factory=list)  # rows to queue now
 
 
+CANCELLED = "This session was cancelled; it cannot be changed."
+
+
+def ensure_changeable(session: AttendanceSession) -> None:
+    """SessionCancelledError for a cancelled session: it is kept as it was cancelled."""
+    if session.cancelled:
+        raise SessionCancelledError(CANCELLED)
+
+
 def edit_session(session: AttendanceSession, request: SessionRequest) -> ChangeSummary:
     """Apply the request's fields to the session and settle its students' emails (committed)."""
-    if session.cancelled:
-        raise ValidationError({"": "This session was cancelled; it cannot be changed"})
+    ensure_changeable(session)
     errors = validate(request, current=session)
     if errors:
         raise ValidationError(errors)
@@ -95,6 +103,24 @@ def cancel_sessions(sessions: list[AttendanceSession], by: User, notify_students
                      "students told by email" if notify_students else "students not told")
     db.session.commit()
     return summary
+
+
+def send_now(session: AttendanceSession) -> None:
+    """A scheduled session's emails go out now (committed; the caller queues the generation).
+    SessionCancelledError, or NotScheduledError if its emails are not waiting for a time."""
+    ensure_changeable(session)
+    if not session.scheduled:
+        raise NotScheduledError("This session's emails are not waiting for a sending time.")
+    session.notify_at, session.notify_minutes_before = utcnow(), None
+    db.session.commit()
+
+
+def rest_of_series(session: AttendanceSession) -> list[AttendanceSession]:
+    """This session and its series' later ones that are not cancelled (just this one outside a series)."""
+    if not session.series_id:
+        return [session]
+    return [s for s in SessionRepository().series(session.series_id)
+            if s.starts_at >= session.starts_at and not s.cancelled]
 
 
 def _settle(session: AttendanceSession, summary: ChangeSummary, reissue: bool) -> None:

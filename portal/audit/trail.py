@@ -48,6 +48,12 @@ def record_now(actor: User | None, action: str, subject: str, details: str = "")
     db.session.commit()
 
 
+def actors() -> list[User]:
+    """Everyone who has an entry, by name (for the page's filter)."""
+    return list(db.session.scalars(select(User).where(User.id.in_(select(AuditEvent.actor_id).distinct()))
+                                   .order_by(User.last_name, User.first_name)))
+
+
 def page(action: str | None, actor_id: int | None, cli_only: bool, starts_from, starts_before, page_number: int,
          per_page: int = 50):
     """Events newest first, filtered; `cli_only` for those run from the command line."""

@@ -12,9 +12,9 @@ import segno
 from markupsafe import Markup
 from sqlalchemy import select
 
+from portal import audit
 from portal.extensions import db
 from portal.models import StudentProfile
-from portal.services import audit
 
 MAX_LENGTH = 128  # the column's length; a scan longer than this is nobody's card
 # No 0/O, 1/I/L: a code is sometimes read out over the phone to the help desk.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from portal.attendance.geo import haversine_m
 from portal.database import utcnow
 from portal.exceptions import (
     AlreadyRecordedError,
@@ -30,7 +31,6 @@ from portal.exceptions import (
     TooFarError,
 )
 from portal.extensions import db
-from portal.geo import haversine_m
 from portal.models import (
     AttendanceRecord,
     AttendanceSession,
@@ -39,8 +39,8 @@ from portal.models import (
     NotificationStatus,
     StudentProfile,
 )
-from portal.services import card_codes
 from portal.services.jwt_service import JWTTokenService
+from portal.students import card_codes
 from portal.timefmt import day_name, zoned_time
 
 LOCATION_UNREADABLE = "Your location could not be read. Please try again."
