@@ -20,6 +20,7 @@ from portal.exceptions import (
     LinkWithdrawnError,
     NotOpenYetError,
     NotYourCardError,
+    SignInRefusedError,
     TooFarError,
     ValidationError,
 )
@@ -47,6 +48,7 @@ TITLES = {
 # and generation and delivery run in workers.
 DOMAIN_ERRORS: dict[type[Exception], int] = {
     ValidationError: 400,
+    SignInRefusedError: 401,  # the sign-in page answers it itself (status_of), and the lockout counts it
     LinkNotValidError: 400,
     AttendanceRefusedError: 400,
     NotOpenYetError: 403,

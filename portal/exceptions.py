@@ -86,6 +86,10 @@ class PlanChanged(ConflictError):
         self.plan = plan
 
 
+class SignInRefusedError(Exception):
+    """Wrong email or password, or an account that may not sign in (one answer for all)."""
+
+
 class GoneError(Exception):
     """What the request names existed once and is gone for good."""
 

@@ -74,6 +74,19 @@ class PageChecks:
         return found + self.html_checker.errors(self.sent)
 
 
+def settles_before_leaving(page):
+    """`page.goto` waits first for the audit of the page on screen: a test that goes on to the
+    next address right after a click would otherwise cut axe short on the page it left."""
+    go = page.goto
+
+    def goto(url, **options):
+        PageChecks.settle(page)
+        return go(url, **options)
+
+    page.goto = goto
+    return page
+
+
 class CheckedBrowser:
     """The browser as the tests use it: every context it opens runs the page checks."""
 
@@ -83,6 +96,8 @@ class CheckedBrowser:
     def new_context(self, **options):
         context = self._browser.new_context(**options)
         self._checks.watch(context)
+        open_page = context.new_page
+        context.new_page = lambda: settles_before_leaving(open_page())
         return context
 
     def new_page(self, **options):

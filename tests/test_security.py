@@ -254,6 +254,7 @@ def test_sign_in_does_the_same_work_for_unknown_inactive_and_real_accounts(app, 
     from werkzeug import security
 
     from portal.auth import sign_in
+    from portal.exceptions import SignInRefusedError
     from portal.extensions import db
 
     people["other"].is_active = False
@@ -266,7 +267,8 @@ def test_sign_in_does_the_same_work_for_unknown_inactive_and_real_accounts(app, 
     with app.test_request_context():
         for email in ("lecturer@example.edu", "nobody@example.edu", "other@example.edu"):
             checked.clear()
-            assert sign_in.authenticate(email, "wrong password") is None
+            with pytest.raises(SignInRefusedError):
+                sign_in.authenticate(email, "wrong password")
             assert checked == [people["lecturer"].password_hash.split("$")[0]], email
         assert sign_in.authenticate("lecturer@example.edu", PASSWORD) == people["lecturer"]
 

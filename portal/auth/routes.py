@@ -6,7 +6,8 @@ from flask_login import current_user, login_user, logout_user
 from portal.auth import bp, sign_in
 from portal.auth.access import staff_required
 from portal.auth.forms import ChangePasswordForm, LoginForm
-from portal.exceptions import ValidationError
+from portal.errors import status_of
+from portal.exceptions import SignInRefusedError, ValidationError
 from portal.extensions import limiter
 from portal.pages import form_page
 from portal.staff import accounts
@@ -28,17 +29,16 @@ def safe_next(target: str | None) -> str | None:
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("sessions.index"))
-    form, status = LoginForm(), 200
+    form = LoginForm()
     if form.validate_on_submit():
-        user = sign_in.authenticate(form.email.data, form.password.data)
-        if user:
-            login_user(user)
-            return redirect(safe_next(request.args.get("next")) or url_for("sessions.index"))
-        flash("Email or password is incorrect, or the account is not active.", "danger")
-        status = 401
-    elif form.is_submitted():
-        status = 400
-    return render_template("auth/login.html", form=form), status
+        try:
+            user = sign_in.authenticate(form.email.data, form.password.data)
+        except SignInRefusedError as refused:
+            flash(str(refused), "danger")
+            return render_template("auth/login.html", form=form), status_of(refused)
+        login_user(user)
+        return redirect(safe_next(request.args.get("next")) or url_for("sessions.index"))
+    return form_page("auth/login.html", form)
 
 
 @bp.route("/logout", methods=["POST"])

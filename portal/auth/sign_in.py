@@ -18,16 +18,23 @@ from flask import current_app, request
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.auth.access import STAFF
+from portal.errors import DOMAIN_ERRORS
+from portal.exceptions import SignInRefusedError
 from portal.models import User
 from portal.staff import accounts
 
+REFUSED = "Email or password is incorrect, or the account is not active."
 
-def authenticate(email: str, password: str) -> User | None:
-    """The active staff account with this email and password, or None."""
+
+def authenticate(email: str, password: str) -> User:
+    """The active staff account with this email and password; SignInRefusedError otherwise
+    (one answer for every reason, so it says nothing about which accounts exist)."""
     user = accounts.user_with_email(email)
     usable = bool(user and user.is_active and user.role in STAFF and user.password_hash)
     matches = check_password_hash(user.password_hash if usable else _decoy_hash(), password)
-    return user if usable and matches else None
+    if not (usable and matches):
+        raise SignInRefusedError(REFUSED)
+    return user
 
 
 @functools.cache
@@ -43,7 +50,7 @@ def account_key() -> str:
 
 def failed(response) -> bool:
     """Only a refused password counts towards the account's lockout."""
-    return response.status_code == 401
+    return response.status_code == DOMAIN_ERRORS[SignInRefusedError]
 
 
 def lockout_message() -> str:

@@ -1,8 +1,9 @@
-from flask import Response, current_app, render_template, request
+from flask import Response, current_app, request
 from werkzeug.utils import secure_filename
 
 from portal.auth.access import course_or_404, is_admin, staff_required
 from portal.models import AttendanceStatus, Course
+from portal.pages import form_page
 from portal.register import bp
 from portal.register.course_register import build_register, register_csv
 from portal.register.forms import RegisterFilterForm
@@ -24,8 +25,8 @@ def _filtered(course: Course):
 
 def _page(course: Course, form, register):
     """The register page; a 400 with the filters' problems when there is no register."""
-    return render_template("courses/register.html", course=course, form=form, register=register,
-                           statuses=list(AttendanceStatus), admin=is_admin()), 200 if register else 400
+    return form_page("courses/register.html", form, course=course, register=register,
+                     statuses=list(AttendanceStatus), admin=is_admin())
 
 
 @bp.route("/<id:course_id>/register")
