@@ -76,3 +76,18 @@ def test_a_line_break_in_a_header_is_refused(app, field):
     course = "Maths\r\nBcc: victim@example.edu" if field == "course_name" else "Maths"
     with app.app_context(), pytest.raises(messages.BadHeaderError):
         messages.build("eve@example.edu", name, {**context("Eve"), "course_name": course}, "<4@example.edu>")
+
+
+def test_the_header_factory_that_builds_each_class_once_writes_what_the_standard_one_does(app, monkeypatch):
+    def wire(built) -> list[bytes]:
+        raw = built.as_bytes()  # the boundary is chosen when the message is written
+        boundary = built.message.get_boundary().encode()
+        return [line for line in raw.replace(boundary, b"BOUNDARY").split(b"\r\n")
+                if not line.startswith(b"Date: ")]
+
+    with app.app_context():
+        ours = messages.build("zoe.nunez@example.edu", "Zoë Núñez Çelik", context("Zoë"), "<5@example.edu>")
+        monkeypatch.setattr(messages, "ASCII_POLICY", policy.SMTP)
+        standard = messages.build("zoe.nunez@example.edu", "Zoë Núñez Çelik", context("Zoë"), "<5@example.edu>")
+    assert ours.message.policy is not policy.SMTP and standard.message.policy is policy.SMTP
+    assert wire(ours) == wire(standard)

@@ -1,3 +1,13 @@
+"""Signing staff in and out, and who may do what.
+
+    routes.py    /login, /logout, /account (change one's own password)
+    sign_in.py   checking a password (the same work for every refusal), the sign-in limits
+    access.py    loading the signed-in user; staff_required, admin_required; a session or
+                 course the user may see (404 otherwise)
+    forms.py     the sign-in and password forms
+
+Accounts themselves: portal/staff/.
+"""
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)

@@ -13,7 +13,8 @@ class Email:
     id: int
     attempts: int  # tried before (not counting this time)
     expires_at: datetime
-    message: object  # built and serialised before the batch's connections start sending
+    row: object  # what the message is built from (see DeliveryService._built)
+    message: object = None  # built and serialised by the thread that sends it, before its turn
     throttled: int = 0
 
 

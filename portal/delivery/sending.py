@@ -113,21 +113,9 @@ class DeliveryService:
         return dict(counts)
 
     def _prepare(self, batch: Batch, row) -> Email | None:
-        """Build and serialise the message before any connection sends, so a message's turn
-        under MAIL_RATE_LIMIT is spent on the wire. (Building in the sending threads let the
-        relay count 11 messages in one second at 8/second in full test runs: the first
-        messages reached it late, after the limiter's margin.) None when the email was
-        settled instead: its link has expired, its address cannot be used, or building failed."""
-        try:
-            return self._build(batch, row)
-        except Exception as exc:  # a template or library surprise fails this email, not the batch
-            log.exception("unexpected error building notification %s", row.id)
-            reason = f"Not sent: unexpected error ({type(exc).__name__}: {exc})"
-            self._write(batch, row.id, Status.FAILED, reason, attempt=Attempt("error", None, reason), counts=True)
-            batch.counts["failed"] += 1
-            return None
-
-    def _build(self, batch: Batch, row) -> Email | None:
+        """The email to send for this row, or None when the row is settled instead: its session
+        was cancelled while it was queued, or its link has expired. The message itself is built
+        by the thread that sends it (see `_built`)."""
         if row.cancelled_at is not None and row.kind != EmailKind.CANCELLED:  # cancelled while it was queued
             self._write(batch, row.id, Status.WITHDRAWN, "Not sent: the session was cancelled")
             batch.counts["withdrawn"] += 1
@@ -136,16 +124,36 @@ class DeliveryService:
             self._write(batch, row.id, Status.FAILED, _expired_reason(row.token_expires_at, None))
             batch.counts["expired"] += 1
             return None
-        message, problem = self.builder.prepare({
-            "recipient_email": row.email, "context": self._context(row),
-            "name": f"{row.first_name} {row.last_name}".strip(), "message_id": row.message_id, "kind": row.kind})
+        return Email(row.id, row.attempts, row.token_expires_at, row)
+
+    def _built(self, batch: Batch, email: Email) -> bool:
+        """Build and serialise the email's message, in the thread that sends it, while the other
+        connections wait for the relay's replies; False when it cannot be sent (its address or a
+        header is refused, or building failed: that email fails, not the batch). Built before the
+        message takes its turn under MAIL_RATE_LIMIT, so the turn is spent on the wire (building
+        after the turn let the relay count 11 messages in one second at 8/second)."""
+        if email.message is not None:
+            return True
+        row = email.row
+        try:
+            message, problem = self.builder.prepare({
+                "recipient_email": row.email, "context": self._context(row),
+                "name": f"{row.first_name} {row.last_name}".strip(), "message_id": row.message_id, "kind": row.kind})
+            if message is not None:
+                message.as_bytes()
+        except Exception as exc:  # a template or library surprise fails this email, not the batch
+            log.exception("unexpected error building notification %s", row.id)
+            reason = f"Not sent: unexpected error ({type(exc).__name__}: {exc})"
+            self._write(batch, row.id, Status.FAILED, reason, attempt=Attempt("error", None, reason), counts=True)
+            batch.done(email, "failed")
+            return False
         if problem:
             self._write(batch, row.id, Status.FAILED, problem.reason,
                         attempt=Attempt("permanent", None, problem.reason), counts=True)
-            batch.counts["failed"] += 1
-            return None
-        message.as_bytes()  # serialised now, not after this message takes its turn
-        return Email(row.id, row.attempts, row.token_expires_at, message)
+            batch.done(email, "failed")
+            return False
+        email.message = message
+        return True
 
     def _context(self, row) -> dict:
         return {
@@ -204,6 +212,8 @@ class DeliveryService:
                 email = batch.next()
                 if email is None:
                     return
+                if not self._built(batch, email):
+                    continue
                 if not self._send_safely(batch, email, relay):
                     relay.close()
                     self.slots.release(lease)

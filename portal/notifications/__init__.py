@@ -1,3 +1,7 @@
+"""/notifications: every email, searchable; one email's history; bulk retry of failed ones.
+
+    routes.py   the pages (the retry goes through NotificationGenerationService)
+"""
 from flask import Blueprint
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")

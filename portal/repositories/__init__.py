@@ -1,4 +1,15 @@
-"""Thin data access: queries and writes, no business rules, never a commit."""
+"""Thin data access: queries and writes, no business rules, never a commit (the services
+own the transaction; tests/test_data_rule.py checks).
+
+    email_repository.py           notifications: claiming, outcomes, counts, search, history
+    session_repository.py         sessions: pages, series, what is due, who teaches a course
+    student_profile_repository.py who is eligible, the student directory
+    attendance_repository.py      a session's roster, records and marks
+    register_repository.py        the course register's three queries
+    catalog_repository.py         programs and courses as pages and forms list them
+    pending_import_repository.py  sync previews waiting for confirmation
+    lookups.py                    one row by id; get_or_404 for the row a page names
+"""
 from portal.repositories.catalog_repository import CatalogRepository
 from portal.repositories.email_repository import EmailNotificationRepository
 from portal.repositories.lookups import get, get_or_404
