@@ -2,9 +2,9 @@
 
 The batch is shared by `MAIL_CONNECTIONS` threads, each driving one SMTP connection,
 so the waits for the relay's replies overlap; connections outlive the job (kept open
-for `IDLE_SECONDS`) so each carries many messages. Before each message a thread
-takes its turn under the shared limits (`pacing`): the connection cap, the rate
-limit and the relay's own "slow down". No database transaction is open while SMTP
+for `IDLE_SECONDS`) so each carries many messages. A thread builds its next message
+(while the others wait for replies), then takes its turn under the relay's shared
+limits (`pacing`): the connection cap, the rate limit and the relay's own "slow down". No database transaction is open while SMTP
 talks: the claim commits first, then every answer is written as it arrives, so a
 worker that dies mid-batch leaves at most the messages in flight to be sent again.
 
