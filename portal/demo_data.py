@@ -2,8 +2,6 @@
 past weeks of CS201 so that its attendance and register have something to show."""
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from portal import catalog
 from portal.database import utcnow
 from portal.exceptions import ConflictError
@@ -21,6 +19,7 @@ from portal.models import (
     StudentProfile,
     User,
 )
+from portal.repositories import StudentProfileRepository, UserRepository
 from portal.staff import accounts
 
 PAST_WEEKS = 4
@@ -32,7 +31,7 @@ LAST_NAMES = ["Okafor", "Smith", "Wang", "Levi", "Nwosu", "Haddad", "Petrov", "S
 
 def seed(password: str) -> list[tuple[str, str]]:
     """Fill an empty database (ConflictError if it has users); the accounts made, (role, email)."""
-    if db.session.scalar(select(User.id).limit(1)):
+    if UserRepository().any():
         raise ConflictError("the database already has users; seed-demo only fills an empty one")
     cs = catalog.create_program("BSC-CS", "BSc Computer Science", ["A", "B"])
     bba = catalog.create_program("BBA", "Bachelor of Business Administration")
@@ -56,8 +55,7 @@ def seed(password: str) -> list[tuple[str, str]]:
 def _past_weeks(course: Course, lecturer: User) -> None:
     """CS201's last four weekly sessions: most students confirmed, some late, two excused by hand,
     and a few who keep missing it (below the register's 75%)."""
-    students = list(db.session.scalars(select(StudentProfile).where(StudentProfile.program_id == course.program_id)
-                                       .order_by(StudentProfile.id)))
+    students = StudentProfileRepository().of_program(course.program_id)
     start = (utcnow() - timedelta(weeks=PAST_WEEKS)).replace(hour=8, minute=0, second=0, microsecond=0)
     for week in range(PAST_WEEKS):
         starts = start + timedelta(weeks=week)

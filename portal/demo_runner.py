@@ -15,7 +15,6 @@ from pathlib import Path
 
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import select
 from werkzeug.serving import make_server
 
 CREDENTIALS_FILE = "demo-credentials.json"
@@ -70,11 +69,10 @@ def main(argv: list[str] | None = None) -> None:
 def _demo_accounts(app: Flask) -> tuple[list[tuple[str, str]], str]:
     """Seed an empty database once; the password is kept in instance/ so every start can print it."""
     from portal.demo_data import seed
-    from portal.extensions import db
-    from portal.models import User
+    from portal.repositories import UserRepository
 
     path = Path(app.instance_path) / CREDENTIALS_FILE
-    if db.session.scalar(select(User.id).limit(1)) is None:
+    if not UserRepository().any():
         password = secrets.token_urlsafe(9)
         accounts = seed(password)
         path.write_text(json.dumps({"accounts": accounts, "password": password}))

@@ -1,8 +1,9 @@
 """One data-access rule, kept by reading the code (issue 20, item 3): views, forms, access
-helpers and the CLI never touch the database session or build queries; repositories query
-and never commit; only "not found" and access are answered with abort(). The services own
-the transaction. (OutcomeWriter, which writes each relay answer with raw SQL on its own
-connection for speed, lives in portal/delivery, not in any of these.)"""
+helpers and the CLI never touch the database session; repositories query and never commit;
+services own the transaction (they add, delete and commit, and ask repositories for rows);
+only "not found" and access are answered with abort(). The named exception: OutcomeWriter
+(portal/delivery/outcomes.py) writes each relay answer with plain SQL on a connection of
+its own, for speed."""
 import ast
 from pathlib import Path
 
@@ -16,6 +17,12 @@ EDGE = sorted({*PORTAL.glob("*/routes.py"), *PORTAL.glob("*/*_routes.py"), *PORT
                *PORTAL.glob("admin/*.py"), PORTAL / "filter_forms.py", PORTAL / "auth" / "access.py",
                PORTAL / "pages.py", PORTAL / "request_args.py", PORTAL / "template_helpers.py",
                PORTAL / "health.py", PORTAL / "cli.py"})
+# Where queries may be built: the repositories, and the set-up of the models and the engine.
+QUERY_HOMES = {PORTAL / "repositories", PORTAL / "models"}
+QUERY_FILES = {PORTAL / "database.py", PORTAL / "extensions.py"}
+QUERY_BUILDING = {"select", "insert", "update", "delete", "func", "text", "and_", "or_", "selectinload",
+                  "joinedload", "aliased"}
+QUERYING_CALLS = {"get", "scalar", "scalars", "execute", "query", "paginate", "get_or_404"}
 # abort() for anything but 403 and 404 is the deployment guard's alone (a proxy it must not trust).
 ABORT_ALLOWED = {PORTAL / "security.py"}
 
@@ -53,6 +60,32 @@ def test_views_forms_and_the_cli_neither_query_nor_touch_the_session(path):
     assert query_problems(path) == []
 
 
+def service_query_problems(path: Path) -> list[str]:
+    """Where a module outside the repositories builds or runs a query."""
+    found = []
+    for node in ast.walk(tree(path)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            building = sorted({alias.name for alias in node.names} & QUERY_BUILDING)
+            if building:
+                found.append(f"{path.name}:{node.lineno} imports {', '.join(building)}: a repository's job")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in QUERYING_CALLS:
+            owner = node.func.value
+            via_db = getattr(owner, "id", "") == "db" or (
+                isinstance(owner, ast.Attribute) and owner.attr == "session" and getattr(owner.value, "id", "") == "db")
+            if via_db:
+                found.append(f"{path.name}:{node.lineno} queries through db ({node.func.attr}): ask a repository")
+    return found
+
+
+SERVICES_AND_THE_REST = sorted(path for path in PORTAL.rglob("*.py") if path not in QUERY_FILES
+                               and not any(home in path.parents for home in QUERY_HOMES))
+
+
+@pytest.mark.parametrize("path", SERVICES_AND_THE_REST, ids=name)
+def test_only_repositories_query(path):
+    assert service_query_problems(path) == []
+
+
 @pytest.mark.parametrize("path", sorted((PORTAL / "repositories").glob("*.py")), ids=name)
 def test_repositories_never_commit(path):
     for node in ast.walk(tree(path)):
@@ -71,9 +104,14 @@ def test_abort_is_only_for_not_found_and_access():
                                               "error from portal.exceptions (DOMAIN_ERRORS gives its status)")
 
 
-def test_the_rule_catches_a_view_that_queries(tmp_path):
-    """The check above fails on the code it is meant to refuse."""
+def test_the_rules_catch_a_view_and_a_service_that_query(tmp_path):
+    """The checks above fail on the code they are meant to refuse."""
     bad = tmp_path / "routes.py"
     bad.write_text("from portal.extensions import db\nfrom sqlalchemy import select\n\n"
                    "def view():\n    return db.session.scalar(select(1))\n")
     assert [problem.split(" ")[0] for problem in query_problems(bad)] == ["routes.py:1", "routes.py:2", "routes.py:5"]
+    assert [problem.split(" ")[0] for problem in service_query_problems(bad)] == ["routes.py:2", "routes.py:5"]
+    fine = tmp_path / "service.py"
+    fine.write_text("from sqlalchemy.exc import IntegrityError\nfrom portal.extensions import db\n\n"
+                    "def save(row):\n    db.session.add(row)\n    db.session.commit()\n")
+    assert service_query_problems(fine) == []

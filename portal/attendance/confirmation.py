@@ -12,7 +12,6 @@ to accept or reject: a broken phone must not make a present student absent.
 import hmac
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.attendance.geo import haversine_m
@@ -35,10 +34,11 @@ from portal.models import (
     AttendanceRecord,
     AttendanceSession,
     CardCheck,
-    EmailNotification,
     NotificationStatus,
     StudentProfile,
 )
+from portal.repositories import EmailNotificationRepository, get
+from portal.repositories.attendance_repository import AttendanceRepository
 from portal.services.jwt_service import JWTTokenService
 from portal.students import card_codes
 from portal.timefmt import day_name, zoned_time
@@ -64,7 +64,7 @@ class AttendanceService:
         try:
             payload = self.jwt.decode_token(token)
         except ExpiredTokenError as exc:
-            session = db.session.get(AttendanceSession, exc.session_id) if exc.session_id else None
+            session = get(AttendanceSession, exc.session_id) if exc.session_id else None
             if session is not None and session.cancelled:
                 raise _cancelled(session) from None
             which = f" for {session.course.course_name} on {day_name(session.starts_at)}" if session else ""
@@ -72,10 +72,10 @@ class AttendanceService:
             raise LinkExpiredError(f"This link{which} expired{when}.") from None
         except InvalidTokenError:
             raise LinkNotValidError("This link is not valid. Open the link from your most recent email.") from None
-        session = db.session.get(AttendanceSession, payload["session_id"])
+        session = get(AttendanceSession, payload["session_id"])
         if session is None:
             raise LinkTargetGoneError("This session no longer exists.")
-        profile = db.session.get(StudentProfile, payload["student_profile_id"])
+        profile = get(StudentProfile, payload["student_profile_id"])
         if profile is None:
             raise LinkTargetGoneError("This student account no longer exists.")
         if not (profile.is_active and profile.user.is_active):
@@ -152,8 +152,7 @@ class AttendanceService:
         """The link is the one in the student's newest email about a session still on."""
         if session.cancelled:
             raise _cancelled(session)
-        notification = db.session.scalar(select(EmailNotification).where(
-            EmailNotification.session_id == session.id, EmailNotification.student_profile_id == profile.id))
+        notification = EmailNotificationRepository().of_student(session.id, profile.id)
         if notification is None or notification.status == NotificationStatus.WITHDRAWN:
             raise LinkWithdrawnError(f"This link no longer works: {session.course.course_name} on "
                                      f"{day_name(session.starts_at)} is no longer on your list. If you are in "
@@ -164,8 +163,7 @@ class AttendanceService:
 
     @staticmethod
     def _existing(session_id: int, profile_id: int) -> AttendanceRecord | None:
-        return db.session.scalar(select(AttendanceRecord).where(
-            AttendanceRecord.session_id == session_id, AttendanceRecord.student_profile_id == profile_id))
+        return AttendanceRepository().record_of(session_id, profile_id)
 
 
 def _cancelled(session: AttendanceSession) -> LinkWithdrawnError:

@@ -1,11 +1,9 @@
 """The audit trail: every admin action (imports, syncs, retries, hand marks, account changes,
 cancelled sessions) adds one AuditEvent in the same transaction as the change, so a change and
 its record are saved together or not at all."""
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
 from portal.extensions import db
 from portal.models import AttendanceSession, AuditEvent, User
+from portal.repositories.audit_repository import AuditRepository
 from portal.timefmt import local_date, local_time
 
 ACTIONS = {
@@ -37,8 +35,8 @@ def record(actor: User | None, action: str, subject: str, details: str = "") -> 
     """Add the event to the current transaction (the caller commits). `actor` None is the command line."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    db.session.add(AuditEvent(actor_id=actor.id if actor is not None else None, action=action, subject=subject[:200],
-                              details=details[:DETAILS_LIMIT] or None))
+    AuditRepository().add(AuditEvent(actor_id=actor.id if actor is not None else None, action=action,
+                                      subject=subject[:200], details=details[:DETAILS_LIMIT] or None))
 
 
 def record_now(actor: User | None, action: str, subject: str, details: str = "") -> None:
@@ -50,23 +48,10 @@ def record_now(actor: User | None, action: str, subject: str, details: str = "")
 
 def actors() -> list[User]:
     """Everyone who has an entry, by name (for the page's filter)."""
-    return list(db.session.scalars(select(User).where(User.id.in_(select(AuditEvent.actor_id).distinct()))
-                                   .order_by(User.last_name, User.first_name)))
+    return AuditRepository().actors()
 
 
 def page(action: str | None, actor_id: int | None, cli_only: bool, starts_from, starts_before, page_number: int,
          per_page: int = 50):
     """Events newest first, filtered; `cli_only` for those run from the command line."""
-    query = (select(AuditEvent).options(selectinload(AuditEvent.actor))
-             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
-    if action:
-        query = query.where(AuditEvent.action == action)
-    if cli_only:
-        query = query.where(AuditEvent.actor_id.is_(None))
-    elif actor_id is not None:
-        query = query.where(AuditEvent.actor_id == actor_id)
-    if starts_from is not None:
-        query = query.where(AuditEvent.at >= starts_from)
-    if starts_before is not None:
-        query = query.where(AuditEvent.at < starts_before)
-    return db.paginate(query, page=page_number, per_page=per_page, error_out=False)
+    return AuditRepository().page(action, actor_id, cli_only, starts_from, starts_before, page_number, per_page)

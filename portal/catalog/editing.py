@@ -3,15 +3,15 @@ the admin pages and the command line alike.
 
 Problems are keyed by the admin form's field names, so a page shows each next to its field
 and the command line prints them on one line."""
-from sqlalchemy import select
-
 from portal import audit
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Course, Program, Stream, User
 from portal.names import max_length, name_problem, name_problems
+from portal.repositories import CatalogRepository, get
 
 STREAM_LIMIT = max_length(Stream.name)
+_catalog = CatalogRepository()
 
 
 def create_program(code: str, name: str, streams: list[str] | None = None) -> Program:
@@ -19,7 +19,7 @@ def create_program(code: str, name: str, streams: list[str] | None = None) -> Pr
     stream_names = [s.strip() for s in streams or [] if s.strip()]
     errors = name_problems({"code": ("Program code", code, max_length(Program.code)),
                             "name": ("Program name", name, max_length(Program.name))})
-    if "code" not in errors and db.session.scalar(select(Program.id).where(Program.code == code)):
+    if "code" not in errors and _catalog.program_code_taken(code):
         errors["code"] = f"program {code} already exists"
     problems = [problem for stream in stream_names if (problem := name_problem("A stream name", stream, STREAM_LIMIT))]
     if problems:
@@ -36,10 +36,10 @@ def create_program(code: str, name: str, streams: list[str] | None = None) -> Pr
 
 def create_course(code: str, name: str, program_code: str) -> Course:
     code, name = code.strip(), name.strip()
-    program = db.session.scalar(select(Program).where(Program.code == program_code.strip()))
+    program = _catalog.program_by_code(program_code.strip())
     errors = name_problems({"code": ("Course code", code, max_length(Course.course_code)),
                             "name": ("Course name", name, max_length(Course.course_name))})
-    if "code" not in errors and db.session.scalar(select(Course.id).where(Course.course_code == code)):
+    if "code" not in errors and _catalog.course_code_taken(code):
         errors["code"] = f"course {code} already exists"
     if program is None:
         errors["program_code"] = f"unknown program {program_code[:40]!r}"
@@ -52,7 +52,7 @@ def create_course(code: str, name: str, program_code: str) -> Course:
 
 
 def add_stream(program_id: int, name: str) -> Stream:
-    program = db.session.get(Program, program_id)
+    program = get(Program, program_id)
     name = name.strip()
     if program is None:
         raise ValidationError({"program_id": "Unknown program"})
@@ -71,8 +71,7 @@ def edit_program(program: Program, code: str, name: str, active: bool, by: User)
     code, name = code.strip(), name.strip()
     errors = name_problems({"code": ("Program code", code, max_length(Program.code)),
                             "name": ("Program name", name, max_length(Program.name))})
-    if "code" not in errors and db.session.scalar(select(Program.id).where(Program.code == code,
-                                                                           Program.id != program.id)):
+    if "code" not in errors and _catalog.program_code_taken(code, by_other_than=program.id):
         errors["code"] = f"program {code} already exists"
     if errors:
         raise ValidationError(errors)
@@ -92,11 +91,10 @@ def edit_course(course: Course, code: str, name: str, program_code: str, active:
     """Rename, move or (de)activate a course. Its sessions keep their own program, and a course
     with sessions is never deleted: deactivating only keeps it out of new sessions."""
     code, name = code.strip(), name.strip()
-    program = db.session.scalar(select(Program).where(Program.code == program_code.strip()))
+    program = _catalog.program_by_code(program_code.strip())
     errors = name_problems({"code": ("Course code", code, max_length(Course.course_code)),
                             "name": ("Course name", name, max_length(Course.course_name))})
-    if "code" not in errors and db.session.scalar(select(Course.id).where(Course.course_code == code,
-                                                                          Course.id != course.id)):
+    if "code" not in errors and _catalog.course_code_taken(code, by_other_than=course.id):
         errors["code"] = f"course {code} already exists"
     if program is None:
         errors["program_code"] = f"unknown program {program_code[:40]!r}"

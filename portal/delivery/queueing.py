@@ -20,12 +20,12 @@ from rq import Queue, SimpleWorker
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
-from sqlalchemy import update
 
 from portal.database import utcnow
 from portal.extensions import db
 from portal.log_redaction import redact
-from portal.models import AttendanceSession, GenerationStatus
+from portal.models import AttendanceSession
+from portal.repositories import SessionRepository
 
 log = logging.getLogger(__name__)
 
@@ -167,11 +167,7 @@ def enqueue_generation(session_id: int, starts_at: datetime | None = None) -> bo
     except RedisError as exc:
         log.warning("queue unreachable, session %s waits for the sweep: %s", session_id, exc)
         return False
-    db.session.execute(
-        update(AttendanceSession)
-        .where(AttendanceSession.id == session_id, AttendanceSession.generation_status == GenerationStatus.WAITING)
-        .values(generation_status=GenerationStatus.QUEUED)
-    )
+    SessionRepository().mark_queued(session_id)
     db.session.commit()
     return True
 

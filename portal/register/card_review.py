@@ -3,18 +3,17 @@
 Accepting keeps it as present; rejecting means it no longer counts, but the record stays,
 with its evidence and who decided when. A decision can be changed; the latest stands.
 """
-from sqlalchemy import select
 
 from portal.database import utcnow
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import AttendanceRecord, CardCheck, Review, User
+from portal.repositories.attendance_repository import AttendanceRepository
 
 
 def review(session_id: int, record_id: int, decision: str, reviewer: User) -> AttendanceRecord | None:
     """Record the decision (committed). None if the session has no such record."""
-    record = db.session.scalar(select(AttendanceRecord).where(
-        AttendanceRecord.id == record_id, AttendanceRecord.session_id == session_id))
+    record = AttendanceRepository().record_in(session_id, record_id)
     if record is None:
         return None
     if record.card_check != CardCheck.NOT_SCANNED:

@@ -8,6 +8,8 @@ own the transaction; tests/test_data_rule.py checks).
     register_repository.py        the course register's three queries
     catalog_repository.py         programs and courses as pages and forms list them
     pending_import_repository.py  sync previews waiting for confirmation
+    user_repository.py            accounts by email, staff by name
+    audit_repository.py           the audit trail's events (portal.audit writes and reads through it)
     lookups.py                    one row by id; get_or_404 for the row a page names
 """
 from portal.repositories.catalog_repository import CatalogRepository
@@ -16,6 +18,7 @@ from portal.repositories.lookups import get, get_or_404
 from portal.repositories.pending_import_repository import PendingImportRepository
 from portal.repositories.session_repository import SessionRepository
 from portal.repositories.student_profile_repository import StudentProfileRepository
+from portal.repositories.user_repository import UserRepository
 
 __all__ = ["CatalogRepository", "EmailNotificationRepository", "PendingImportRepository", "SessionRepository",
-           "StudentProfileRepository", "get", "get_or_404"]
+           "StudentProfileRepository", "UserRepository", "get", "get_or_404"]

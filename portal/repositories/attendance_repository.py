@@ -6,6 +6,16 @@ from portal.models import AttendanceMark, AttendanceRecord, EmailNotification, N
 
 
 class AttendanceRepository:
+    def record_of(self, session_id: int, student_id: int) -> AttendanceRecord | None:
+        """The student's link confirmation for the session, if any."""
+        return db.session.scalar(select(AttendanceRecord).where(
+            AttendanceRecord.session_id == session_id, AttendanceRecord.student_profile_id == student_id))
+
+    def record_in(self, session_id: int, record_id: int) -> AttendanceRecord | None:
+        """A confirmation, if it belongs to this session."""
+        return db.session.scalar(select(AttendanceRecord).where(
+            AttendanceRecord.id == record_id, AttendanceRecord.session_id == session_id))
+
     def roster(self, session_id: int) -> list[Row]:
         """Every student on a session's list (notified, not withdrawn) with their email status,
         their link confirmation and their newest hand mark, in one query."""

@@ -2,7 +2,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.models import Course, Program
+from portal.models import Course, Program, Stream
 
 
 class CatalogRepository:
@@ -22,3 +22,20 @@ class CatalogRepository:
         programs = db.session.scalars(select(Program).where(or_(Program.is_active, Program.id == program_id))
                                       .order_by(Program.code))
         return list(courses), list(programs)
+
+    def program_by_code(self, code: str) -> Program | None:
+        return db.session.scalar(select(Program).where(Program.code == code))
+
+    def course_by_code(self, code: str) -> Course | None:
+        return db.session.scalar(select(Course).where(Course.course_code == code))
+
+    def stream_named(self, program_id: int, name: str) -> Stream | None:
+        return db.session.scalar(select(Stream).where(Stream.program_id == program_id, Stream.name == name))
+
+    def program_code_taken(self, code: str, by_other_than: int | None = None) -> bool:
+        return db.session.scalar(select(Program.id).where(Program.code == code, Program.id != by_other_than)
+                                 .limit(1)) is not None
+
+    def course_code_taken(self, code: str, by_other_than: int | None = None) -> bool:
+        return db.session.scalar(select(Course.id).where(Course.course_code == code, Course.id != by_other_than)
+                                 .limit(1)) is not None

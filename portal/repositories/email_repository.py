@@ -53,6 +53,17 @@ class EmailNotificationRepository:
         )
         return db.session.scalar(query)
 
+    def for_session(self, session_id: int, student_ids: list[int] | None = None) -> list[EmailNotification]:
+        """The session's notifications (of these students only, when given)."""
+        query = select(EmailNotification).where(EmailNotification.session_id == session_id)
+        if student_ids is not None:
+            query = query.where(EmailNotification.student_profile_id.in_(student_ids))
+        return list(db.session.scalars(query))
+
+    def of_student(self, session_id: int, student_id: int) -> EmailNotification | None:
+        return db.session.scalar(select(EmailNotification).where(
+            EmailNotification.session_id == session_id, EmailNotification.student_profile_id == student_id))
+
     def get_by_ids(self, ids: list[int]) -> list[EmailNotification]:
         return list(db.session.scalars(select(EmailNotification).where(EmailNotification.id.in_(ids))))
 

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
@@ -33,6 +33,13 @@ class SessionRepository:
                 or_(AttendanceSession.notify_at.is_(None), due))
         query = query.where(AttendanceSession.cancelled_at.is_(None))
         return list(db.session.scalars(query.order_by(AttendanceSession.id)))
+
+    def mark_queued(self, session_id: int) -> None:
+        """Its generation job is on the queue (only a session still `waiting` changes)."""
+        db.session.execute(
+            update(AttendanceSession)
+            .where(AttendanceSession.id == session_id, AttendanceSession.generation_status == GenerationStatus.WAITING)
+            .values(generation_status=GenerationStatus.QUEUED))
 
     def teaches(self, lecturer_id: int, course_id: int) -> bool:
         """Whether the lecturer has a session of the course."""

@@ -19,7 +19,6 @@ Every change commits in one transaction; the caller then queues the emails now p
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import select
 
 from portal import audit
 from portal.database import utcnow
@@ -159,12 +158,11 @@ def _settle(session: AttendanceSession, summary: ChangeSummary, reissue: bool) -
             {"session_id": session.id, "student_profile_id": student_id, "token": token,
              "token_expires_at": expires_at} for student_id, token in zip(new, tokens, strict=True)])
         summary.added += len(new)
-        summary.pending += list(db.session.scalars(select(EmailNotification.id).where(
-            EmailNotification.session_id == session.id, EmailNotification.student_profile_id.in_(new))))
+        summary.pending += [row.id for row in EmailNotificationRepository().for_session(session.id, new)]
 
 
 def _rows(session: AttendanceSession) -> list[EmailNotification]:
-    return list(db.session.scalars(select(EmailNotification).where(EmailNotification.session_id == session.id)))
+    return EmailNotificationRepository().for_session(session.id)
 
 
 def _send_again(row: EmailNotification, kind: EmailKind, now, reason: str) -> None:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import select
 
 from portal.database import MAX_ID, utcnow
 from portal.delivery.queueing import QUEUE_DOWN
@@ -18,7 +17,7 @@ from portal.extensions import db
 from portal.models import AttendanceSession, Course, Program, Stream, User
 from portal.models.sessions import DEFAULT_RADIUS_METRES
 from portal.names import max_length, name_problem
-from portal.repositories import StudentProfileRepository
+from portal.repositories import CatalogRepository, StudentProfileRepository, UserRepository, get
 from portal.timefmt import local_datetime, local_time, nonexistent
 
 
@@ -50,22 +49,23 @@ def by_codes(course_code: str, program_code: str | None, stream_name: str | None
              lecturer_email: str | None) -> dict:
     """The ids a SessionRequest needs, from the codes and names the command line takes
     (the program defaults to the course's). ValidationError names the first unknown one."""
-    course = db.session.scalar(select(Course).where(Course.course_code == course_code))
+    catalog = CatalogRepository()
+    course = catalog.course_by_code(course_code)
     if course is None:
         raise ValidationError(f"unknown course {course_code!r}")
     program = course.program
     if program_code:
-        program = db.session.scalar(select(Program).where(Program.code == program_code))
+        program = catalog.program_by_code(program_code)
         if program is None:
             raise ValidationError(f"unknown program {program_code!r}")
     stream = None
     if stream_name:
-        stream = db.session.scalar(select(Stream).where(Stream.program_id == program.id, Stream.name == stream_name))
+        stream = catalog.stream_named(program.id, stream_name)
         if stream is None:
             raise ValidationError(f"program {program.code} has no stream {stream_name!r}")
     lecturer = None
     if lecturer_email:
-        lecturer = db.session.scalar(select(User).where(User.email == lecturer_email))
+        lecturer = UserRepository().by_email(lecturer_email)
         if lecturer is None:
             raise ValidationError(f"unknown lecturer {lecturer_email!r}")
     return {"course_id": course.id, "program_id": program.id, "stream_id": stream.id if stream else None,
@@ -84,9 +84,7 @@ def validate(request: SessionRequest, current: AttendanceSession | None = None) 
     errors = _outside_calendar(request)
     if errors:
         return errors  # the checks below do arithmetic on the times, which year 9999 overflows
-    course = db.session.get(Course, request.course_id)
-    program = db.session.get(Program, request.program_id)
-    stream = db.session.get(Stream, request.stream_id) if request.stream_id is not None else None
+    course, program, stream = get(Course, request.course_id), get(Program, request.program_id), get(Stream, request.stream_id)
     if course is None:
         errors["course_id"] = "Unknown course"
     elif not course.is_active and not (current and current.course_id == course.id):
@@ -100,7 +98,7 @@ def validate(request: SessionRequest, current: AttendanceSession | None = None) 
             errors["stream_id"] = "That stream does not belong to the chosen program"
         elif not stream.is_active and not (current and current.stream_id == stream.id):
             errors["stream_id"] = f"Stream {stream.name} is deactivated; an admin can reactivate it"
-    if request.lecturer_id is not None and db.session.get(User, request.lecturer_id) is None:
+    if request.lecturer_id is not None and get(User, request.lecturer_id) is None:
         errors["lecturer_id"] = "Unknown lecturer"
     for field, moment in (("start_time", request.starts_at), ("end_time", request.ends_at)):
         if nonexistent(moment):
@@ -134,8 +132,8 @@ def validate(request: SessionRequest, current: AttendanceSession | None = None) 
 def audience(program_id: int | None, stream_id: int | None) -> str | None:
     """Who a session for this program (and stream) emails: "21 students of BBA (all streams)";
     None for a program or stream that does not exist (or do not belong together)."""
-    program = db.session.get(Program, program_id) if _an_id(program_id) else None
-    stream = db.session.get(Stream, stream_id) if _an_id(stream_id) else None
+    program = get(Program, program_id) if _an_id(program_id) else None
+    stream = get(Stream, stream_id) if _an_id(stream_id) else None
     if program is None or (stream_id and (stream is None or stream.program_id != program.id)):
         return None
     count = StudentProfileRepository().count_eligible(program.id, stream_id)

@@ -4,13 +4,13 @@ pages and the command line alike.
 Problems are keyed by the admin form's field names, so a page shows each next to its field
 and the command line prints them on one line."""
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
 
 from portal import audit
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Role, User
 from portal.names import max_length, name_problems
+from portal.repositories import UserRepository, get
 
 STAFF_ROLES = (Role.ADMIN, Role.LECTURER)
 MIN_PASSWORD_LENGTH = 10
@@ -18,13 +18,12 @@ MAX_PASSWORD_LENGTH = 200
 
 
 def staff_by_name() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.role.in_(STAFF_ROLES))
-                                   .order_by(User.last_name, User.first_name)))
+    return UserRepository().with_roles_by_name(STAFF_ROLES)
 
 
 def user_with_email(email: str) -> User | None:
     """The account with this email, whatever its case (emails are unique case-insensitively)."""
-    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    return UserRepository().by_email(email)
 
 
 def usable_email(email: str, account: User | None = None) -> tuple[str, str | None]:
@@ -115,7 +114,7 @@ def password_problem(password: str | None) -> str | None:
 
 
 def set_active(user_id: int, active: bool, by: User) -> User:
-    user = db.session.get(User, user_id)
+    user = get(User, user_id)
     if user is None or user.role not in STAFF_ROLES:
         raise ValidationError("No such staff account")
     if user.id == by.id and not active:

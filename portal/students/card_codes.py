@@ -10,11 +10,11 @@ import secrets
 
 import segno
 from markupsafe import Markup
-from sqlalchemy import select
 
 from portal import audit
 from portal.extensions import db
 from portal.models import StudentProfile
+from portal.repositories import StudentProfileRepository
 
 MAX_LENGTH = 128  # the column's length; a scan longer than this is nobody's card
 # No 0/O, 1/I/L: a code is sometimes read out over the phone to the help desk.
@@ -60,7 +60,7 @@ def new_code() -> str:
 def reissue(profile: StudentProfile, by=None) -> str:
     """A new random code for a lost card, committed: from now on only a card with it scans as theirs."""
     code = new_code()
-    while db.session.scalar(select(StudentProfile.id).where(StudentProfile.card_code == code)) is not None:
+    while StudentProfileRepository().card_code_taken(code):
         code = new_code()  # 2**59 codes: practically never
     profile.card_code = code
     audit.record(by, "student.card", f"{profile.student_number} ({profile.user.full_name})",

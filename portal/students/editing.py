@@ -1,13 +1,13 @@
 """An admin's edits to one student: name, email, program, stream, active, card code. Checked
 like the import (names, a unique email and card code, a stream of the program), saved with an
 audit entry, and deactivation ends the student's links at once (eligibility requires active)."""
-from sqlalchemy import select
 
 from portal import audit
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Program, Stream, StudentProfile, User
 from portal.names import control_problem, max_length, name_problems
+from portal.repositories import StudentProfileRepository, get
 from portal.staff.accounts import usable_email
 from portal.students.card_codes import MAX_LENGTH as CARD_CODE_LIMIT
 from portal.students.card_codes import masked_change
@@ -23,8 +23,7 @@ def update_student(profile: StudentProfile, *, first_name: str, last_name: str, 
     email, problem = usable_email(email, profile.user)
     if problem:
         errors["email"] = problem
-    program = db.session.get(Program, program_id)
-    stream = db.session.get(Stream, stream_id) if stream_id is not None else None
+    program, stream = get(Program, program_id), get(Stream, stream_id)
     if program is None:
         errors["program_id"] = "Unknown program"
     elif stream_id is not None and (stream is None or stream.program_id != program.id):
@@ -34,8 +33,7 @@ def update_student(profile: StudentProfile, *, first_name: str, last_name: str, 
             errors["card_code"] = problem
         elif len(card_code) > CARD_CODE_LIMIT:
             errors["card_code"] = f"The card code must be at most {CARD_CODE_LIMIT} characters"
-        elif db.session.scalar(select(StudentProfile.id).where(StudentProfile.card_code == card_code,
-                                                               StudentProfile.id != profile.id)):
+        elif StudentProfileRepository().card_code_taken(card_code, by_other_than=profile.id):
             errors["card_code"] = "That card code is already another student's"
     if errors:
         raise ValidationError(errors)

@@ -12,13 +12,13 @@ import csv
 import io
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, insert, select
 
 from portal import audit
 from portal.exceptions import ValidationError
 from portal.extensions import db
-from portal.models import Program, Role, StudentProfile, User
+from portal.models import StudentProfile, User
 from portal.names import control_problem, max_length, name_problems
+from portal.repositories import CatalogRepository, StudentProfileRepository, UserRepository
 from portal.students.card_codes import MAX_LENGTH as CARD_CODE_LIMIT
 from portal.students.card_codes import masked
 
@@ -37,8 +37,8 @@ NAME_LIMITS = {"student_number": max_length(StudentProfile.student_number),
 def import_students(text: str, by: User | None = None) -> int:
     """Create the students in `text` (CSV); raises ValidationError listing every bad row."""
     rows = read_rows(text)
-    programs = {p.code: p for p in db.session.scalars(select(Program))}
-    taken_numbers = set(db.session.scalars(select(StudentProfile.student_number)))
+    programs = {p.code: p for p in CatalogRepository().programs()}
+    taken_numbers = StudentProfileRepository().student_numbers()
     unique = UniqueValues()
 
     problems, students, seen_numbers = [], [], set()
@@ -68,8 +68,8 @@ class UniqueValues:
     ask here which of a row's values the database or an earlier row has already."""
 
     def __init__(self) -> None:
-        self.email_owner = dict(db.session.execute(select(func.lower(User.email), User.id)).all())
-        self.card_owner = dict(db.session.execute(select(StudentProfile.card_code, StudentProfile.id)).all())
+        self.email_owner = UserRepository().email_owners()
+        self.card_owner = StudentProfileRepository().card_owners()
         self.seen_emails, self.seen_cards = set(), set()
 
     def problems(self, number: str, email: str | None, card: str | None, own_user: int | None = None,
@@ -164,18 +164,5 @@ def listed(problems: list[str]) -> list[str]:
 
 
 def insert_students(students: list[dict]) -> None:
-    """Two bulk INSERTs (users, then their profiles), in the caller's transaction. Core inserts, not
-    the ORM's bulk path: that one runs a statement per row whenever consecutive rows differ
-    in which values are None (students with and without a stream)."""
-    users, profiles = User.__table__, StudentProfile.__table__
-    user_ids = db.session.execute(
-        insert(users).returning(users.c.id, sort_by_parameter_order=True),
-        [{"email": s["email"], "first_name": s["first_name"], "last_name": s["last_name"], "role": Role.STUDENT,
-          "is_active": s["active"], "session_version": 0} for s in students],
-    ).scalars().all()
-    db.session.execute(insert(profiles), [
-        {"user_id": user_id, "student_number": s["student_number"],
-         "card_code": s["card_code"], "program_id": s["program"].id,
-         "stream_id": s["stream"].id if s["stream"] else None, "is_active": s["active"]}
-        for user_id, s in zip(user_ids, students, strict=True)
-    ])
+    """Add the checked students, in the caller's transaction."""
+    StudentProfileRepository().insert_many(students)

@@ -22,15 +22,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import NamedTuple
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
-
 from portal import audit
 from portal.database import utcnow
 from portal.exceptions import PlanChanged, PreviewExpiredError, ValidationError
 from portal.extensions import db
-from portal.models import PendingImport, Program, StudentProfile, User
-from portal.repositories import PendingImportRepository
+from portal.models import PendingImport, StudentProfile, User
+from portal.repositories import CatalogRepository, PendingImportRepository, StudentProfileRepository
 from portal.students.card_codes import masked_change
 from portal.students.importing import UniqueValues, check_row, insert_students, listed, read_rows
 
@@ -85,10 +82,8 @@ class SyncPlan:
 def plan_sync(text: str, deactivate_missing: bool) -> SyncPlan:
     """What syncing with `text` (CSV) would change; raises ValidationError listing every bad row."""
     rows = read_rows(text)
-    programs = {p.code: p for p in db.session.scalars(select(Program).options(selectinload(Program.streams)))}
-    existing = {p.student_number: p for p in db.session.scalars(
-        select(StudentProfile).options(selectinload(StudentProfile.user), selectinload(StudentProfile.program),
-                                       selectinload(StudentProfile.stream)))}
+    programs = {p.code: p for p in CatalogRepository().programs()}
+    existing = StudentProfileRepository().by_number()
     unique = UniqueValues()
 
     plan, problems, seen_numbers = SyncPlan(deactivate_missing), [], set()
@@ -198,16 +193,11 @@ def _apply(text: str, deactivate_missing: bool, fingerprint: str, by: User | Non
     plan = plan_sync(text, deactivate_missing)
     if plan.fingerprint != fingerprint:
         raise PlanChanged(plan)
-    users, profiles = User.__table__, StudentProfile.__table__
+    students = StudentProfileRepository()
     for change in plan.changed:
-        db.session.execute(update(users).where(users.c.id == change.user_id).values(**change.values["user"]))
-        db.session.execute(update(profiles).where(profiles.c.id == change.profile_id)
-                           .values(**change.values["profile"]))
+        students.update_one(change.user_id, change.profile_id, change.values["user"], change.values["profile"])
     if plan.deactivated:
-        db.session.execute(update(profiles).where(profiles.c.id.in_([d.profile_id for d in plan.deactivated]))
-                           .values(is_active=False))
-        db.session.execute(update(users).where(users.c.id.in_([d.user_id for d in plan.deactivated]))
-                           .values(is_active=False))
+        students.deactivate([d.user_id for d in plan.deactivated], [d.profile_id for d in plan.deactivated])
     if plan.added:
         insert_students(plan.added)
     audit.record(by, "students.sync", f"programs {', '.join(plan.programs)}", summary(plan))
