@@ -322,3 +322,23 @@ def test_a_session_cookie_with_an_old_style_or_forged_id_loads_no_one(app, peopl
         assert load_user(lecturer.get_id()) == lecturer
         for forged in (str(lecturer.id), f"{lecturer.id}.7", f"{lecturer.id}.-1", "x.0", "9" * 60 + ".0", ""):
             assert load_user(forged) is None, forged
+
+
+def test_a_huge_body_is_refused_before_it_is_read(client):
+    """64 MB announced, a few bytes sent: a 413 page at once (reading it would fail on the short body)."""
+    response = client.post("/login", data=b"email=a", content_type="application/x-www-form-urlencoded",
+                           environ_overrides={"CONTENT_LENGTH": str(64 * 1024 * 1024)})
+    assert response.status_code == 413 and "too large" in response.get_data(as_text=True)
+
+
+def test_only_the_import_takes_a_large_file(app, client, auth, people):
+    import io
+
+    from portal.security import REQUEST_LIMIT
+
+    auth.login("admin@example.edu")
+    big = b"student_number,first_name,last_name,email,program\n" + b"x" * (2 * REQUEST_LIMIT)
+    assert client.post("/admin/programs", data={"program-code": "x" * (2 * REQUEST_LIMIT)}).status_code == 413
+    response = client.post("/admin/import", data={"mode": "add", "csv_file": (io.BytesIO(big), "big.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400 and "line" in response.get_data(as_text=True).lower()

@@ -125,7 +125,7 @@ def report_csv(report: AttendanceReport) -> str:
                 report.statuses.get(row.student_id) or "", safe(row.mark_note or ""), safe(marked_by_words(row)),
                 local_datetime(row.recorded_at) if row.recorded_at else "",
                 f"{row.distance_m:.1f}" if row.distance_m is not None else "",
-                row.ip_address or "", safe(row.user_agent or ""),
+                safe(row.ip_address or ""), safe(row.user_agent or ""),
                 "yes" if row.record_id in report.flagged_ids else "",
                 card_word(row), safe(review_words(row)), row.email_status, safe(row.last_error or ""),
             ])
