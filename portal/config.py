@@ -147,6 +147,8 @@ class Config:
             "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
             # Failed sign-ins per account before it is locked for the rest of the window.
             "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 15 minutes"),
+            # The largest request body, in bytes (0: the portal's 1 MB; the import takes 16 MB).
+            "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 0) or None,
             # Reverse proxies in front of the portal whose X-Forwarded-* headers are trusted.
             "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
             # A link confirmation this many minutes after the start is `late`; empty: never.

@@ -68,7 +68,7 @@ def allow_large_bodies() -> None:
     """Raise the limit for the pages that take a file, before anything (the CSRF check) reads
     the body."""
     if request.endpoint in LARGE_BODIES:
-        request.max_content_length = LARGE_BODIES[request.endpoint]
+        request.max_content_length = max(LARGE_BODIES[request.endpoint], current_app.config["MAX_CONTENT_LENGTH"])
 
 
 def init_app(app: Flask) -> None:
