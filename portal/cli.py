@@ -232,7 +232,7 @@ def delivery_resume_command():
     """Resume delivery and queue every email that waited."""
     _redis()
     queued = control.resume_by_hand(None)
-    click.echo(f"Delivery resumed; {queued} waiting emails queued.")
+    click.echo("Delivery was not paused." if queued is None else f"Delivery resumed; {queued} waiting emails queued.")
 
 
 def _redis():

@@ -90,6 +90,10 @@ class SignInRefusedError(Exception):
     """Wrong email or password, or an account that may not sign in (one answer for all)."""
 
 
+class PreviewTakenError(ConflictError):
+    """A sync preview another confirmation (another admin, another tab) has applied already."""
+
+
 class GoneError(Exception):
     """What the request names existed once and is gone for good."""
 

@@ -69,3 +69,14 @@ def test_a_relay_is_named_by_server_port_and_account():
     assert Relay.of(config) == Relay("smtp.campus.example.edu", 587, "")
     assert str(CAMPUS) == "smtp.campus.example.edu:587 (attendance@campus.example.edu)"
     assert len({relay.key("pace") for relay in (CAMPUS, CLOUD, SECOND_ACCOUNT)}) == 3
+
+
+def test_a_persons_pause_is_not_probed_and_takes_over_the_portals(redis):
+    assert pause.pause(redis, CAMPUS, "Mail server refused the login (535)")  # the portal's own
+    assert pause.state(redis, CAMPUS).by == pause.BY_THE_PORTAL
+    assert pause.pause(redis, CAMPUS, "Relay maintenance", by="admin@example.edu")  # now the admin's
+    assert pause.state(redis, CAMPUS).by == "admin@example.edu"
+    assert pause.state(redis, CAMPUS).reason == "Relay maintenance"
+    assert pause.probe(redis, CAMPUS, interval=1) is None  # never probed, so never lifted by the relay
+    assert not pause.pause(redis, CAMPUS, "Again", by="registrar@example.edu")  # a person's stays theirs
+    assert pause.state(redis, CAMPUS).by == "admin@example.edu"

@@ -15,7 +15,7 @@ from portal.delivery import pause
 from portal.delivery.pacing import RateLimit, Throttle, parse_rate
 from portal.delivery.relays import Relay
 from portal.extensions import db
-from portal.models import DeliveryAttempt, EmailNotification, Role
+from portal.models import AuditEvent, DeliveryAttempt, EmailNotification, Role
 from tests.factories import create_session, emails_of, make_session, make_staff, make_students, statuses
 from tests.smtp_servers import ScriptedHandler, SMTPServer
 from tests.support import env_for, point_mail_at, running_worker, start_worker, wait_for
@@ -195,6 +195,36 @@ def test_the_probe_resumes_delivery_by_itself_with_one_login_per_probe(app, cour
         assert "resumed by the relay probe" in (tmp_path / "worker.log").read_text()
     assert Counter(smtp.handler.recipients) == Counter(emails_of(students))
     assert smtp.login_attempts - attempts_at_pause <= 6  # probes once a second, never a login storm
+    db.session.expire_all()
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("delivery.%"))
+                                .order_by(AuditEvent.id)).all()
+    assert [(e.action, e.actor_id, e.actor_label) for e in events] == [
+        ("delivery.pause", None, "the portal"), ("delivery.resume", None, "the portal")]
+    assert events[1].details.startswith("resumed automatically: the relay accepted the login")
+
+
+def test_a_persons_pause_survives_a_relay_that_answers(app, course, tmp_path, client, auth):
+    """An admin pauses (relay maintenance, say); the relay answers every probe; nothing is sent
+    until a person resumes, not even a session created meanwhile."""
+    app.config.update(MAIL_PAUSE_PROBE_SECONDS=1)
+    make_staff("admin@example.edu", Role.ADMIN)
+    auth.login("admin@example.edu")
+    with relay(app) as smtp:
+        assert client.post("/admin/queue/pause", data={"reason": "Relay maintenance"}).status_code == 302
+        make_students(course.program, 3)
+        session, _ = create_session(course)
+        with running_worker(app, tmp_path / "worker.log"):
+            time.sleep(4)  # four probe intervals, with a relay that would answer
+            assert smtp.handler.received == [] and statuses(session.id) == {"pending": 3}
+            assert smtp.handler.connections == 0  # not even probed: a person's pause is not the relay's to end
+            state = pause.state(app.extensions["redis"], Relay.of(app.config))
+            assert state is not None and state.by == "admin@example.edu"
+            client.post("/admin/queue/resume")
+            wait_for(lambda: statuses(session.id) == {"sent": 3}, timeout=15, what="delivery after the resume")
+    db.session.expire_all()
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("delivery.%"))
+                                 .order_by(AuditEvent.id)).all()
+    assert actions == ["delivery.pause", "delivery.resume"]  # the admin's, each once
 
 
 def test_greylisted_once_is_delivered_within_seconds_and_both_tries_are_on_its_page(app, course, tmp_path, client,
@@ -333,10 +363,16 @@ def test_delivery_command_pauses_resumes_and_reports(app, course, run_worker, sm
     assert statuses(session.id) == {"pending": 3}
     status = runner.invoke(args=["delivery", "status"]).output
     assert "Delivery paused" in status and "Relay maintenance tonight" in status and "pending: 3" in status
+    again = runner.invoke(args=["delivery", "pause", "--reason", "Twice"])
+    assert again.exit_code == 0 and "already paused" in again.output
     result = runner.invoke(args=["delivery", "resume"])
     assert result.exit_code == 0 and "3 waiting emails queued" in result.output
     run_worker()
     assert statuses(session.id) == {"sent": 3}
+    assert "was not paused" in runner.invoke(args=["delivery", "resume"]).output
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("delivery.%"))
+                                 .order_by(AuditEvent.id)).all()
+    assert actions == ["delivery.pause", "delivery.resume"]  # a pause over a pause, a resume of a running queue: nothing
 
 
 def test_a_due_retry_is_queued_even_while_its_first_job_still_looks_alive(app, course, queue):

@@ -81,8 +81,12 @@ def test_preview_then_apply(admin, registry, people):
     assert student("L1").is_active  # not one of the file's programs
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "students.sync")).one()
     assert event.actor_id == people["admin"].id and event.details == "1 added, 1 updated, 1 unchanged, 1 deactivated"
-    assert db.session.scalar(select(func.count()).select_from(PendingImport)) == 0
-    assert confirm(admin, html).status_code == 410  # a preview is used once
+    applied = db.session.scalars(select(PendingImport)).one()  # kept (for a day) as applied, by whom
+    assert applied.applied_at is not None and applied.applied_by_id == people["admin"].id
+    again = confirm(admin, html)  # a preview is applied once: another tab, or another admin, is told
+    assert again.status_code == 409 and "applied by Ada Admin" in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "students.sync")) == 1
 
 
 def test_without_deactivate_missing_nobody_is_deactivated(admin, registry):
@@ -160,3 +164,38 @@ def test_sync_from_the_command_line(cli, registry, tmp_path):
     assert event.actor_id is None  # the command line
     again = cli("import-students", str(export), "--mode", "sync", "--deactivate-missing", "--yes")
     assert again.exit_code == 0 and "Nothing to change" in again.output
+
+
+def test_two_admins_confirming_one_preview_at_once_apply_it_once(app, admin, registry, people, monkeypatch):
+    """Both press Apply on the same preview of an update-only file: one applies, the other is
+    told it was applied (409), whichever the database lets in first. The apply is slowed so
+    the two overlap."""
+    import threading
+    import time
+
+    from portal.students import sync
+    from tests.support import Auth
+
+    update_only = HEADER + "S1,Ama,Mensah-Owusu,ama@example.edu,CS,B\n"
+    html = upload(admin, update_only).get_data(as_text=True)
+    slow_apply = sync._apply
+
+    def slowly(*args, **kwargs):
+        time.sleep(0.5)
+        return slow_apply(*args, **kwargs)
+
+    monkeypatch.setattr(sync, "_apply", slowly)
+    browsers = [app.test_client(), app.test_client()]  # two admins' browsers, each in a thread of its own
+    for browser in browsers:
+        Auth(browser).login("admin@example.edu")
+    answers = []
+    threads = [threading.Thread(target=lambda b=b: answers.append(confirm(b, html))) for b in browsers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(response.status_code for response in answers) == [303, 409]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "students.sync")) == 1
+    assert student("S1").user.last_name == "Mensah-Owusu"

@@ -111,7 +111,10 @@ def queue_resume():
     except RedisError:
         flash("The queue (Redis) is not reachable: delivery cannot be resumed now.", "danger")
     else:
-        flash(f"Delivery resumed; {queued} waiting email{'s' if queued != 1 else ''} queued.", "success")
+        if queued is None:
+            flash("Delivery was not paused (someone resumed it a moment ago).", "info")
+        else:
+            flash(f"Delivery resumed; {queued} waiting email{'s' if queued != 1 else ''} queued.", "success")
     return redirect(url_for(".queue"))
 
 

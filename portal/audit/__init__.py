@@ -5,6 +5,6 @@
 
 The page that lists them is the admin blueprint's `/admin/audit` (portal/admin/audit_log.py).
 """
-from portal.audit.trail import ACTIONS, actors, page, record, record_now, session_label
+from portal.audit.trail import ACTIONS, THE_PORTAL, actors, page, record, record_now, session_label
 
-__all__ = ["ACTIONS", "actors", "page", "record", "record_now", "session_label"]
+__all__ = ["ACTIONS", "THE_PORTAL", "actors", "page", "record", "record_now", "session_label"]

@@ -31,18 +31,22 @@ def session_label(session: AttendanceSession) -> str:
             f"(session {session.id})")
 
 
-def record(actor: User | None, action: str, subject: str, details: str = "") -> None:
-    """Add the event to the current transaction (the caller commits). `actor` None is the command line."""
+THE_PORTAL = "the portal"  # the actor of what the portal did by itself (a pause, a resume after a probe)
+
+
+def record(actor: User | None, action: str, subject: str, details: str = "", *, by: str | None = None) -> None:
+    """Add the event to the current transaction (the caller commits). `actor` None is the command
+    line, unless `by` names who else it was (THE_PORTAL)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    AuditRepository().add(AuditEvent(actor_id=actor.id if actor is not None else None, action=action,
-                                      subject=subject[:200], details=details[:DETAILS_LIMIT] or None))
+    AuditRepository().add(AuditEvent(actor_id=actor.id if actor is not None else None, actor_label=by,
+                                      action=action, subject=subject[:200], details=details[:DETAILS_LIMIT] or None))
 
 
-def record_now(actor: User | None, action: str, subject: str, details: str = "") -> None:
+def record_now(actor: User | None, action: str, subject: str, details: str = "", *, by: str | None = None) -> None:
     """Record an action whose change is not in the database (Redis's pause flag, say) or was
     committed by code that cannot take part (the seed's retry service), and commit the record."""
-    record(actor, action, subject, details)
+    record(actor, action, subject, details, by=by)
     db.session.commit()
 
 

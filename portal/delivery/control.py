@@ -29,8 +29,9 @@ class DeliveryState:
 
 
 def pause_by_hand(actor: User | None, reason: str) -> bool:
-    """Pause delivery (`actor` None: the command line). False, and nothing recorded, if it was
-    already paused."""
+    """Pause delivery (`actor` None: the command line) until a person resumes it. Over a pause
+    the portal made itself, the pause becomes this person's (the probe no longer lifts it).
+    False, and nothing recorded, if a person had paused it already."""
     by = actor.email if actor else COMMAND_LINE
     relay = Relay.current()
     shown = f"{reason} ({actor.email})" if actor else reason
@@ -40,11 +41,32 @@ def pause_by_hand(actor: User | None, reason: str) -> bool:
     return True
 
 
-def resume_by_hand(actor: User | None) -> int:
-    """Resume delivery and queue every email that waited; how many were queued."""
+def resume_by_hand(actor: User | None) -> int | None:
+    """Resume delivery and queue every email that waited: how many were queued. None, and nothing
+    recorded, if it was running."""
     queued = resume_delivery(by=actor.email if actor else COMMAND_LINE)
-    audit.record_now(actor, "delivery.resume", f"delivery through {Relay.current()}",
-                     f"{queued} waiting emails queued")
+    if queued is not None:
+        audit.record_now(actor, "delivery.resume", f"delivery through {Relay.current()}",
+                         f"{queued} waiting emails queued")
+    return queued
+
+
+def paused_by_the_portal(relay: Relay, reason: str) -> None:
+    """Record a pause the portal made itself (a refused login, TLS, an unreachable relay)."""
+    audit.record_now(None, "delivery.pause", f"delivery through {relay}", reason, by=audit.THE_PORTAL)
+
+
+def resume_when_the_relay_answers(interval: int) -> int | None:
+    """The probe: while the portal's own pause lasts, try the relay once per `interval`; when it
+    answers, resume and record it. How many emails were queued, or None."""
+    relay = Relay.current()
+    if not pause.probe(queueing.get_redis(), relay, interval):
+        return None
+    queued = resume_delivery(by="the relay probe")
+    if queued is not None:
+        audit.record_now(None, "delivery.resume", f"delivery through {relay}",
+                         f"resumed automatically: the relay accepted the login; {queued} waiting emails queued",
+                         by=audit.THE_PORTAL)
     return queued
 
 

@@ -5,7 +5,8 @@ not be opened would fail every email the same way, and repeated refused logins c
 get the account locked. So delivery pauses: rows stay `pending` and keep their
 attempts, admins see why and since when, and it resumes when an admin says so or
 when the probe (every `MAIL_PAUSE_PROBE_SECONDS`, one login attempt) finds the relay
-answering again. The state lives in Redis, where every worker sees it, one per relay
+answering again. A pause has an owner: the probe ends only the portal's own pauses (`by`
+"relay"); one made by a person lasts until a person resumes it. The state lives in Redis, where every worker sees it, one per relay
 (server, port, account; see `relays`).
 """
 import logging
@@ -47,14 +48,32 @@ def state(redis: Redis, relay: Relay) -> PauseState | None:
                       values.get("by", "relay"), values.get("last_probe"))
 
 
-def pause(redis: Redis, relay: Relay, reason: str, by: str = "relay") -> bool:
-    """Pause (keeping the first reason if already paused). True if this call paused it."""
+BY_THE_PORTAL = "relay"  # the owner of a pause the portal made itself (refused login, TLS, unreachable)
+
+
+def pause(redis: Redis, relay: Relay, reason: str, by: str = BY_THE_PORTAL) -> bool:
+    """Pause (keeping the first reason if already paused). True if this call paused it; a person
+    pausing over the portal's own pause takes it over (True too: it is theirs from now on)."""
     key = relay.key("paused")
     created = redis.hsetnx(key, "since", utcnow().isoformat())
     if created:
         redis.hset(key, mapping={"reason": reason, "by": by})
         log.warning("delivery through %s paused: %s", relay, reason)
-    return bool(created)
+        return True
+    if by != BY_THE_PORTAL and redis.eval(_TAKE_OVER, 1, key, by, reason):
+        log.warning("delivery through %s: the pause is now %s's: %s", relay, by, reason)
+        return True
+    return False
+
+
+_TAKE_OVER = """
+    if redis.call('hget', KEYS[1], 'by') == 'relay' then
+        redis.call('hset', KEYS[1], 'by', ARGV[1], 'reason', ARGV[2])
+        return 1
+    end
+    return 0
+"""
+
 
 
 def resume(redis: Redis, relay: Relay, by: str = "relay") -> bool:
@@ -84,7 +103,10 @@ def probe(redis: Redis, relay: Relay, interval: int) -> bool | None:
     """While paused, try the relay once per `interval` (whichever worker gets there first):
     connect, TLS and login, no message. True when the relay answers (the caller resumes),
     False when it still does not, None when there was nothing to probe."""
-    if not is_paused(redis, relay) or not redis.set(relay.key("probe-lock"), "1", nx=True, ex=max(1, interval)):
+    current = state(redis, relay)
+    if current is None or current.by != BY_THE_PORTAL:
+        return None  # a person's pause lasts until a person resumes it
+    if not redis.set(relay.key("probe-lock"), "1", nx=True, ex=max(1, interval)):
         return None
     connection = RelayConnection(current_app.extensions["mail"], current_app.config["MAIL_TIMEOUT_SECONDS"])
     try:

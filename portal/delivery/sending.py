@@ -28,7 +28,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 
 from portal.database import utcnow
-from portal.delivery import messages, pause, queueing
+from portal.delivery import control, messages, pause, queueing
 from portal.delivery.batch import Batch, Email
 from portal.delivery.connections import POOL
 from portal.delivery.outcomes import Attempt, OutcomeWriter
@@ -326,10 +326,13 @@ class DeliveryService:
         """The relay, not this student, is the problem: the email waits, and delivery may pause."""
         self._running_until = 0.0
         if problem.outcome == Outcome.UNREACHABLE:
-            paused = pause.connect_failed(self.redis, self.relay, problem.reason) or self._paused()
+            paused_now = pause.connect_failed(self.redis, self.relay, problem.reason)
+            paused = paused_now or self._paused()
         else:
-            pause.pause(self.redis, self.relay, problem.reason)
+            paused_now = pause.pause(self.redis, self.relay, problem.reason)
             paused = True
+        if paused_now:
+            control.paused_by_the_portal(self.relay, problem.reason)
         retry_at = None if paused else self.now() + timedelta(seconds=self.retry_delays[0])
         self._write(batch, email.id, Status.PENDING, f"{problem.reason}; not counted as an attempt",
                     next_attempt_at=retry_at,

@@ -99,9 +99,11 @@ def queue_due_retries(now: datetime | None = None) -> int:
     return len(due)
 
 
-def resume_delivery(by: str) -> int:
-    """End a pause (if any) and queue every due pending row. How many were queued."""
-    pause.resume(queueing.get_redis(), Relay.current(), by)
+def resume_delivery(by: str) -> int | None:
+    """End the pause and queue every due pending row: how many were queued; None (and nothing
+    done) if delivery was not paused, or another resume got there first."""
+    if not pause.resume(queueing.get_redis(), Relay.current(), by):
+        return None
     now = utcnow()
     waiting = EmailNotificationRepository().stale_pending(None, now)
     db.session.commit()

@@ -14,10 +14,9 @@ import time
 from flask import Flask
 from redis.exceptions import RedisError
 
-from portal.delivery import pause, queueing
+from portal.delivery import control, queueing
 from portal.delivery.connections import POOL
-from portal.delivery.relays import Relay
-from portal.delivery.sweep import queue_due_retries, queue_due_sessions, resume_delivery
+from portal.delivery.sweep import queue_due_retries, queue_due_sessions
 from portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -54,5 +53,4 @@ def tick(app: Flask, sweep_due: bool) -> None:
     interval = app.config["SWEEP_INTERVAL_SECONDS"]
     if sweep_due and redis.set(SWEEP_LOCK, "1", nx=True, ex=max(1, interval - 1)):
         queueing.enqueue_once(queueing.SWEEP_JOB, (), "portal-sweep", at_front=True)
-    if pause.probe(redis, Relay.of(app.config), app.config["MAIL_PAUSE_PROBE_SECONDS"]):
-        resume_delivery("the relay probe")
+    control.resume_when_the_relay_answers(app.config["MAIL_PAUSE_PROBE_SECONDS"])

@@ -15,7 +15,9 @@ class AuditEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # None: the command line
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # None: see actor_label
+    # Who, when no person did it: "the portal" for what it did by itself; None (with no actor): the command line.
+    actor_label: Mapped[str | None] = mapped_column(String(40))
     action: Mapped[str] = mapped_column(String(40))  # e.g. "students.sync", "attendance.mark"
     subject: Mapped[str] = mapped_column(String(200))  # what it was done to, in words
     details: Mapped[str | None] = mapped_column(Text)
@@ -36,3 +38,8 @@ class PendingImport(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     deactivate_missing: Mapped[bool] = mapped_column(Boolean, default=False)
     csv_text: Mapped[str] = mapped_column(Text)
+    # Set in the transaction that applies it: a second confirmation finds it taken (one apply per preview).
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    applied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    applied_by: Mapped[User | None] = relationship(foreign_keys=[applied_by_id])

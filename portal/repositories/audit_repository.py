@@ -25,7 +25,7 @@ class AuditRepository:
         if action:
             query = query.where(AuditEvent.action == action)
         if cli_only:
-            query = query.where(AuditEvent.actor_id.is_(None))
+            query = query.where(AuditEvent.actor_id.is_(None), AuditEvent.actor_label.is_(None))
         elif actor_id is not None:
             query = query.where(AuditEvent.actor_id == actor_id)
         if starts_from is not None:

@@ -24,12 +24,13 @@ from typing import NamedTuple
 
 from portal import audit
 from portal.database import utcnow
-from portal.exceptions import PlanChanged, PreviewExpiredError, ValidationError
+from portal.exceptions import PlanChanged, PreviewExpiredError, PreviewTakenError, ValidationError
 from portal.extensions import db
 from portal.models import PendingImport, StudentProfile, User
 from portal.repositories import CatalogRepository, PendingImportRepository, StudentProfileRepository
 from portal.students.card_codes import masked_change
 from portal.students.importing import UniqueValues, check_row, insert_students, listed, read_rows
+from portal.timefmt import local_datetime
 
 FIELDS = ("first_name", "last_name", "email", "program", "stream", "active", "card_code")
 PREVIEW_LIFETIME = timedelta(days=1)
@@ -164,29 +165,45 @@ def save_preview(text: str, deactivate_missing: bool, by: User) -> tuple[SyncPla
 
 
 def apply_preview(token: str, fingerprint: str, by: User) -> SyncPlan:
-    """Apply a saved preview and forget it, in one transaction. PreviewExpiredError if it is gone;
-    PlanChanged and ValidationError as `apply_sync` (nothing changed then)."""
-    pending = _preview(token)
+    """Apply a saved preview, once: the preview is claimed in the same transaction that applies
+    it, so of two confirmations at once one applies and the other gets PreviewTakenError.
+    PreviewExpiredError if it is gone; PlanChanged and ValidationError as `apply_sync` (nothing
+    changed then, and the preview can be confirmed again)."""
+    previews, now = PendingImportRepository(), utcnow()
+    if not previews.claim(token, by.id, now, now - PREVIEW_LIFETIME):
+        db.session.rollback()
+        raise _not_open(token)
+    pending = previews.get_by_token(token)
     try:
         plan = _apply(pending.csv_text, pending.deactivate_missing, fingerprint, by)
     except (PlanChanged, ValidationError):
         db.session.rollback()
         raise
-    PendingImportRepository().remove(pending)
     db.session.commit()
     return plan
 
 
 def cancel_preview(token: str) -> None:
-    PendingImportRepository().remove(_preview(token))
+    pending = _preview(token)
+    PendingImportRepository().remove(pending)
     db.session.commit()
 
 
 def _preview(token: str) -> PendingImport:
+    """A preview still waiting for its confirmation."""
     pending = PendingImportRepository().get_by_token(token)
-    if pending is None or pending.created_at < utcnow() - PREVIEW_LIFETIME:
-        raise PreviewExpiredError(PREVIEW_GONE)
+    if pending is None or pending.applied_at is not None or pending.created_at < utcnow() - PREVIEW_LIFETIME:
+        raise _not_open(token)
     return pending
+
+
+def _not_open(token: str) -> Exception:
+    pending = PendingImportRepository().get_by_token(token)
+    if pending is not None and pending.applied_at is not None:
+        who = pending.applied_by.full_name if pending.applied_by else "someone"
+        return PreviewTakenError(f"This sync was applied by {who} at {local_datetime(pending.applied_at)}; "
+                                 "nothing was applied twice. The students page shows the result.")
+    return PreviewExpiredError(PREVIEW_GONE)
 
 
 def _apply(text: str, deactivate_missing: bool, fingerprint: str, by: User | None) -> SyncPlan:
