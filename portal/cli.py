@@ -221,6 +221,7 @@ def delivery_status_command():
 
 @delivery.command("pause")
 @click.option("--reason", default="Paused by an operator", help="Shown to admins while paused.")
+@refusals_in_one_line
 def delivery_pause_command(reason):
     """Pause delivery: emails wait (and keep their attempts) until `resume`."""
     _redis()

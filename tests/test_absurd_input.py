@@ -183,3 +183,27 @@ def test_a_non_finite_or_out_of_range_location_is_refused_even_without_a_session
     assert response.status_code == 400
     assert "location could not be read" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(AttendanceRecord)) == 0
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "America/Los_Angeles"])
+@pytest.mark.parametrize("query", ["date_to=9999-12-31", "date_from=0001-01-01", "date_from=1899-12-31"])
+def test_dates_the_calendar_cannot_hold_are_a_400_on_every_filter(signed_in, people, app, zone, query):
+    """The day after 9999-12-31, or year 1 east of UTC, cannot be a moment; it was a 500."""
+    app.config["PORTAL_TIMEZONE"] = zone
+    course = people["course"].id
+    for path in (f"/courses/{course}/register", f"/courses/{course}/register.csv", "/admin/audit"):
+        response = signed_in.get(f"{path}?{query}")
+        assert response.status_code == 400, (path, response.status_code)
+        assert "Choose a day from 01 January 1900 to 31 December 9998." in response.get_data(as_text=True), path
+    assert signed_in.get(f"/courses/{course}/register?date_from=1900-01-01&date_to=9998-12-31").status_code == 200
+
+
+@pytest.mark.parametrize("method, path, data", [
+    ("get", "/admin/students?q=Am%00a", None),
+    ("post", "/admin/import/confirm", {"token": "abc\x00def", "action": "apply", "fingerprint": "x"}),
+    ("post", "/login", {"email": "admin@example.edu\x00", "password": "x"}),
+])
+def test_a_nul_character_is_a_400_before_any_query(signed_in, method, path, data):
+    """PostgreSQL refuses text holding NUL (it was a 500 there)."""
+    response = getattr(signed_in, method)(path, data=data)
+    assert response.status_code == 400 and "NUL character" in response.get_data(as_text=True)

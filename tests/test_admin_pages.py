@@ -157,7 +157,7 @@ def test_control_characters_in_names_are_refused_on_their_field(client, auth, pe
                                                  "program_code": "CS"})
     assert course.status_code == 400 and f'id="name-error">Course name {CONTROL}'.encode() in course.data
     program = client.post("/admin/programs", data={"program-code": "B\tIO", "program-name": "Biology",
-                                                   "program-streams": "Day, Eve\x00ning", "program-submit": "1"})
+                                                   "program-streams": "Day, Eve\x07ning", "program-submit": "1"})
     assert program.status_code == 400
     assert f'id="program-code-error">Program code {CONTROL}'.encode() in program.data
     assert f'id="program-streams-error">A stream name {CONTROL}'.encode() in program.data

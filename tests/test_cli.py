@@ -187,3 +187,15 @@ def test_sweep_command_while_the_queue_is_down_exits_non_zero(cli, app):
     assert result.exit_code == 1
     assert "sessions checked: 0" in result.output
     assert "Error: the queue (Redis) is unreachable: nothing was queued" in result.output
+
+
+def test_a_pause_reason_with_control_characters_is_refused(cli, app):
+    """The reason is printed by `delivery status` to a terminal: no escape sequences in it."""
+    from portal.delivery import pause
+    from portal.delivery.relays import Relay
+
+    result = cli("delivery", "pause", "--reason", "Maintenance\x1b[2J\x1b[31m")
+    assert result.exit_code == 1 and "The reason must not contain control characters" in result.output
+    assert "Traceback" not in result.output
+    with app.app_context():
+        assert not pause.is_paused(app.extensions["redis"], Relay.of(app.config))

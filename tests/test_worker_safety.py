@@ -101,3 +101,29 @@ def test_a_process_that_ignores_sigterm_is_ended_with_everything_it_started(tmp_
     assert process.poll() is not None
     time.sleep(0.2)
     assert not os.path.exists(f"/proc/{child}") or open(f"/proc/{child}/stat").read().split()[2] == "Z"
+
+
+CALLED = []
+
+
+def forged_callback(*args):
+    """What a job written into Redis by someone else could name as its callback."""
+    CALLED.append(args)
+
+
+def test_a_callback_named_in_redis_is_never_imported_or_called(app, queue):
+    """RQ imports and calls a failed job's failure callback in the worker, and an abandoned job's
+    when a registry cleans up (which /admin/queue's counts do in the web process)."""
+    from rq.callbacks import execute_failure_callback
+    from rq.timeouts import UnixSignalDeathPenalty
+
+    CALLED.clear()
+    named = Callback("tests.test_worker_safety.forged_callback")
+    queue.enqueue("os.system", "true", job_id="fails-with-callback", on_failure=named, on_stopped=named)
+    PortalWorker([queue]).work(burst=True)
+    assert "fails-with-callback" in FailedJobRegistry(queue=queue).get_job_ids()
+    job = queueing.PortalJob.fetch("fails-with-callback", connection=queue.connection, serializer=queue.serializer)
+    assert job._failure_callback_name.endswith("forged_callback")  # it is there, and ignored
+    assert job.failure_callback is None and job.success_callback is None and job.stopped_callback is None
+    execute_failure_callback(job, UnixSignalDeathPenalty, RuntimeError, RuntimeError("x"), None)  # a registry's clean-up
+    assert CALLED == []

@@ -125,6 +125,8 @@ def queue_pause():
         control.pause_by_hand(current_user, reason)
     except RedisError:
         flash("The queue (Redis) is not reachable: delivery cannot be paused now.", "danger")
+    except ValidationError as exc:
+        flash(f"Not paused: {exc.one_line()}", "danger")
     else:
         flash("Delivery paused. Emails wait, and keep their attempts, until you resume.", "warning")
     return redirect(url_for(".queue"))

@@ -13,7 +13,9 @@ from portal.delivery import pause, queueing
 from portal.delivery.pacing import ConnectionSlots, Throttle
 from portal.delivery.relays import Relay
 from portal.delivery.sweep import resume_delivery
+from portal.exceptions import ValidationError
 from portal.models import User
+from portal.names import control_problem
 
 COMMAND_LINE = "command line"
 
@@ -32,6 +34,8 @@ def pause_by_hand(actor: User | None, reason: str) -> bool:
     """Pause delivery (`actor` None: the command line) until a person resumes it. Over a pause
     the portal made itself, the pause becomes this person's (the probe no longer lifts it).
     False, and nothing recorded, if a person had paused it already."""
+    if problem := control_problem("The reason", reason):  # it is shown on pages and printed in terminals
+        raise ValidationError(problem)
     by = actor.email if actor else COMMAND_LINE
     relay = Relay.current()
     shown = f"{reason} ({actor.email})" if actor else reason

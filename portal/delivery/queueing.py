@@ -43,6 +43,22 @@ class RefusedJobError(Exception):
 
 
 class PortalJob(Job):
+    """A job as the portal reads it: only its own functions run, and no callback named in Redis
+    is ever imported (RQ imports one when a job fails or a registry cleans up, in the worker
+    and in the web process that reads the registries for /admin/queue)."""
+
+    @property
+    def success_callback(self):
+        return None
+
+    @property
+    def failure_callback(self):
+        return None
+
+    @property
+    def stopped_callback(self):
+        return None
+
     @property
     def func(self):
         callbacks = (self._success_callback_name, self._failure_callback_name, self._stopped_callback_name)
