@@ -14,6 +14,32 @@ def actions() -> list[str]:
     return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
 
 
+def test_session_edits_send_now_and_the_sweep_button_are_recorded(client, auth, people):
+    """Each field before and after; Send now with the time it replaced; the sweep with what it did."""
+    from portal.sessions.planning import SessionRequest, create_sessions
+    from tests.factories import tomorrow
+
+    session = people["own_session"]
+    auth.login("lecturer@example.edu")
+    form = {"course_id": session.course_id, "program_id": session.program_id, "stream_id": "",
+            "session_date": tomorrow(), "start_time": "10:00", "end_time": "11:00", "room": "LT 9",
+            "notify_at": "now"}
+    assert client.post(f"/sessions/{session.id}/edit", data=form).status_code == 303
+    starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=2)
+    scheduled = create_sessions(SessionRequest(
+        course_id=session.course_id, program_id=session.program_id, stream_id=None, lecturer_id=people["lecturer"].id,
+        starts_at=starts, ends_at=starts + timedelta(hours=1), notify_minutes_before=60))[0]
+    assert client.post(f"/sessions/{scheduled.id}/send-now").status_code == 303
+    auth.logout()
+    auth.login("admin@example.edu")
+    assert client.post("/admin/queue/sweep").status_code == 302
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [e.action for e in events] == ["session.edit", "session.send_now", "delivery.sweep"]
+    assert "room: — → LT 9" in events[0].details and "starts at: " in events[0].details
+    assert events[0].actor_id == people["lecturer"].id and events[2].actor_id == people["admin"].id
+    assert events[1].details.startswith("emails sent now instead of at ")
+
+
 def test_each_admin_action_is_recorded(client, auth, people, cli, tmp_path):
     session, program = people["own_session"], people["course"].program
     students = make_students(program, 2)

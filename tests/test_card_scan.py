@@ -198,6 +198,11 @@ def test_the_lecturer_accepts_or_rejects_a_confirmation_without_the_card(client,
 
     assert client.post(review, data={"decision": "accepted"}).status_code == 303  # a decision can be changed
     assert record_of(profile).review == Review.ACCEPTED
+    from portal.models import AuditEvent  # every decision is kept, the record has the latest
+    details = db.session.scalars(select(AuditEvent.details).where(AuditEvent.action == "attendance.review")
+                                 .order_by(AuditEvent.id)).all()
+    assert details == ["confirmation without the card: not reviewed → rejected",
+                       "confirmation without the card: rejected → accepted"]
     page = client.get(f"/sessions/{session.id}/attendance").get_data(as_text=True)
     assert "1 of 1 confirmed" in page and "accepted by Lee Lecturer" in page
 

@@ -10,7 +10,7 @@ from portal.admin.forms import CourseForm, ProgramForm, StaffForm, StreamForm
 from portal.admin.queue_overview import queue_overview
 from portal.auth.access import admin_required
 from portal.delivery import control, queueing
-from portal.delivery.sweep import describe, run_sweep
+from portal.delivery.sweep import describe
 from portal.exceptions import ValidationError
 from portal.models import Program, StudentProfile
 from portal.pages import form_page
@@ -134,7 +134,7 @@ def queue_pause():
 
 @bp.route("/queue/sweep", methods=["POST"])
 def queue_sweep():
-    summary = run_sweep()
+    summary = control.sweep_by_hand(current_user)
     if summary["queue_reachable"]:
         flash(f"Sweep done: {describe(summary)}.", "success")
     else:

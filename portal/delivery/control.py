@@ -12,7 +12,7 @@ from portal import audit
 from portal.delivery import pause, queueing
 from portal.delivery.pacing import ConnectionSlots, Throttle
 from portal.delivery.relays import Relay
-from portal.delivery.sweep import resume_delivery
+from portal.delivery.sweep import describe, resume_delivery, run_sweep
 from portal.exceptions import ValidationError
 from portal.models import User
 from portal.names import control_problem
@@ -53,6 +53,13 @@ def resume_by_hand(actor: User | None) -> int | None:
         audit.record_now(actor, "delivery.resume", f"delivery through {Relay.current()}",
                          f"{queued} waiting emails queued")
     return queued
+
+
+def sweep_by_hand(actor: User | None) -> dict:
+    """Run the sweep now (Admin → Delivery queue), and record that it was run and what it did."""
+    summary = run_sweep()
+    audit.record_now(actor, "delivery.sweep", "the delivery queue", describe(summary))
+    return summary
 
 
 def paused_by_the_portal(relay: Relay, reason: str) -> None:

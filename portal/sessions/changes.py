@@ -17,6 +17,7 @@ AttendanceService), so re-issuing a link or withdrawing a row ends the old one a
 Every change commits in one transaction; the caller then queues the emails now pending.
 """
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import current_app
 
@@ -24,10 +25,20 @@ from portal import audit
 from portal.database import utcnow
 from portal.exceptions import NotScheduledError, SessionCancelledError, ValidationError
 from portal.extensions import db
-from portal.models import AttendanceSession, EmailKind, EmailNotification, NotificationStatus, User
-from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
+from portal.models import (
+    AttendanceSession,
+    Course,
+    EmailKind,
+    EmailNotification,
+    NotificationStatus,
+    Program,
+    Stream,
+    User,
+)
+from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository, get
 from portal.services.jwt_service import JWTTokenService
 from portal.sessions.planning import SessionRequest, link_expiry, notify_time, validate
+from portal.timefmt import local_datetime
 
 # What the students were told: changing one of these after emails went out re-issues the links.
 TOLD = ("course_id", "starts_at", "ends_at", "latitude", "longitude", "radius_m", "room")
@@ -57,14 +68,19 @@ def ensure_changeable(session: AttendanceSession) -> None:
         raise SessionCancelledError(CANCELLED)
 
 
-def edit_session(session: AttendanceSession, request: SessionRequest) -> ChangeSummary:
-    """Apply the request's fields to the session and settle its students' emails (committed)."""
+def edit_session(session: AttendanceSession, request: SessionRequest, by: User | None = None) -> ChangeSummary:
+    """Apply the request's fields to the session and settle its students' emails (committed;
+    the change, each field before and after, in the audit log)."""
     ensure_changeable(session)
     errors = validate(request, current=session)
     if errors:
         raise ValidationError(errors)
     summary = ChangeSummary(changed=[name for name in EDITABLE if _differs(getattr(session, name),
                                                                             getattr(request, name))])
+    if summary.changed:
+        audit.record(by, "session.edit", audit.session_label(session), "; ".join(
+            f"{name.removesuffix('_id').replace('_', ' ')}: {_words(name, getattr(session, name))} → "
+            f"{_words(name, getattr(request, name))}" for name in summary.changed))
     for name in EDITABLE:
         setattr(session, name, getattr(request, name))
     if session.generated_at is None:  # no email prepared yet: the new settings are all there is
@@ -104,12 +120,14 @@ def cancel_sessions(sessions: list[AttendanceSession], by: User, notify_students
     return summary
 
 
-def send_now(session: AttendanceSession) -> None:
-    """A scheduled session's emails go out now (committed; the caller queues the generation).
-    SessionCancelledError, or NotScheduledError if its emails are not waiting for a time."""
+def send_now(session: AttendanceSession, by: User | None = None) -> None:
+    """A scheduled session's emails go out now (committed, audited; the caller queues the
+    generation). SessionCancelledError, or NotScheduledError if its emails are not waiting."""
     ensure_changeable(session)
     if not session.scheduled:
         raise NotScheduledError("This session's emails are not waiting for a sending time.")
+    audit.record(by, "session.send_now", audit.session_label(session),
+                 f"emails sent now instead of at {local_datetime(session.notify_at)}")
     session.notify_at, session.notify_minutes_before = utcnow(), None
     db.session.commit()
 
@@ -179,6 +197,21 @@ def _make_pending(row: EmailNotification, now, reason: str | None) -> None:
 
 def _withdraw(row: EmailNotification, now, reason: str) -> None:
     row.status, row.next_attempt_at, row.last_error, row.updated_at = Status.WITHDRAWN, None, reason, now
+
+
+def _words(field: str, value) -> str:
+    """A field's value as the audit log says it."""
+    if value is None or value == "":
+        return "all streams" if field == "stream_id" else "—"
+    if field == "course_id":
+        return getattr(get(Course, value), "course_code", str(value))
+    if field == "program_id":
+        return getattr(get(Program, value), "code", str(value))
+    if field == "stream_id":
+        return getattr(get(Stream, value), "name", str(value))
+    if isinstance(value, datetime):
+        return local_datetime(value)
+    return str(value)
 
 
 def _differs(old, new) -> bool:

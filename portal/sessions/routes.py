@@ -75,7 +75,7 @@ def edit(session_id: int):
         minutes = form.minutes_before if "notify_at" in form else session.notify_minutes_before
         try:
             summary = edit_session(session, _request_from(form, notify_minutes_before=minutes,
-                                                          lecturer_id=session.lecturer_id))
+                                                          lecturer_id=session.lecturer_id), by=current_user)
         except ValidationError as exc:
             exc.apply_to(form)
         else:
@@ -148,7 +148,7 @@ def cancel(session_id: int):
 def send_now(session_id: int):
     """A scheduled session's emails, now."""
     session = session_or_404(session_id)
-    send_now_service(session)
+    send_now_service(session, by=current_user)
     queued = queueing.enqueue_generation(session.id, session.starts_at)
     flash("Sending the emails now." if queued else queueing.QUEUE_DOWN, "success" if queued else "warning")
     return redirect(url_for(".detail", session_id=session.id), 303)
