@@ -78,6 +78,11 @@ class NotScheduledError(ConflictError):
     """"Send now" for a session whose emails are not waiting for a sending time."""
 
 
+class MarkedMeanwhileError(ConflictError):
+    """A hand mark on a status the lecturer no longer sees: the student confirmed, or someone
+    else marked them, since the page was shown."""
+
+
 class PlanChanged(ConflictError):
     """The students or programs changed since the sync preview: `plan` is the plan as it is now."""
 

@@ -152,3 +152,25 @@ def test_absent_once_ended_and_late_by_the_setting(client, auth, app, people):
     assert "refreshes by itself" not in html  # ended: nothing more to wait for
     assert "refreshes by itself" in client.get(
         f"/sessions/{people['own_session'].id}/attendance").get_data(as_text=True)
+
+
+def test_a_mark_on_a_status_that_changed_since_the_page_was_shown_is_refused(client, auth, roster):
+    """The lecturer's page showed Bea without a status; she confirms through her link; the mark
+    made on the old page is refused with what happened (409), unless the lecturer insists."""
+    session, students = roster
+    bea = students[1]
+    auth.login("lecturer@example.edu")
+    page = client.get(f"/sessions/{session.id}/attendance").get_data(as_text=True)
+    shown = row_of(page, bea).split(f'name="shown-{bea.id}" value="')[1].split('"')[0]
+    assert shown == ""
+    db.session.add(AttendanceRecord(session_id=session.id, student_profile_id=bea.id, ip_address="10.1.1.2",
+                                    recorded_at=session.starts_at + timedelta(minutes=2), user_agent="Phone/1.0",
+                                    card_check=CardCheck.SCANNED))
+    db.session.commit()
+    data = {"student_id": [str(bea.id)], "status": "absent", "note": "", f"shown-{bea.id}": shown}
+    refused = client.post(f"/sessions/{session.id}/attendance/marks", data=data)
+    assert refused.status_code == 409 and marks_count() == 0
+    assert "confirmed at" in refused.get_data(as_text=True) and "while you were marking; look again" in \
+        refused.get_data(as_text=True)
+    insisted = client.post(f"/sessions/{session.id}/attendance/marks", data={**data, "override": "y"})
+    assert insisted.status_code == 303 and marks_count() == 1

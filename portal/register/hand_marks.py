@@ -3,20 +3,24 @@ or corrects a status. Each change is a new AttendanceMark with who, when and the
 register showed before, so the history is complete and a link confirmation's evidence stays."""
 from portal import audit
 from portal.database import utcnow
-from portal.exceptions import SessionCancelledError, ValidationError
+from portal.exceptions import MarkedMeanwhileError, SessionCancelledError, ValidationError
 from portal.extensions import db
 from portal.models import AttendanceMark, AttendanceSession, AttendanceStatus, User
 from portal.names import control_problem, max_length
 from portal.register.statuses import StatusRule
 from portal.repositories.attendance_repository import AttendanceRepository
+from portal.timefmt import local_time
 
 NOTE_LIMIT = max_length(AttendanceMark.note)
 
 
 def set_status(session: AttendanceSession, student_ids: list[int], status: str, note: str, by: User,
-               rule: StatusRule) -> int:
+               rule: StatusRule, shown: dict[int, str] | None = None, override: bool = False) -> int:
     """Mark the given students of the session (committed, all or none). Returns how many
-    changed: a student already showing that status with that note gets no new history line."""
+    changed: a student already showing that status with that note gets no new history line.
+    `shown`: the status the lecturer's page showed for each student; if one has changed since
+    (the student confirmed, someone else marked them), nothing is marked and
+    MarkedMeanwhileError says who, unless `override`."""
     problems = {}
     if status not in set(AttendanceStatus):
         problems["status"] = "Choose present, late, excused or absent."
@@ -38,10 +42,15 @@ def set_status(session: AttendanceSession, student_ids: list[int], status: str, 
     if unknown:
         raise ValidationError({"student_id": f"{len(unknown)} of the chosen students are not on this session's list."})
     now = utcnow()
+    current_of = {student_id: rule.of_roster_row(session, roster[student_id], now)
+                  for student_id in dict.fromkeys(student_ids)}
+    moved = [student_id for student_id, current in current_of.items()
+             if shown and student_id in shown and shown[student_id] != (current or "")]
+    if moved and not override:
+        raise MarkedMeanwhileError(" ".join(_moved_words(roster[s], shown[s], current_of[s]) for s in moved))
     marks = []
-    for student_id in dict.fromkeys(student_ids):  # once each, in the order given
+    for student_id, current in current_of.items():  # once each, in the order given
         row = roster[student_id]
-        current = rule.of_roster_row(session, row, now)
         if current == status and (row.mark_note or "") == note and row.mark:
             continue
         marks.append(AttendanceMark(session_id=session.id, student_profile_id=student_id, status=status,
@@ -54,3 +63,11 @@ def set_status(session: AttendanceSession, student_ids: list[int], status: str, 
                      f"{len(marks)} marked {status}: {names}" + (f" (note: {note})" if note else ""))
     db.session.commit()
     return len(marks)
+
+
+def _moved_words(row, shown: str, current: str) -> str:
+    name = f"{row.first_name} {row.last_name}"
+    if row.recorded_at and not row.mark and current in (AttendanceStatus.PRESENT, AttendanceStatus.LATE):
+        return f"{name} confirmed at {local_time(row.recorded_at)} while you were marking; look again."
+    return f"{name} is now {current or 'without a status'}, not {shown or 'without a status'}, since the page " \
+           "was shown; look again."

@@ -6,7 +6,8 @@ from werkzeug.utils import secure_filename
 
 from portal.auth.access import session_or_404, staff_required
 from portal.database import utcnow
-from portal.exceptions import ValidationError
+from portal.errors import status_of
+from portal.exceptions import MarkedMeanwhileError, ValidationError
 from portal.models import AttendanceSession, AttendanceStatus
 from portal.register import card_review, hand_marks
 from portal.register.attendance_report import build_report, card_word, report_csv
@@ -45,10 +46,14 @@ def mark_attendance(session_id: int):
     try:
         if None in student_ids:
             raise ValidationError({"student_id": "The chosen students could not be read; reload the page."})
-        changed = hand_marks.set_status(session, student_ids, form.get("status", ""),
-                                        form.get("note", ""), current_user, StatusRule.from_config(current_app.config))
-    except ValidationError as error:
-        return _render(session, 400, mark_errors=error.errors,
+        shown = {int(key[6:]): value for key, value in form.items()
+                 if key.startswith("shown-") and key[6:].isdigit() and len(key) < 30}
+        changed = hand_marks.set_status(session, student_ids, form.get("status", ""), form.get("note", ""),
+                                        current_user, StatusRule.from_config(current_app.config),
+                                        shown=shown, override=form.get("override") == "y")
+    except (ValidationError, MarkedMeanwhileError) as error:
+        problems = error.errors if isinstance(error, ValidationError) else [str(error)]
+        return _render(session, status_of(error), mark_errors=problems,
                        typed={"status": form.get("status", ""), "note": form.get("note", ""), "ids": set(ids)})
     flash(f"{changed} student{'' if changed == 1 else 's'} marked {form['status']}." if changed
           else "Nothing changed: those students already had that status.", "success")
