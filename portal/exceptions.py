@@ -78,6 +78,10 @@ class NotScheduledError(ConflictError):
     """"Send now" for a session whose emails are not waiting for a sending time."""
 
 
+class ChangedMeanwhileError(ConflictError):
+    """An edit made on a session as it was before someone else's edit was saved."""
+
+
 class MarkedMeanwhileError(ConflictError):
     """A hand mark on a status the lecturer no longer sees: the student confirmed, or someone
     else marked them, since the page was shown."""

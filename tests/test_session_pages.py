@@ -165,3 +165,26 @@ def test_send_now_on_a_session_sent_at_once_is_a_409(client, auth, people):
     auth.login("lecturer@example.edu")
     response = client.post(f"/sessions/{people['own_session'].id}/send-now")
     assert response.status_code == 409 and "not waiting for a sending time" in response.get_data(as_text=True)
+
+
+def test_an_edit_made_on_a_stale_form_is_a_409_and_changes_nothing(client, auth, people, app):
+    """Two people open the edit form; the first saves; the second's save is refused with the
+    session as it is now, not applied over the first."""
+    import re
+
+    session = people["own_session"]
+    auth.login("lecturer@example.edu")
+    page = client.get(f"/sessions/{session.id}/edit").get_data(as_text=True)
+    seen = re.search(r'name="seen" type="hidden" value="([0-9a-f]+)"', page).group(1)
+    starts = session.starts_at
+    form = {"course_id": str(session.course_id), "program_id": str(session.program_id), "stream_id": "",
+            "session_date": f"{starts:%Y-%m-%d}", "start_time": f"{starts:%H:%M}",
+            "end_time": f"{session.ends_at:%H:%M}", "notify_at": "now", "seen": seen}
+    first = client.post(f"/sessions/{session.id}/edit", data={**form, "room": "LT 1"})
+    assert first.status_code == 303
+    second = client.post(f"/sessions/{session.id}/edit", data={**form, "room": "LT 2"})  # the same, stale, form
+    html = second.get_data(as_text=True)
+    assert second.status_code == 409 and "was changed while you were editing it" in html
+    assert 'value="LT 1"' in html  # the form now shows the session as it is
+    db.session.expire_all()
+    assert db.session.get(AttendanceSession, session.id).room == "LT 1"

@@ -16,6 +16,7 @@ AttendanceService), so re-issuing a link or withdrawing a row ends the old one a
 
 Every change commits in one transaction; the caller then queues the emails now pending.
 """
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,7 +24,7 @@ from flask import current_app
 
 from portal import audit
 from portal.database import utcnow
-from portal.exceptions import NotScheduledError, SessionCancelledError, ValidationError
+from portal.exceptions import ChangedMeanwhileError, NotScheduledError, SessionCancelledError, ValidationError
 from portal.extensions import db
 from portal.models import (
     AttendanceSession,
@@ -68,10 +69,21 @@ def ensure_changeable(session: AttendanceSession) -> None:
         raise SessionCancelledError(CANCELLED)
 
 
-def edit_session(session: AttendanceSession, request: SessionRequest, by: User | None = None) -> ChangeSummary:
+def fingerprint(session: AttendanceSession) -> str:
+    """What an edit form saw of the session: its editable fields, as they were."""
+    seen = "|".join(repr(getattr(session, name)) for name in EDITABLE)
+    return hashlib.sha256(seen.encode()).hexdigest()[:32]
+
+
+def edit_session(session: AttendanceSession, request: SessionRequest, by: User | None = None,
+                 seen: str | None = None) -> ChangeSummary:
     """Apply the request's fields to the session and settle its students' emails (committed;
-    the change, each field before and after, in the audit log)."""
+    the change, each field before and after, in the audit log). `seen`: the fingerprint the
+    edit form was shown with; ChangedMeanwhileError if the session has changed since."""
     ensure_changeable(session)
+    if seen is not None and seen != fingerprint(session):
+        raise ChangedMeanwhileError("This session was changed while you were editing it (by someone else, or in "
+                                    "another tab). Here it is as it is now: review it and save again.")
     errors = validate(request, current=session)
     if errors:
         raise ValidationError(errors)

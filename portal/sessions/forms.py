@@ -6,6 +6,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectChoice,
@@ -154,6 +155,7 @@ class EditSessionForm(SessionForm):
     """Every field of a new session but the series; the sending time only until the emails are prepared."""
 
     repeat_weeks = None
+    seen = HiddenField()  # the session as the form was shown (sessions.changes.fingerprint)
     submit = SubmitField("Save changes")
 
 

@@ -6,14 +6,15 @@ from flask_login import current_user
 
 from portal.auth.access import owner_filter, session_or_404, staff_required
 from portal.delivery import queueing
-from portal.exceptions import ValidationError
+from portal.errors import status_of
+from portal.exceptions import ChangedMeanwhileError, ValidationError
 from portal.models import AttendanceSession
 from portal.models import NotificationStatus as Status
 from portal.pages import form_page
 from portal.repositories import EmailNotificationRepository, SessionRepository
 from portal.request_args import page_arg
 from portal.sessions import bp
-from portal.sessions.changes import cancel_sessions, edit_session, ensure_changeable, rest_of_series
+from portal.sessions.changes import cancel_sessions, edit_session, ensure_changeable, fingerprint, rest_of_series
 from portal.sessions.changes import send_now as send_now_service
 from portal.sessions.forms import CancelSessionForm, EditSessionForm, SessionForm
 from portal.sessions.listing import listed
@@ -67,23 +68,36 @@ def audience_count():
 def edit(session_id: int):
     session = session_or_404(session_id)
     ensure_changeable(session)
-    form = EditSessionForm(obj=None if request.method == "POST" else _form_data(session))
-    form.fill_choices(current=session)
-    if session.generated_at is not None:  # the emails are prepared: their sending time is past choosing
-        del form.notify_at, form.notify_minutes_before
+    form = _edit_form(session, shown=request.method != "POST")
     if form.validate_on_submit():
         minutes = form.minutes_before if "notify_at" in form else session.notify_minutes_before
         try:
             summary = edit_session(session, _request_from(form, notify_minutes_before=minutes,
-                                                          lecturer_id=session.lecturer_id), by=current_user)
+                                                          lecturer_id=session.lecturer_id),
+                                   by=current_user, seen=form.seen.data or None)
         except ValidationError as exc:
             exc.apply_to(form)
+        except ChangedMeanwhileError as changed:
+            form = _edit_form(session, shown=True)  # the session as it is now
+            form.form_errors.append(str(changed))
+            return _form_page("sessions/edit.html", form, session=session)[0], status_of(changed)
         else:
             queued = (queueing.enqueue_generation_if_due(session) if session.generated_at is None
                       else queueing.enqueue_send_batches(summary.pending, starts_at=session.starts_at))
             flash(_edited_message(summary, queued), "success" if queued else "warning")
             return redirect(url_for(".detail", session_id=session.id), 303)
     return _form_page("sessions/edit.html", form, session=session)
+
+
+def _edit_form(session: AttendanceSession, shown: bool) -> EditSessionForm:
+    """The edit form: as submitted, or (`shown`) filled from the session as it is now."""
+    form = EditSessionForm(formdata=None, obj=_form_data(session)) if shown else EditSessionForm()
+    form.fill_choices(current=session)
+    if shown:
+        form.seen.data = fingerprint(session)
+    if session.generated_at is not None:  # the emails are prepared: their sending time is past choosing
+        del form.notify_at, form.notify_minutes_before
+    return form
 
 
 def _form_data(session: AttendanceSession) -> SimpleNamespace:
