@@ -350,20 +350,28 @@ def test_a_cancelled_scheduled_session_is_never_prepared(lecturer, people, form,
     assert newest_session().generation_status == GenerationStatus.WAITING
 
 
-def test_an_answer_does_not_undo_a_withdrawal(app, people):
-    """A relay's answer that arrives after the lecturer withdrew the email is history only."""
+def test_an_answer_does_not_undo_a_withdrawal_or_land_on_a_newer_claim(app, people):
+    """A relay's answer that arrives after the lecturer withdrew the email, or after the row was
+    re-issued and claimed again (a new Message-ID), is history only."""
+    from portal.delivery.outcomes import Attempt
     from tests.factories import make_notification
-    student = make_students(people["course"].program, 1)[0]
-    row = make_notification(people["own_session"], student, status="sending")
-    row.status = "withdrawn"
+
+    withdrawn, reissued = make_students(people["course"].program, 2)
+    rows = [make_notification(people["own_session"], student, status="sending") for student in (withdrawn, reissued)]
+    for row in rows:
+        row.message_id = f"<old-{row.id}@example.edu>"
+    rows[0].status = "withdrawn"
+    db.session.commit()
+    old_ids = {row.id: row.message_id for row in rows}
+    rows[1].message_id = "<new@example.edu>"  # re-issued, and claimed by a newer batch
     db.session.commit()
     with OutcomeWriter.open() as writer:
-        from portal.delivery.outcomes import Attempt
-        writer.record(row.id, "sent", None, utcnow(), sent_at=utcnow(), attempt=Attempt("sent", 250, "OK"),
-                      counts=True)
+        for row in rows:
+            writer.record(row.id, old_ids[row.id], "sent", None, utcnow(), sent_at=utcnow(),
+                          attempt=Attempt("sent", 250, "OK"), counts=True)
     db.session.expire_all()
-    assert db.session.get(EmailNotification, row.id).status == "withdrawn"
-    assert db.session.scalars(select(DeliveryAttempt.outcome)).all() == ["sent"]
+    assert [db.session.get(EmailNotification, row.id).status for row in rows] == ["withdrawn", "sending"]
+    assert db.session.scalars(select(DeliveryAttempt.outcome)).all() == ["sent", "sent"]
 
 
 # --- the subject and the command line ---------------------------------------------------------
@@ -444,3 +452,57 @@ def test_a_session_scheduled_seconds_ahead_is_emailed_on_time_across_a_worker_re
     for accepted in smtp_server.handler.accepted_at:
         assert notify_at.timestamp() <= accepted <= notify_at.timestamp() + 10
     assert statuses(session.id) == {"sent": 2}
+
+
+# --- changes while a batch is sending ---------------------------------------------------------
+
+@pytest.mark.integration
+@pytest.mark.parametrize("change", ["edit", "cancel"])
+def test_a_change_during_a_slow_batch_sends_nothing_stale_and_its_emails_leave_at_once(
+        app, people, tmp_path, change):
+    """A relay that holds each reply; the lecturer moves (or cancels) the session after the
+    first emails went out. The running batch drops what it had built for the old session, and
+    the "changed" ("cancelled") emails go within seconds, not when the sweep comes round."""
+    from portal.delivery import queueing
+    from portal.sessions import planning
+    from portal.sessions.changes import cancel_sessions, edit_session
+    from tests.smtp_servers import ScriptedHandler, SMTPServer
+    from tests.support import point_mail_at, running_worker
+
+    course = people["course"]
+    make_students(course.program, 10)
+    with SMTPServer(ScriptedHandler(latency=0.1)) as relay:  # four replies a message: 0.4 s each
+        point_mail_at(app, relay.port)
+        starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=30)
+        request = planning.SessionRequest(course_id=course.id, program_id=course.program_id, stream_id=None,
+                                          lecturer_id=people["lecturer"].id, starts_at=starts,
+                                          ends_at=starts + timedelta(hours=1))
+        session = planning.create_session(request)
+        queueing.enqueue_generation(session.id, session.starts_at)
+        with running_worker(app, tmp_path / "worker.log"):
+            wait_for(lambda: len(relay.handler.received) >= 2, timeout=20, what="the first emails")
+            db.session.expire_all()
+            session = db.session.get(AttendanceSession, session.id)
+            if change == "edit":
+                moved = planning.SessionRequest(**{**request.__dict__, "starts_at": starts + timedelta(hours=1),
+                                                   "ends_at": starts + timedelta(hours=2)})
+                summary = edit_session(session, moved, by=people["lecturer"])
+            else:
+                summary = cancel_sessions([session], people["lecturer"], notify_students=True)
+            changed_at = time.time()
+            emailed = summary.reissued
+            assert emailed >= 2 and queueing.enqueue_send_batches(summary.pending, suffix=summary.job_suffix,
+                                                                  starts_at=session.starts_at)
+            kind = "Session changed" if change == "edit" else "Session cancelled"
+            wait_for(lambda: sum(kind in subject(r) for r in relay.handler.received) == emailed, timeout=15,
+                     what=f"the {kind} emails")
+            took = time.time() - changed_at
+            if change == "edit":
+                wait_for(lambda: statuses(session.id) == {"sent": 10}, timeout=15, what="every student's newest email")
+    assert took < 10  # the sweep would have taken minutes
+    current = {row.student_profile.user.email: row.token
+               for row in db.session.scalars(select(EmailNotification).where(EmailNotification.session_id == session.id))}
+    late = [r for r, at in zip(relay.handler.received, relay.handler.accepted_at) if at > changed_at + 0.6]
+    stale = [r.recipient for r in late if "Attendance Session Created" in subject(r)
+             and (change == "cancel" or current[r.recipient] not in parts(r.message)["text/plain"])]
+    assert stale == []  # beyond the one message already on the wire, nothing for the old session

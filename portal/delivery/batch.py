@@ -1,6 +1,8 @@
 """The emails of one send job, shared by the threads that send them."""
 import threading
+import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,8 +23,17 @@ class Email:
 class Batch:
     """What the threads of one send job share: the work left, the counts, the writer."""
 
-    def __init__(self, writer: OutcomeWriter, claimed: int):
+    CHECK_EVERY = 0.1  # seconds between looks at whether the batch's rows are still its own
+
+    def __init__(self, writer: OutcomeWriter, claimed: int, message_ids: dict[int, str] | None = None,
+                 still_ours: Callable[[dict[int, str]], set[int]] | None = None):
+        """`message_ids`: the Message-ID this batch's claim of each row carries; `still_ours`: which
+        of those rows are still this claim's (not re-issued, withdrawn or cancelled since)."""
         self.writer = writer
+        self.message_ids = dict(message_ids or {})
+        self._still_ours = still_ours
+        self._ours: set[int] | None = None
+        self._checked = 0.0
         self.lock = threading.Lock()
         self.work: deque[Email] = deque()
         self.unanswered: set[int] = set()
@@ -59,7 +70,19 @@ class Batch:
 
     def write(self, notification_id: int, status: str, reason: str | None, now: datetime, **fields) -> None:
         """Record an answer (or a decision) for one email, committed at once."""
-        self.writer.record(notification_id, status, reason, now, **fields)
+        self.writer.record(notification_id, self.message_ids.get(notification_id), status, reason, now, **fields)
+
+    def superseded(self, email: Email) -> bool:
+        """Whether the email's row was changed since this batch claimed it (a new link, a withdrawal,
+        a cancellation): its message is stale and must not go. Asked of the database at most every
+        CHECK_EVERY seconds for the whole batch, just before each message would go."""
+        if self._still_ours is None:
+            return False
+        with self.lock:
+            if self._ours is None or time.monotonic() - self._checked >= self.CHECK_EVERY:
+                waiting = {i: m for i, m in self.message_ids.items() if i in self.unanswered}
+                self._ours, self._checked = self._still_ours(waiting), time.monotonic()
+            return email.id not in self._ours
 
     def wait(self, email: Email, reason: str, until: datetime | None, now: datetime) -> None:
         """Back to `pending` without counting an attempt, until `until` (None: until queued again)."""

@@ -36,9 +36,11 @@ class OutcomeWriter:
         self._cursor = self._driver.cursor()
         self._time = driver_time(connection.dialect.name)
         mark = "%s" if connection.dialect.name == "postgresql" else "?"
+        # An answer lands only on the claim that sent the message: a row re-issued (a new
+        # Message-ID) or withdrawn meanwhile keeps its new state; the answer is in its history.
         self._update = (f"UPDATE email_notifications SET status = {mark}, last_error = {mark}, sent_at = {mark}, "
                         f"next_attempt_at = {mark}, updated_at = {mark}, attempts = attempts + {mark} "
-                        f"WHERE id = {mark} AND status = 'sending'")
+                        f"WHERE id = {mark} AND status = 'sending' AND message_id = {mark}")
         self._history = (f"INSERT INTO delivery_attempts (notification_id, attempted_at, outcome, smtp_code, detail) "
                          f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})")
         self.lock = threading.Lock()
@@ -59,15 +61,16 @@ class OutcomeWriter:
                     connection.exec_driver_sql("RESET synchronous_commit")
                     connection.commit()
 
-    def record(self, notification_id: int, status: str, last_error: str | None, now: datetime, *,
+    def record(self, notification_id: int, message_id: str, status: str, last_error: str | None, now: datetime, *,
                sent_at: datetime | None = None, next_attempt_at: datetime | None = None,
                attempt: Attempt | None = None, counts: bool = False) -> None:
-        """Set the status; with `attempt`, add it to the history (and to `attempts` if it `counts`)."""
+        """Set the status of the claim that sent `message_id`; with `attempt`, add it to the history
+        (and to `attempts` if it `counts`)."""
         convert = self._time
         with self.lock:
             self._cursor.execute(self._update, (
                 status, last_error, sent_at and convert(sent_at), next_attempt_at and convert(next_attempt_at),
-                convert(now), 1 if counts else 0, notification_id))
+                convert(now), 1 if counts else 0, notification_id, message_id))
             if attempt is not None:
                 self._cursor.execute(self._history, (notification_id, convert(now), attempt.outcome,
                                                      attempt.smtp_code, attempt.detail))

@@ -96,7 +96,7 @@ class DeliveryService:
         db.session.commit()  # end the read transaction before any SMTP traffic
 
         with OutcomeWriter.open() as writer:
-            batch = Batch(writer, len(claimed))
+            batch = Batch(writer, len(claimed), {row.id: row.message_id for row in rows}, self._still_ours)
             try:
                 batch.add([email for row in rows if (email := self._prepare(batch, row))])
                 batch.starts_at = min((row.starts_at for row in rows), default=None)
@@ -107,9 +107,10 @@ class DeliveryService:
             queueing.enqueue_send_batches(ids, suffix=f"-attempt{attempts + 1}", starts_at=batch.starts_at)
 
         counts = batch.counts
-        log.info("batch of %d: claimed %d, sent %d, failed %d, retrying %d, waiting %d, expired %d in %.2f s",
-                 len(notification_ids), counts["claimed"], counts["sent"], counts["failed"], counts["retrying"],
-                 counts["waiting"], counts["expired"], time.monotonic() - started)
+        log.info("batch of %d: claimed %d, sent %d, failed %d, retrying %d, waiting %d, expired %d, superseded %d "
+                 "in %.2f s", len(notification_ids), counts["claimed"], counts["sent"], counts["failed"],
+                 counts["retrying"], counts["waiting"], counts["expired"], counts["superseded"],
+                 time.monotonic() - started)
         return dict(counts)
 
     def _prepare(self, batch: Batch, row) -> Email | None:
@@ -262,6 +263,11 @@ class DeliveryService:
             self._wait(batch, email, "Waiting for its turn under the mail server's pace",
                        self.now() + timedelta(seconds=MAX_TURN_WAIT))
             return True
+        if batch.superseded(email):  # re-issued, withdrawn or cancelled since the claim: its message is stale
+            if place:
+                self.rate_limit.sent(place)
+            batch.done(email, "superseded")
+            return True
         try:
             result = relay.send(email.message)
         finally:
@@ -349,6 +355,11 @@ class DeliveryService:
 
     def _write(self, batch: Batch, notification_id: int, status: str, reason: str | None, **fields) -> None:
         batch.write(notification_id, status, reason, self.now(), **fields)
+
+    def _still_ours(self, message_ids: dict[int, str]) -> set[int]:
+        ours = self.notifications.still_claimed(message_ids)
+        db.session.commit()  # end the read, so that no transaction stays open while the batch sends
+        return ours
 
     def _release_untried(self, batch: Batch) -> None:
         untried = batch.in_flight()

@@ -64,6 +64,14 @@ class EmailNotificationRepository:
         return db.session.scalar(select(EmailNotification).where(
             EmailNotification.session_id == session_id, EmailNotification.student_profile_id == student_id))
 
+    def still_claimed(self, message_ids: dict[int, str]) -> set[int]:
+        """Which of these rows are still `sending` under the given Message-IDs (their claim's)."""
+        if not message_ids:
+            return set()
+        rows = db.session.execute(select(EmailNotification.id, EmailNotification.message_id).where(
+            EmailNotification.id.in_(list(message_ids)), EmailNotification.status == Status.SENDING)).all()
+        return {row_id for row_id, message_id in rows if message_ids[row_id] == message_id}
+
     def get_by_ids(self, ids: list[int]) -> list[EmailNotification]:
         return list(db.session.scalars(select(EmailNotification).where(EmailNotification.id.in_(ids))))
 

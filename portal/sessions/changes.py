@@ -58,6 +58,9 @@ class ChangeSummary:
     withdrawn: int = 0  # students taken off (or emails not sent, when cancelling)
     reissued: int = 0  # students who get a "Session changed" (or cancellation) email
     pending: list[int] = field(default_factory=list)  # rows to queue now
+    # Their send jobs' own ids: a batch of the same rows may still be running (its stale
+    # messages are dropped), and a job is not queued again while one of its id runs.
+    job_suffix: str = ""
 
 
 CANCELLED = "This session was cancelled; it cannot be changed."
@@ -103,6 +106,7 @@ def edit_session(session: AttendanceSession, request: SessionRequest, by: User |
     if summary.changed:
         _settle(session, summary, reissue=bool(set(summary.changed) & set(TOLD)))
         session.changed_at = utcnow()
+        summary.job_suffix = f"-changed{int(session.changed_at.timestamp() * 1000)}"
     db.session.commit()
     return summary
 
@@ -111,8 +115,8 @@ def cancel_sessions(sessions: list[AttendanceSession], by: User, notify_students
     """Cancel the sessions (one, or the rest of a series), all in one commit. Emails not yet
     sent are withdrawn; with `notify_students`, every student already emailed (or being
     emailed) gets a cancellation email. Sessions already cancelled are left as they are."""
-    summary = ChangeSummary(changed=["cancelled"])
     now = utcnow()
+    summary = ChangeSummary(changed=["cancelled"], job_suffix=f"-cancelled{int(now.timestamp() * 1000)}")
     for session in sessions:
         if session.cancelled:
             continue

@@ -83,7 +83,8 @@ def edit(session_id: int):
             return _form_page("sessions/edit.html", form, session=session)[0], status_of(changed)
         else:
             queued = (queueing.enqueue_generation_if_due(session) if session.generated_at is None
-                      else queueing.enqueue_send_batches(summary.pending, starts_at=session.starts_at))
+                      else queueing.enqueue_send_batches(summary.pending, suffix=summary.job_suffix,
+                                                         starts_at=session.starts_at))
             flash(_edited_message(summary, queued), "success" if queued else "warning")
             return redirect(url_for(".detail", session_id=session.id), 303)
     return _form_page("sessions/edit.html", form, session=session)
@@ -148,7 +149,7 @@ def cancel(session_id: int):
         return form_page("sessions/cancel.html", form, session=session, rest=rest, emailed=emailed)
     targets = rest if form.scope.data == "series" else [session]
     summary = cancel_sessions(targets, current_user, form.notify_students.data)
-    queued = queueing.enqueue_send_batches(summary.pending, starts_at=session.starts_at)
+    queued = queueing.enqueue_send_batches(summary.pending, suffix=summary.job_suffix, starts_at=session.starts_at)
     which = f"{len(targets)} sessions" if len(targets) > 1 else "Session"
     message = f"{which} cancelled. {_students(summary.withdrawn)} will not be emailed."
     if form.notify_students.data:
