@@ -7,6 +7,7 @@ from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from portal.exceptions import (
@@ -137,6 +138,13 @@ def init_app(app: Flask) -> None:
 
     for exc_class, status in DOMAIN_ERRORS.items():
         app.register_error_handler(exc_class, lambda exc, status=status: render_error(status, str(exc)))
+
+    @app.errorhandler(StaleDataError)
+    def changed_meanwhile(exc):
+        """A change written over a session someone else changed a moment before (its version moved)."""
+        db.session.rollback()
+        return render_error(DOMAIN_ERRORS[ConflictError], "This was changed by someone else a moment ago. "
+                                                          "Reload the page, check it, and try again.")
 
     @app.errorhandler(InternalServerError)
     def server_error(exc):

@@ -506,3 +506,56 @@ def test_a_change_during_a_slow_batch_sends_nothing_stale_and_its_emails_leave_a
     stale = [r.recipient for r in late if "Attendance Session Created" in subject(r)
              and (change == "cancel" or current[r.recipient] not in parts(r.message)["text/plain"])]
     assert stale == []  # beyond the one message already on the wire, nothing for the old session
+
+
+def test_an_edit_while_the_emails_are_prepared_ends_with_rows_that_match_the_session(app, people, monkeypatch):
+    """Generation has read the session and its students when the lecturer moves the session to
+    another stream and an hour later. The preparation starts again: every row is for a student
+    of the new stream, with a link that lasts as long as the moved session needs."""
+    import threading
+
+    from portal.repositories import StudentProfileRepository
+    from portal.services.jwt_service import JWTTokenService
+    from portal.services.notification_generation_service import NotificationGenerationService
+    from portal.sessions import planning
+    from portal.sessions.changes import edit_session
+
+    course = people["course"]
+    stream_a, stream_b = course.program.streams
+    make_students(course.program, 3, stream=stream_a, prefix="in-a")
+    in_b = make_students(course.program, 2, stream=stream_b, prefix="in-b")
+    starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=3)
+    session = planning.create_session(planning.SessionRequest(
+        course_id=course.id, program_id=course.program_id, stream_id=stream_a.id, lecturer_id=people["lecturer"].id,
+        starts_at=starts, ends_at=starts + timedelta(hours=1)))
+    read, edited = threading.Event(), threading.Event()
+    real_read = StudentProfileRepository.get_by_program_and_stream
+
+    def read_then_wait(self, *args, **kwargs):
+        students = real_read(self, *args, **kwargs)
+        if not read.is_set():
+            read.set()
+            edited.wait(10)  # the edit is saved while generation holds what it read
+        return students
+
+    monkeypatch.setattr(StudentProfileRepository, "get_by_program_and_stream", read_then_wait)
+
+    def generate():
+        with app.app_context():
+            NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(
+                session.id)
+
+    worker = threading.Thread(target=generate)
+    worker.start()
+    assert read.wait(10)
+    moved = planning.SessionRequest(course_id=course.id, program_id=course.program_id, stream_id=stream_b.id,
+                                    lecturer_id=people["lecturer"].id, starts_at=starts + timedelta(hours=1),
+                                    ends_at=starts + timedelta(hours=2))
+    edit_session(db.session.get(AttendanceSession, session.id), moved, by=people["lecturer"])
+    edited.set()
+    worker.join(20)
+    db.session.expire_all()
+    rows = db.session.scalars(select(EmailNotification).where(EmailNotification.session_id == session.id)).all()
+    assert sorted(row.student_profile_id for row in rows) == sorted(s.id for s in in_b)
+    assert {row.token_expires_at for row in rows} == {planning.link_expiry(starts + timedelta(hours=1))}
+    assert db.session.get(AttendanceSession, session.id).generated_at is not None

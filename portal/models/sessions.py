@@ -48,6 +48,12 @@ class AttendanceSession(db.Model):
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last edit after emails had gone out
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Raised by every change written through the ORM, which writes only over the version it read:
+    # an edit and the generation of its emails (or two edits) can never interleave, the later
+    # one fails with StaleDataError and starts again from the session as it now is.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1", nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
 
     # The seed's names for the session window.
     time_created = synonym("starts_at")

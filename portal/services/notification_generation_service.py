@@ -4,6 +4,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm.exc import StaleDataError
+
 from portal.database import utcnow
 from portal.exceptions import SessionNotFoundError
 from portal.extensions import db
@@ -13,6 +15,9 @@ from portal.services.jwt_service import JWTTokenService
 from portal.timefmt import local_datetime
 
 log = logging.getLogger(__name__)
+
+
+GENERATION_TRIES = 5
 
 
 class NotificationGenerationService:
@@ -38,6 +43,19 @@ class NotificationGenerationService:
         self.now = clock
 
     def generate_notifications_for_session(self, session_id: int) -> dict:
+        """One pending notification per eligible student, in one transaction with the session's
+        `generated_at`. An edit saved meanwhile (the session's version moved) makes the commit
+        fail with nothing written; generation then starts again from the session as it is."""
+        for attempt in range(1, GENERATION_TRIES + 1):
+            try:
+                return self._generate(session_id)
+            except StaleDataError:
+                db.session.rollback()
+                log.info("session %s changed while its emails were prepared; preparing again (try %d)",
+                         session_id, attempt + 1)
+        raise RuntimeError(f"session {session_id} kept changing while its emails were prepared")
+
+    def _generate(self, session_id: int) -> dict:
         started = time.monotonic()
         session = self.sessions.get_by_id(session_id)
         if session is None:

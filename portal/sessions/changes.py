@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit
 from portal.database import utcnow
@@ -101,14 +102,24 @@ def edit_session(session: AttendanceSession, request: SessionRequest, by: User |
     if session.generated_at is None:  # no email prepared yet: the new settings are all there is
         if "notify_minutes_before" in summary.changed or "starts_at" in summary.changed:
             session.notify_at = notify_time(session.starts_at, session.notify_minutes_before)
-        db.session.commit()
-        return summary
-    if summary.changed:
+    elif summary.changed:
         _settle(session, summary, reissue=bool(set(summary.changed) & set(TOLD)))
         session.changed_at = utcnow()
         summary.job_suffix = f"-changed{int(session.changed_at.timestamp() * 1000)}"
-    db.session.commit()
+    _commit_over(session)
     return summary
+
+
+def _commit_over(session: AttendanceSession) -> None:
+    """Commit a change made on the session as it was read; ChangedMeanwhileError (nothing saved)
+    if another edit, or the preparation of its emails, was saved in between."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise ChangedMeanwhileError("This session was changed while you were editing it (its emails were being "
+                                    "prepared, or someone else saved it). Here it is as it is now: review it and "
+                                    "save again.") from None
 
 
 def cancel_sessions(sessions: list[AttendanceSession], by: User, notify_students: bool) -> ChangeSummary:
