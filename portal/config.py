@@ -145,8 +145,10 @@ class Config:
             "EMAIL_SUBJECT_TEMPLATE": os.environ.get("EMAIL_SUBJECT_TEMPLATE", "").strip()
                                       or "Attendance Session Created: {course_name}",
             "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
-            # Failed sign-ins per account before it is locked for the rest of the window.
+            # Failed sign-ins per account and client network before it is locked from there.
             "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 15 minutes"),
+            # ... and per account from any address (a ceiling on guessing from many addresses).
+            "LOGIN_ACCOUNT_CEILING": os.environ.get("LOGIN_ACCOUNT_CEILING", "50 per hour"),
             # The largest request body, in bytes (0: the portal's 1 MB; the import takes 16 MB).
             "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 0) or None,
             # Reverse proxies in front of the portal whose X-Forwarded-* headers are trusted.

@@ -54,6 +54,7 @@ def test_logout_is_a_post(client, auth, people):
         ("/admin/courses", {"code": "X1", "name": "X", "program_code": "CS"}),
         ("/admin/staff", {"email": "z@example.edu"}),
         ("/admin/staff/2/active", {"active": "false"}),
+        ("/admin/staff/2/unlock", {}),
         ("/admin/import", {}),
         ("/admin/queue/pause", {"reason": "x"}),
         ("/admin/queue/resume", {}),
@@ -217,16 +218,44 @@ def test_an_ipv6_client_is_counted_per_64_network(client, people):
     assert other_network.status_code == 401
 
 
-def test_an_account_is_locked_after_repeated_failures_from_anywhere(client, auth, people):
-    for n in range(5):  # five wrong passwords, each from a different address
+def test_an_account_is_locked_from_the_address_that_failed_and_an_admin_unlocks_it(app, client, auth, people):
+    """Five wrong passwords from one address lock the account there; the staff member signs in
+    from their usual place all the same; an admin unlocks it at once (audited)."""
+    from sqlalchemy import select
+
+    from portal.models import AuditEvent
+
+    stranger = {"REMOTE_ADDR": "198.51.100.7"}
+    for n in range(5):
         response = client.post("/login", data={"email": "Lecturer@example.edu", "password": f"guess {n}"},
+                               environ_base=stranger)
+        assert response.status_code == 401
+    locked = client.post("/login", data={"email": "lecturer@example.edu", "password": PASSWORD},
+                         environ_base=stranger)
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins for this account" in locked.get_data(as_text=True)
+    usual = app.test_client()
+    assert usual.post("/login", data={"email": "lecturer@example.edu", "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code == 302  # not locked out by a stranger
+
+    assert auth.login("admin@example.edu").status_code == 302
+    assert client.post(f"/admin/staff/{people['lecturer'].id}/unlock").status_code == 302
+    auth.logout()
+    assert client.post("/login", data={"email": "lecturer@example.edu", "password": PASSWORD},
+                       environ_base=stranger).status_code == 302
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.unlock")).one()
+    assert event.actor_id == people["admin"].id and event.subject == "lecturer@example.edu"
+
+
+def test_guessing_one_account_from_many_addresses_meets_a_ceiling(app, client, people):
+    app.config["LOGIN_ACCOUNT_CEILING"] = "5 per hour"
+    for n in range(5):  # five wrong passwords, each from a different address
+        response = client.post("/login", data={"email": "lecturer@example.edu", "password": f"guess {n}"},
                                environ_base={"REMOTE_ADDR": f"198.51.100.{n + 1}"})
         assert response.status_code == 401
     locked = client.post("/login", data={"email": "lecturer@example.edu", "password": PASSWORD},
                          environ_base={"REMOTE_ADDR": "198.51.100.99"})
     assert locked.status_code == 429
-    assert "Too many failed sign-ins for this account" in locked.get_data(as_text=True)
-    assert auth.login("admin@example.edu").status_code == 302  # other accounts are not affected
 
 
 def test_successful_sign_ins_do_not_count_towards_the_lockout(client, auth, people):

@@ -93,6 +93,20 @@ def set_staff_active(user_id: int):
     return redirect(url_for(".staff"))
 
 
+@bp.route("/staff/<id:user_id>/unlock", methods=["POST"])
+def unlock_staff(user_id: int):
+    """Failed sign-ins locked the account (from one address, or the ceiling from anywhere): lift it now."""
+    try:
+        user = accounts.unlock(user_id, current_user)
+    except ValidationError as exc:
+        flash(exc.one_line(), "danger")
+    except RedisError:
+        flash("The queue (Redis) is not reachable: the account cannot be unlocked now.", "danger")
+    else:
+        flash(f"{user.email} can sign in again: its failed sign-ins are forgotten.", "success")
+    return redirect(url_for(".staff"))
+
+
 @bp.route("/queue")
 def queue():
     """What the workers are doing: pause, pace, queue lengths, workers, recent failures."""

@@ -17,6 +17,7 @@ ACTIONS = {
     "staff.create": "Staff account created",
     "staff.password": "Staff password set",
     "staff.active": "Staff account activated or deactivated",
+    "staff.unlock": "Staff account's sign-in unlocked",
     "account.password": "Own password changed",
     "student.edit": "Student edited",
     "students.import": "Students imported",

@@ -26,6 +26,9 @@ def safe_next(target: str | None) -> str | None:
                error_message="Too many sign-in attempts from your network. Wait a minute, then try again.")
 @limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], methods=["POST"],
                key_func=sign_in.account_key, deduct_when=sign_in.failed, error_message=sign_in.lockout_message)
+@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_CEILING"], methods=["POST"],
+               key_func=sign_in.account_anywhere_key, deduct_when=sign_in.failed,
+               error_message=sign_in.lockout_message)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("sessions.index"))

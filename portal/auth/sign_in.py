@@ -5,8 +5,11 @@
   hash made the same way. The time taken no longer says whether an account exists.
 - **Limits.** `LOGIN_RATE_LIMIT` counts sign-in attempts per client network (an IPv4
   address, or an IPv6 /64, which one household or phone can rotate through at will);
-  `LOGIN_ACCOUNT_RATE_LIMIT` counts *failed* sign-ins per account, and when it is
-  reached the account is locked for the rest of that window, whatever the address.
+  `LOGIN_ACCOUNT_RATE_LIMIT` counts *failed* sign-ins per account and client network:
+  when it is reached the account is locked from that network for the rest of the window,
+  so a stranger elsewhere cannot lock out a staff member. `LOGIN_ACCOUNT_CEILING` counts
+  them per account from anywhere (guessing from many addresses). An admin can unlock an
+  account at once (`unlock`).
   The counts live in Redis, shared by every web process; if Redis is unreachable,
   Flask-Limiter counts in each process instead (one warning line, not a traceback
   per request).
@@ -15,15 +18,20 @@ import functools
 import secrets
 
 from flask import current_app, request
+from redis.exceptions import RedisError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.auth.access import STAFF
 from portal.errors import DOMAIN_ERRORS
 from portal.exceptions import SignInRefusedError
 from portal.models import User
+from portal.security import client_network
 from portal.staff import accounts
 
 REFUSED = "Email or password is incorrect, or the account is not active."
+
+
+UNLOCK_KEY = "portal:sign-in:unlocked:"
 
 
 def authenticate(email: str, password: str) -> User:
@@ -43,9 +51,36 @@ def _decoy_hash() -> str:
     return generate_password_hash(secrets.token_urlsafe(24))
 
 
+def _account() -> str:
+    """The account a sign-in is for (as typed, normalised)."""
+    return (request.form.get("email") or "").strip().lower()[:254]
+
+
+def unlock_epoch(email: str) -> str:
+    """Raised by an admin's unlock (see `unlock`): the account's failure counts start afresh.
+    "0" when the queue's Redis cannot be asked (the counts then stand as they are)."""
+    try:
+        return (current_app.extensions["redis"].get(UNLOCK_KEY + email) or b"0").decode()
+    except RedisError:
+        return "0"
+
+
 def account_key() -> str:
-    """The account a sign-in is for (as typed, normalised), for the per-account limit."""
-    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
+    """Failed sign-ins to one account from one client network: a stranger elsewhere cannot lock
+    out a staff member signing in from their usual place."""
+    account = _account()
+    return f"account:{account}:{unlock_epoch(account)}:{client_network()}"
+
+
+def account_anywhere_key() -> str:
+    """Failed sign-ins to one account from anywhere: the ceiling on guessing from many addresses."""
+    account = _account()
+    return f"account-anywhere:{account}:{unlock_epoch(account)}"
+
+
+def unlock(email: str) -> None:
+    """End an account's lockout (every address's count and the ceiling's) at once."""
+    current_app.extensions["redis"].incr(UNLOCK_KEY + email.strip().lower())
 
 
 def failed(response) -> bool:
@@ -54,6 +89,5 @@ def failed(response) -> bool:
 
 
 def lockout_message() -> str:
-    limit = current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
-    return (f"Too many failed sign-ins for this account ({limit}). It is locked for a while: "
-            f"try again later, or ask an administrator to check the account.")
+    return ("Too many failed sign-ins for this account. It is locked for a while: try again later, "
+            "or ask an administrator to unlock it (Admin → Staff).")

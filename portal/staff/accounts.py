@@ -99,6 +99,18 @@ def change_own_password(user: User, current: str, new: str) -> None:
     set_user_password(user, new, by=user)
 
 
+def unlock(user_id: int, by: User) -> User:
+    """Forget the account's failed sign-ins (every address's, and the ceiling's): recorded."""
+    from portal.auth import sign_in  # the sign-in limits live with the sign-in
+
+    user = get(User, user_id)
+    if user is None or user.role not in STAFF_ROLES:
+        raise ValidationError("No such staff account")
+    sign_in.unlock(user.email)
+    audit.record_now(by, "staff.unlock", user.email, "failed sign-ins forgotten; the account can sign in again")
+    return user
+
+
 def end_sessions(user: User) -> None:
     """Sign-out: every session of this account ends, copies of its cookie included."""
     user.end_sessions()
