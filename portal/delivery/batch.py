@@ -23,7 +23,7 @@ class Email:
 class Batch:
     """What the threads of one send job share: the work left, the counts, the writer."""
 
-    CHECK_EVERY = 0.1  # seconds between looks at whether the batch's rows are still its own
+    CHECK_EVERY = 0.02  # seconds between looks at whether the batch's rows are still its own
 
     def __init__(self, writer: OutcomeWriter, claimed: int, message_ids: dict[int, str] | None = None,
                  still_ours: Callable[[dict[int, str]], set[int]] | None = None):
