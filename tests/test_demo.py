@@ -122,7 +122,9 @@ def test_demo_relay_can_refuse_logins_and_an_admin_resumes(demo):
     assert "535" in queue and "Resume delivery" in queue
     browser.post("/dev/outbox/logins", {"refuse": "no"}, "/dev/outbox")
     status, queue = browser.post("/admin/queue/resume", {}, "/admin/queue")
-    assert status == 200 and "Delivery resumed" in queue
+    # The admin's resume, or the relay probe's a moment before it (the relay accepts logins again).
+    assert status == 200 and ("Delivery resumed" in queue or "Delivery was not paused" in queue)
+    assert "Delivery paused" not in queue
     deadline = time.monotonic() + 30
     while browser.get("/dev/outbox")[1].count("Principles of Accounting") < 20:
         assert time.monotonic() < deadline, "delivery did not resume"
