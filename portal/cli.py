@@ -142,6 +142,7 @@ def import_students_command(csv_file: Path, mode: str, deactivate_missing: bool,
 @click.option("--lecturer", "lecturer_email", help="Lecturer's email.")
 @click.option("--latitude", type=float)
 @click.option("--longitude", type=float)
+@click.option("--radius", "radius_m", type=int, help="Metres around the point (default: ATTENDANCE_RADIUS_METRES).")
 @click.option("--room", help="Where the class meets, shown to students.")
 @click.option("--require-id-scan/--no-require-id-scan", default=None,
               help="Students must scan their student card (default: ATTENDANCE_REQUIRE_ID_SCAN).")
@@ -151,7 +152,7 @@ def import_students_command(csv_file: Path, mode: str, deactivate_missing: bool,
               help="Also create the same session each week for this many weeks (needs --notify-minutes-before).")
 @refusals_in_one_line
 def create_session(course_code, day, start, end, program_code, stream_name, lecturer_email, latitude, longitude,
-                   room, require_id_scan, notify_minutes_before, repeat_weeks):
+                   radius_m, room, require_id_scan, notify_minutes_before, repeat_weeks):
     """Create an attendance session (or a weekly series) and queue or schedule its notifications."""
     named = planning.by_codes(course_code, program_code, stream_name, lecturer_email)
     request = planning.SessionRequest(
@@ -160,6 +161,7 @@ def create_session(course_code, day, start, end, program_code, stream_name, lect
         ends_at=_local_moment(day, end),
         latitude=latitude,
         longitude=longitude,
+        radius_m=current_app.config["ATTENDANCE_RADIUS_METRES"] if radius_m is None else radius_m,
         require_id_scan=(current_app.config["ATTENDANCE_REQUIRE_ID_SCAN"] if require_id_scan is None
                          else require_id_scan),
         room=(room or "").strip() or None,

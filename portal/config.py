@@ -13,6 +13,8 @@ from portal.exceptions import ConfigurationError
 
 KNOWN_DEFAULT_SECRETS = {"", "dev", "secret", "changeme", "change-me", "secret-key", "your-secret-key"}
 MIN_SECRET_BYTES = 32
+# The range of a session's radius around its point (the session forms hold to it too).
+MIN_RADIUS_METRES, MAX_RADIUS_METRES = 10, 1000
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -78,6 +80,11 @@ def check_settings(config: dict) -> None:
     if late is not None and late < 0:
         raise ConfigurationError("ATTENDANCE_LATE_AFTER_MINUTES must be a number of minutes (0 or more), "
                                  "or empty for never late")
+    for name, low, high in (("TOKEN_GRACE_MINUTES", 0, 24 * 60), ("ATTENDANCE_OPENS_MINUTES_BEFORE", 0, 24 * 60),
+                            ("ATTENDANCE_RADIUS_METRES", MIN_RADIUS_METRES, MAX_RADIUS_METRES),
+                            ("ATTENDANCE_MAX_ACCURACY_METRES", 1, 10_000)):
+        if not low <= config[name] <= high:
+            raise ConfigurationError(f"{name} must be a whole number from {low} to {high}")
     if not 0 <= config["REGISTER_LOW_ATTENDANCE"] <= 100:
         raise ConfigurationError("REGISTER_LOW_ATTENDANCE must be a percentage from 0 to 100")
 
@@ -101,6 +108,9 @@ class Config:
             "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY"),
             "JWT_SECRET_KEY_FALLBACKS": _env_list("JWT_SECRET_KEY_FALLBACKS"),
             "TOKEN_EXPIRY_MINUTES": _env_int("TOKEN_EXPIRY_MINUTES", 60),
+            # A link works at least this long after its session ends (the seed: "expiry should be
+            # after session ends"); it expires at the later of this and the start + TOKEN_EXPIRY_MINUTES.
+            "TOKEN_GRACE_MINUTES": _env_int("TOKEN_GRACE_MINUTES", 15),
             "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or None,
             "INSTANCE_PATH": os.environ.get("PORTAL_INSTANCE_PATH") or None,
             "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -153,6 +163,13 @@ class Config:
             "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 0) or None,
             # Reverse proxies in front of the portal whose X-Forwarded-* headers are trusted.
             "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
+            # Confirmation opens this many minutes before the session starts.
+            "ATTENDANCE_OPENS_MINUTES_BEFORE": _env_int("ATTENDANCE_OPENS_MINUTES_BEFORE", 0),
+            # The new-session form's default radius around the session's point.
+            "ATTENDANCE_RADIUS_METRES": _env_int("ATTENDANCE_RADIUS_METRES", 30),
+            # A phone whose position is known only this roughly (its 95% radius, in metres) is
+            # asked for a better fix instead of being let in on the benefit of the doubt.
+            "ATTENDANCE_MAX_ACCURACY_METRES": _env_int("ATTENDANCE_MAX_ACCURACY_METRES", 150),
             # A link confirmation this many minutes after the start is `late`; empty: never.
             "ATTENDANCE_LATE_AFTER_MINUTES": _env_optional_int("ATTENDANCE_LATE_AFTER_MINUTES"),
             # The course register highlights students whose attendance rate is below this (percent).

@@ -12,17 +12,18 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from portal.exceptions import (
     AlreadyRecordedError,
+    AttendanceError,
     AttendanceRefusedError,
     ConflictError,
+    DetailsMissingError,
     GoneError,
     LinkExpiredError,
     LinkNotValidError,
     LinkTargetGoneError,
     LinkWithdrawnError,
     NotOpenYetError,
-    NotYourCardError,
     SignInRefusedError,
-    TooFarError,
+    TryAgainError,
     ValidationError,
 )
 from portal.extensions import db, login_manager
@@ -52,9 +53,9 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     SignInRefusedError: 401,  # the sign-in page answers it itself (status_of), and the lockout counts it
     LinkNotValidError: 400,
     AttendanceRefusedError: 400,
+    DetailsMissingError: 400,  # before TryAgainError: the first match decides
     NotOpenYetError: 403,
-    TooFarError: 403,
-    NotYourCardError: 403,
+    TryAgainError: 403,  # too far, position too rough, not your card
     LinkTargetGoneError: 404,
     AlreadyRecordedError: 409,
     ConflictError: 409,  # SessionCancelledError, NotScheduledError, PlanChanged
@@ -88,16 +89,19 @@ def _for_the_reader(status: int, message: str | None) -> str | None:
     return STUDENT_MESSAGES.get(status, message) if request.blueprint == "attendance" else message
 
 
-def render_error(status: int, message: str | None = None, *, server_fault: bool = False):
+def render_error(status: int, message: str | None = None, *, server_fault: bool = False,
+                 refusal: AttendanceError | None = None):
     """`server_fault`: an unexpected error, or the database failing; the page then does
-    without the database (see _without_the_database)."""
+    without the database (see _without_the_database). `refusal`: why a student's link was
+    refused, for their page's way forward."""
     title = TITLES.get(status, "Error")
     if server_fault:
         _without_the_database()
     if wants_json():
         return jsonify(error=title, message=message, status=status), status
     if request.blueprint == "attendance":  # students get their own plain page, never the staff one
-        return render_template("attendance/problem.html", status=status, message=message or title), status
+        return render_template("attendance/problem.html", status=status, message=message or title,
+                               refusal=refusal, token=request.values.get("token", "")), status
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
@@ -137,7 +141,8 @@ def init_app(app: Flask) -> None:
         return render_error(status, _for_the_reader(status, exc.description if exc.description != default else None))
 
     for exc_class, status in DOMAIN_ERRORS.items():
-        app.register_error_handler(exc_class, lambda exc, status=status: render_error(status, str(exc)))
+        app.register_error_handler(exc_class, lambda exc, status=status: render_error(
+            status, str(exc), refusal=exc if isinstance(exc, AttendanceError) else None))
 
     @app.errorhandler(StaleDataError)
     def changed_meanwhile(exc):

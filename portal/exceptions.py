@@ -115,11 +115,22 @@ class PreviewExpiredError(GoneError):
 # each one answers over HTTP is decided in portal.errors, not here.
 
 class AttendanceError(Exception):
-    """Attendance cannot be recorded; the message is for the student."""
+    """Attendance cannot be recorded; the message is for the student. `session`, when known,
+    lets the answer name the class and whom to ask. `next_step` says what the answer page
+    offers: "contact" (the lecturer), "newest_email", "wait" (until it opens), "try_again"
+    (the confirm page again) or "done" (nothing left to do)."""
+
+    next_step = "contact"
+
+    def __init__(self, message: str, session=None):
+        super().__init__(message)
+        self.session = session
 
 
 class LinkNotValidError(AttendanceError):
     """Malformed, tampered with, or not readable (a bad location too)."""
+
+    next_step = "newest_email"
 
 
 class LinkExpiredError(AttendanceError):
@@ -130,26 +141,54 @@ class LinkWithdrawnError(AttendanceError):
     """A sound link that no longer stands: its session was cancelled or changed (a newer
     email has the link that works), or its student was taken off the session."""
 
+    def __init__(self, message: str, session=None, next_step: str = "contact"):
+        super().__init__(message, session)
+        self.next_step = next_step
+
 
 class LinkTargetGoneError(AttendanceError):
     """The session or the student no longer exists."""
 
 
 class AttendanceRefusedError(AttendanceError):
-    """The link is sound, but this student cannot confirm with it (an inactive account, no location)."""
+    """The link is sound, but this student cannot confirm with it (an inactive account)."""
 
 
 class NotOpenYetError(AttendanceError):
+    """Too early: `opens_at` says when the link starts to work, `seconds_left` how long that is
+    by the server's clock (the page counts down by it, not by the phone's clock)."""
+
+    next_step = "wait"
+
+    def __init__(self, message: str, session, opens_at, seconds_left: float):
+        super().__init__(message, session)
+        self.opens_at, self.seconds_left = opens_at, seconds_left
+
+
+class TryAgainError(AttendanceError):
+    """A refusal the student can put right there and then (move closer, get a better fix, scan
+    their own card, allow the location): the confirm page again, with the reason. The link
+    stays unused."""
+
+    next_step = "try_again"
+
+
+class DetailsMissingError(TryAgainError):
+    """The session needs the position or the card, and the confirmation came without it (or
+    with a position that cannot be read)."""
+
+
+class TooFarError(TryAgainError):
     pass
 
 
-class TooFarError(AttendanceError):
-    pass
+class TooRoughError(TryAgainError):
+    """The phone's position is known too roughly to tell (its accuracy is over the limit)."""
 
 
-class NotYourCardError(AttendanceError):
-    """The scanned card is not the link's student's (the link stays unused)."""
+class NotYourCardError(TryAgainError):
+    """The scanned card is not the link's student's."""
 
 
 class AlreadyRecordedError(AttendanceError):
-    pass
+    next_step = "done"

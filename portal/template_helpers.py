@@ -74,6 +74,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(device_label, "device_label")
     app.add_template_filter(lambda moment: timefmt.local_time(moment) if moment else "", "local_time")
     app.add_template_filter(lambda moment: timefmt.zoned_time(moment) if moment else "", "zoned_time")
+    app.add_template_filter(lambda moment: timefmt.day_name(moment) if moment else "", "day_name")
     app.add_template_filter(lambda status: STATUS_STYLES.get(status, "secondary"), "status_style")
     app.add_template_global(url_with)
     app.add_template_global(same_query)

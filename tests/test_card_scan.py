@@ -179,7 +179,7 @@ def test_the_lecturer_accepts_or_rejects_a_confirmation_without_the_card(client,
     record = record_of(profile)
     auth.login("lecturer@example.edu")
     page = client.get(f"/sessions/{session.id}/attendance").get_data(as_text=True)
-    assert "1 confirmation made without the student" in page and "card not scanned" in page
+    assert "For review: 1 confirmation" in page and "card not scanned" in page
 
     review = f"/sessions/{session.id}/attendance/{record.id}/review"
     response = client.post(review, data={"decision": "rejected"})
@@ -194,15 +194,15 @@ def test_the_lecturer_accepts_or_rejects_a_confirmation_without_the_card(client,
     rows = list(csv.DictReader(io.StringIO(client.get(f"/sessions/{session.id}/attendance.csv").get_data(
         as_text=True))))
     assert rows[0]["attendance"] == "rejected" and rows[0]["card"] == "card not scanned"
-    assert rows[0]["card_review"].startswith("rejected by Lee Lecturer at ")
+    assert rows[0]["review_reason"] == "card not scanned"
+    assert rows[0]["review"].startswith("rejected by Lee Lecturer at ")
 
     assert client.post(review, data={"decision": "accepted"}).status_code == 303  # a decision can be changed
     assert record_of(profile).review == Review.ACCEPTED
     from portal.models import AuditEvent  # every decision is kept, the record has the latest
     details = db.session.scalars(select(AuditEvent.details).where(AuditEvent.action == "attendance.review")
                                  .order_by(AuditEvent.id)).all()
-    assert details == ["confirmation without the card: not reviewed → rejected",
-                       "confirmation without the card: rejected → accepted"]
+    assert details == ["card not scanned: not reviewed → rejected", "card not scanned: rejected → accepted"]
     page = client.get(f"/sessions/{session.id}/attendance").get_data(as_text=True)
     assert "1 of 1 confirmed" in page and "accepted by Lee Lecturer" in page
 
@@ -217,7 +217,7 @@ def test_only_a_confirmation_without_the_card_can_be_reviewed_and_only_by_its_ow
     auth.logout()
     auth.login("lecturer@example.edu")
     response = client.post(review, data={"decision": "rejected"})
-    assert response.status_code == 400 and "without the student" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "flagged for review" in response.get_data(as_text=True)
     assert client.post(f"/sessions/{session.id}/attendance/{record.id + 1}/review",
                        data={"decision": "rejected"}).status_code == 404
     assert record_of(profile).review is None
@@ -239,8 +239,8 @@ def test_the_csv_says_how_each_confirmation_was_made(client, auth, app, people):
     auth.login("lecturer@example.edu")
     rows = list(csv.DictReader(io.StringIO(client.get(f"/sessions/{plain.id}/attendance.csv").get_data(
         as_text=True))))
-    assert [(row["attendance"], row["card"], row["card_review"]) for row in rows] == [
-        ("confirmed", "no scan needed", "")]
+    assert [(row["attendance"], row["card"], row["review_reason"], row["review"]) for row in rows] == [
+        ("confirmed", "no scan needed", "", "")]
 
 
 # --- import, cards, a lost card ---------------------------------------------------------

@@ -18,7 +18,7 @@ def jwt_service(app):
 
 @pytest.fixture
 def service(jwt_service):
-    return NotificationGenerationService(jwt_service, token_expiry_minutes=60)
+    return NotificationGenerationService(jwt_service, token_expiry_minutes=60, token_grace_minutes=15)
 
 
 @pytest.fixture
@@ -91,14 +91,20 @@ def test_a_student_added_later_is_picked_up_by_a_second_run(service, school):
     assert service.generate_notifications_for_session(session.id)["notifications_created"] == 1
 
 
-def test_tokens_are_pending_unique_and_expire_an_hour_after_start(service, jwt_service, school):
-    session = make_session(school["course"])
+@pytest.mark.parametrize("length, lasts", [
+    (timedelta(minutes=30), timedelta(minutes=60)),  # a short session: the seed's start + 60 minutes
+    (timedelta(hours=1), timedelta(minutes=75)),  # the end + 15 minutes' grace is later
+    (timedelta(hours=3), timedelta(hours=3, minutes=15)),  # a 3-hour lab's links work until it ends, and then some
+])
+def test_tokens_are_pending_unique_and_expire_at_the_later_of_start_plus_60_and_end_plus_15(
+        service, jwt_service, school, length, lasts):
+    session = make_session(school["course"], length=length)
     service.generate_notifications_for_session(session.id)
     rows = db.session.scalars(select(EmailNotification)).all()
     assert {r.status for r in rows} == {NotificationStatus.PENDING}
     assert len({r.token for r in rows}) == len(rows)
     for row in rows:
-        assert row.token_expires_at == session.starts_at + timedelta(minutes=60)
+        assert row.token_expires_at == session.starts_at + lasts
         payload = jwt_service.decode_token(row.token)
         assert payload["student_profile_id"] == row.student_profile_id
         assert payload["session_id"] == session.id

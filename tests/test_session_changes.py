@@ -514,6 +514,7 @@ def test_an_edit_while_the_emails_are_prepared_ends_with_rows_that_match_the_ses
     of the new stream, with a link that lasts as long as the moved session needs."""
     import threading
 
+    from portal import link_window
     from portal.repositories import StudentProfileRepository
     from portal.services.jwt_service import JWTTokenService
     from portal.services.notification_generation_service import NotificationGenerationService
@@ -557,5 +558,5 @@ def test_an_edit_while_the_emails_are_prepared_ends_with_rows_that_match_the_ses
     db.session.expire_all()
     rows = db.session.scalars(select(EmailNotification).where(EmailNotification.session_id == session.id)).all()
     assert sorted(row.student_profile_id for row in rows) == sorted(s.id for s in in_b)
-    assert {row.token_expires_at for row in rows} == {planning.link_expiry(starts + timedelta(hours=1))}
+    assert {row.token_expires_at for row in rows} == {link_window.expires(moved.starts_at, moved.ends_at)}
     assert db.session.get(AttendanceSession, session.id).generated_at is not None

@@ -41,6 +41,15 @@ def test_every_page_is_valid_html(app, client, auth, people, html_checker):
     get("student confirm", f"/attendance?token={token}")
     post("student too far", "/attendance", {"token": token, "latitude": "0", "longitude": "0"})
     get("student bad link", "/attendance?token=garbage")
+    other = db.session.scalar(select(EmailNotification.token).where(EmailNotification.session_id == open_session.id,
+                                                                     EmailNotification.token != token))
+    post("student position uncertain, recorded", "/attendance",
+         {"token": other, "latitude": "-1.2796", "longitude": "36.8", "accuracy": "35"})
+    get("student already recorded", f"/attendance?token={other}")
+    later = make_session(people["course"], starts_in=timedelta(hours=1), lecturer=people["lecturer"])
+    NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(later.id)
+    get("student not open yet", "/attendance?token=" + db.session.scalar(
+        select(EmailNotification.token).where(EmailNotification.session_id == later.id)))
 
     auth.login("lecturer@example.edu")
     get("sessions", "/sessions")
@@ -71,6 +80,7 @@ def test_every_page_is_valid_html(app, client, auth, people, html_checker):
 
     auth.login("admin@example.edu")
     get("notifications (admin)", "/notifications?status=failed")
+    get("attendance with a review list", f"/sessions/{open_session.id}/attendance")
     post("confirm retry", "/notifications/retry", {"notification_ids": [failed.id]})
     get("programs", "/admin/programs")
     post("programs with errors", "/admin/programs", {"program-code": "", "program-name": "", "program-submit": "1"})
@@ -106,7 +116,7 @@ def test_every_page_is_valid_html(app, client, auth, people, html_checker):
                                              "confirm_password": "y"})
     post("attendance marks with errors", f"/sessions/{session.id}/attendance/marks", {"status": "nope"})
 
-    assert len(pages) == 49
+    assert len(pages) == 53
     errors = html_checker.errors(pages)
     assert not errors, "\n".join(errors)
 

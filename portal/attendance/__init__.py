@@ -2,7 +2,8 @@
 
     routes.py        GET and POST /attendance (blueprint "attendance")
     confirmation.py  AttendanceService: what a link stands for, recording attendance once
-    geo.py           the distance from the session's point (the position check)
+    position.py      the position check: in the room, uncertain (flagged), too rough or too far
+    geo.py           the distance from the session's point
 """
 from flask import Blueprint
 

@@ -4,6 +4,10 @@ Opening a link (`check`) never writes anything, so mail scanners that open every
 link cannot use it up; only `record` (a POST) writes, and the unique constraint on
 (session, student) lets exactly one of two simultaneous confirmations win.
 
+A session with a location checks the phone's position with its reported error
+(portal.attendance.position): a student the phone places near enough, but not surely
+inside, is recorded and flagged for the lecturer, never turned away for the phone's error.
+
 A session may also require the student's card: the page scans its QR code and the scan
 must be the student's card code, so a forwarded link alone is not enough. A student
 who cannot scan (a broken camera, a dark room) still confirms, flagged for the lecturer
@@ -12,13 +16,18 @@ to accept or reject: a broken phone must not make a present student absent.
 import hmac
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from portal import link_window
+from portal.attendance import position
 from portal.attendance.geo import haversine_m
+from portal.attendance.position import Verdict
 from portal.database import utcnow
 from portal.exceptions import (
     AlreadyRecordedError,
     AttendanceRefusedError,
+    DetailsMissingError,
     ExpiredTokenError,
     InvalidTokenError,
     LinkExpiredError,
@@ -28,6 +37,7 @@ from portal.exceptions import (
     NotOpenYetError,
     NotYourCardError,
     TooFarError,
+    TooRoughError,
 )
 from portal.extensions import db
 from portal.models import (
@@ -54,6 +64,35 @@ class Ticket:
     profile: StudentProfile
 
 
+@dataclass
+class Fix:
+    """Where the phone said it was: `accuracy` is its 95% radius in metres (None: not reported)."""
+
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy: float | None = None
+
+    def check(self) -> "Fix":
+        """DetailsMissingError unless every number is one a phone can report (NaN fails every
+        comparison and infinity every range); checked even where no location is needed, as
+        the position is kept as evidence. An accuracy without a position is dropped."""
+        if (self.latitude is not None and not -90 <= self.latitude <= 90) or (
+                self.longitude is not None and not -180 <= self.longitude <= 180) or (
+                self.accuracy is not None and not 0 <= self.accuracy < 1e7):
+            raise DetailsMissingError(LOCATION_UNREADABLE)
+        if self.latitude is None or self.longitude is None:
+            self.accuracy = None
+        return self
+
+
+@dataclass
+class Where:
+    """The position check's result, as the record keeps it."""
+
+    distance: float | None = None
+    uncertain: bool = False
+
+
 class AttendanceService:
     def __init__(self, jwt_service: JWTTokenService, clock=utcnow):
         self.jwt = jwt_service
@@ -69,7 +108,7 @@ class AttendanceService:
                 raise _cancelled(session) from None
             which = f" for {session.course.course_name} on {day_name(session.starts_at)}" if session else ""
             when = f" at {zoned_time(exc.expired_at)}" if exc.expired_at else ""
-            raise LinkExpiredError(f"This link{which} expired{when}.") from None
+            raise LinkExpiredError(f"This link{which} expired{when}.", session) from None
         except InvalidTokenError:
             raise LinkNotValidError("This link is not valid. Open the link from your most recent email.") from None
         session = get(AttendanceSession, payload["session_id"])
@@ -77,37 +116,45 @@ class AttendanceService:
             raise LinkTargetGoneError("This session no longer exists.")
         profile = get(StudentProfile, payload["student_profile_id"])
         if profile is None:
-            raise LinkTargetGoneError("This student account no longer exists.")
+            raise LinkTargetGoneError("This student account no longer exists.", session)
         if not (profile.is_active and profile.user.is_active):
-            raise AttendanceRefusedError("This student account is not active. Please speak to your lecturer.")
+            raise AttendanceRefusedError("This student account is not active. Please speak to your lecturer.", session)
         self._still_stands(token, session, profile)
         existing = self._existing(session.id, profile.id)
         if existing is not None:
             raise _already_recorded(session, existing)
-        if self.now() < session.starts_at:
+        opens, now = link_window.opens(session.starts_at), self.now()
+        if now < opens:
             raise NotOpenYetError(f"{session.course.course_name} opens for attendance on "
-                                  f"{day_name(session.starts_at)} at {zoned_time(session.starts_at)}.")
+                                  f"{day_name(opens)} at {zoned_time(opens)}.", session, opens,
+                                  (opens - now).total_seconds())
         return Ticket(session, profile)
 
     def record(self, token: str, latitude: float | None, longitude: float | None,
                ip_address: str | None = None, user_agent: str | None = None, *,
-               id_scan: str | None = None, without_card: bool = False) -> AttendanceRecord:
+               id_scan: str | None = None, without_card: bool = False,
+               accuracy: float | None = None) -> AttendanceRecord:
         """`id_scan`: what the page read from the card's QR code; `without_card`: the student
-        chose "Can't scan?". Both are ignored where the session needs no scan."""
-        ticket = self.check(token)
-        if (latitude is not None and not -90 <= latitude <= 90) or (longitude is not None and not -180 <= longitude <= 180):
-            # NaN fails every comparison and infinity every range; checked even where no location
-            # is needed, as it is kept as evidence.
-            raise LinkNotValidError(LOCATION_UNREADABLE)
-        distance = self._distance(ticket.session, latitude, longitude)
+        chose "Can't scan?". Both are ignored where the session needs no scan. `accuracy`: the
+        phone's reported error of `latitude`/`longitude`, in metres."""
+        return self.record_for(self.check(token), Fix(latitude, longitude, accuracy), ip_address, user_agent,
+                               id_scan=id_scan, without_card=without_card)
+
+    def record_for(self, ticket: Ticket, fix: Fix, ip_address: str | None = None, user_agent: str | None = None,
+                   *, id_scan: str | None = None, without_card: bool = False) -> AttendanceRecord:
+        """Record attendance for a ticket `check` gave; a TryAgainError leaves the link unused."""
+        fix = fix.check()
+        where = self._where(ticket.session, fix)
         card_check = self._card_check(ticket, id_scan, without_card)
         record = AttendanceRecord(
             session_id=ticket.session.id,
             student_profile_id=ticket.profile.id,
             recorded_at=self.now(),
-            latitude=latitude,
-            longitude=longitude,
-            distance_m=distance,
+            latitude=fix.latitude,
+            longitude=fix.longitude,
+            accuracy_m=fix.accuracy,
+            distance_m=where.distance,
+            position_uncertain=where.uncertain,
             ip_address=(ip_address or "")[:45] or None,
             user_agent=(user_agent or "")[:400] or None,
             card_check=card_check,
@@ -121,17 +168,24 @@ class AttendanceService:
         return record
 
     @staticmethod
-    def _distance(session: AttendanceSession, latitude: float | None, longitude: float | None) -> float | None:
+    def _where(session: AttendanceSession, fix: Fix) -> Where:
         if not session.has_location:
-            return None
-        if latitude is None or longitude is None:
-            raise AttendanceRefusedError("Your location is needed to confirm attendance for this session. "
-                                         "Allow location access for this page and try again.")
-        distance = haversine_m(latitude, longitude, session.latitude, session.longitude)
-        if distance > session.radius_m:
-            raise TooFarError(f"You are about {round(distance)} m from the session location. "
-                              f"You need to be within {session.radius_m} m to confirm.")
-        return distance
+            return Where()
+        if fix.latitude is None or fix.longitude is None:
+            raise DetailsMissingError("Your location is needed to confirm attendance for this session. "
+                                      "Allow location access for this page and try again.", session)
+        distance = haversine_m(fix.latitude, fix.longitude, session.latitude, session.longitude)
+        verdict = position.judge(distance, fix.accuracy, session.radius_m,
+                                 current_app.config["ATTENDANCE_MAX_ACCURACY_METRES"])
+        about = f"You are about {round(distance)} m from the session location"
+        if verdict == Verdict.TOO_ROUGH:
+            raise TooRoughError(f"{about}, but your phone's position is only known to ±{round(fix.accuracy)} m: "
+                                "turn on precise location, step near a window, and try again.", session)
+        if verdict == Verdict.TOO_FAR:
+            known = f" (your phone's position is known to ±{round(fix.accuracy)} m)" if fix.accuracy is not None else ""
+            raise TooFarError(f"{about}{known}. You need to be within {session.radius_m} m to confirm: "
+                              "move closer to the room and try again.", session)
+        return Where(distance, uncertain=verdict == Verdict.UNCERTAIN)
 
     @staticmethod
     def _card_check(ticket: Ticket, id_scan: str | None, without_card: bool) -> CardCheck:
@@ -139,13 +193,13 @@ class AttendanceService:
             return CardCheck.NOT_REQUIRED
         if id_scan:
             if not card_codes.matches(id_scan, ticket.profile.card_code):
-                raise NotYourCardError("This is not your student card. Scan your own card, "
-                                       "or choose “Can't scan?” and your lecturer will check.")
+                raise NotYourCardError("This is not your student card. Scan your own card, or choose "
+                                       "“Can't scan?” below and your lecturer will check.", ticket.session)
             return CardCheck.SCANNED
         if without_card:
             return CardCheck.NOT_SCANNED
-        raise AttendanceRefusedError("This session needs your student card scanned. Go back, tap the button "
-                                     "and show your card's QR code to the camera.")
+        raise DetailsMissingError("This session needs your student card scanned. Tap the button and show your "
+                                  "card's QR code to the camera, or choose “Can't scan?”.", ticket.session)
 
     @staticmethod
     def _still_stands(token: str, session: AttendanceSession, profile: StudentProfile) -> None:
@@ -156,10 +210,10 @@ class AttendanceService:
         if notification is None or notification.status == NotificationStatus.WITHDRAWN:
             raise LinkWithdrawnError(f"This link no longer works: {session.course.course_name} on "
                                      f"{day_name(session.starts_at)} is no longer on your list. If you are in "
-                                     "this class, speak to your lecturer.")
+                                     "this class, speak to your lecturer.", session)
         if not hmac.compare_digest(notification.token.encode(), token.encode()):
             raise LinkWithdrawnError(f"This session was changed; use the newest email about "
-                                     f"{session.course.course_name}.")
+                                     f"{session.course.course_name}.", session, next_step="newest_email")
 
     @staticmethod
     def _existing(session_id: int, profile_id: int) -> AttendanceRecord | None:
@@ -168,10 +222,11 @@ class AttendanceService:
 
 def _cancelled(session: AttendanceSession) -> LinkWithdrawnError:
     return LinkWithdrawnError(f"This session was cancelled: {session.course.course_name} on "
-                              f"{day_name(session.starts_at)} at {zoned_time(session.starts_at)} will not take place.")
+                              f"{day_name(session.starts_at)} at {zoned_time(session.starts_at)} will not take place.",
+                              session)
 
 
 def _already_recorded(session: AttendanceSession, existing: AttendanceRecord | None) -> AlreadyRecordedError:
     when = f" at {zoned_time(existing.recorded_at)}" if existing else ""
     return AlreadyRecordedError(f"Attendance already recorded{when} for {session.course.course_name} "
-                                f"on {day_name(session.starts_at)}.")
+                                f"on {day_name(session.starts_at)}.", session)

@@ -4,8 +4,9 @@ import hashlib
 from flask import current_app, render_template, request
 
 from portal.attendance import bp
-from portal.attendance.confirmation import LOCATION_UNREADABLE, AttendanceService
-from portal.exceptions import LinkNotValidError
+from portal.attendance.confirmation import LOCATION_UNREADABLE, AttendanceService, Fix
+from portal.errors import status_of
+from portal.exceptions import DetailsMissingError, TryAgainError
 from portal.extensions import limiter
 from portal.services.jwt_service import JWTTokenService
 
@@ -41,22 +42,25 @@ def confirm_page():
 @per_client
 @per_link
 def confirm():
-    record = _service().record(
-        _token(),
-        _coordinate(request.form.get("latitude")),
-        _coordinate(request.form.get("longitude")),
-        ip_address=request.remote_addr,
-        user_agent=request.user_agent.string,
-        id_scan=request.form.get("id_scan"),
-        without_card=request.form.get("without_card") == "1",
-    )
+    """Record, or show the confirm page again with what to put right (the link stays unused)."""
+    service, token = _service(), _token()
+    ticket = service.check(token)
+    fix = Fix(_number(request.form.get("latitude")), _number(request.form.get("longitude")),
+              _number(request.form.get("accuracy")))
+    try:
+        record = service.record_for(ticket, fix, request.remote_addr, request.user_agent.string,
+                                    id_scan=request.form.get("id_scan"),
+                                    without_card=request.form.get("without_card") == "1")
+    except TryAgainError as refusal:
+        return render_template("attendance/confirm.html", ticket=ticket, token=token, refusal=refusal), \
+            status_of(refusal)
     return render_template("attendance/recorded.html", record=record)
 
 
-def _coordinate(value: str | None) -> float | None:
-    """A coordinate from the page's location lookup (its range, NaN and infinity are the service's to refuse)."""
+def _number(value: str | None) -> float | None:
+    """A number from the page's location lookup (its range, NaN and infinity are the service's to refuse)."""
     try:
         return float(value) if value not in (None, "") else None
     except ValueError:
-        raise LinkNotValidError(LOCATION_UNREADABLE) from None
+        raise DetailsMissingError(LOCATION_UNREADABLE) from None
 

@@ -46,9 +46,9 @@ def in_app_context(job):
 
 @in_app_context
 def generate_notifications(session_id: int) -> dict | None:
-    service = NotificationGenerationService(
-        JWTTokenService.from_config(current_app.config), current_app.config["TOKEN_EXPIRY_MINUTES"]
-    )
+    config = current_app.config
+    service = NotificationGenerationService(JWTTokenService.from_config(config), config["TOKEN_EXPIRY_MINUTES"],
+                                            config["TOKEN_GRACE_MINUTES"])
     try:
         summary = service.generate_notifications_for_session(session_id)
     except SessionNotFoundError:

@@ -37,7 +37,8 @@ SUBJECTS = {"changed": "Session changed: {course_name} on {session_date}",
 SAMPLE_EMAIL_CONTEXT = {
     "student_first_name": "Amina", "course_name": "Data Structures", "course_code": "CS201",
     "session_date": "2026-11-26", "start_time": "10:00", "end_time": "11:00 EAT", "room": "LT 2",
-    "attendance_link": "https://portal.example.edu/attendance?token=…", "token_expiry": "2026-11-26 11:00 EAT",
+    "attendance_link": "https://portal.example.edu/attendance?token=…", "token_expiry": "2026-11-26 11:15 EAT",
+    "link_opens": "2026-11-26 10:00 EAT",
     "radius_m": 30, "location_required": False, "scan_required": False,
 }
 

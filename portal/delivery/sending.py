@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from redis.exceptions import RedisError
 
+from portal import link_window
 from portal.database import utcnow
 from portal.delivery import control, messages, pause, queueing
 from portal.delivery.batch import Batch, Email
@@ -157,6 +158,7 @@ class DeliveryService:
         return True
 
     def _context(self, row) -> dict:
+        opens = link_window.opens(row.starts_at)
         return {
             "student_first_name": row.first_name,
             "course_name": row.course_name,
@@ -166,6 +168,7 @@ class DeliveryService:
             "end_time": zoned_time(row.ends_at),
             "attendance_link": f"{self.base_url}/attendance?token={row.token}",
             "token_expiry": f"{local_date(row.token_expires_at)} {zoned_time(row.token_expires_at)}",
+            "link_opens": f"{local_date(opens)} {zoned_time(opens)}",
             "radius_m": row.radius_m,
             "location_required": row.latitude is not None,
             "scan_required": row.require_id_scan,

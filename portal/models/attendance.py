@@ -2,7 +2,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.database import UTCDateTime, utcnow
@@ -20,7 +20,8 @@ class CardCheck(StrEnum):
 
 
 class Review(StrEnum):
-    """The lecturer's decision on a confirmation made without the card."""
+    """The lecturer's decision on a confirmation flagged for review: made without the card, or
+    let in on the phone's reported error (position uncertain)."""
 
     ACCEPTED = "accepted"
     REJECTED = "rejected"  # no longer counts as present; the record stays, with who decided
@@ -37,6 +38,9 @@ class AttendanceRecord(db.Model):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     distance_m: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)  # the phone's own 95% radius, as it reported it
+    # Recorded on the benefit of the doubt (portal.attendance.position): for the lecturer to review.
+    position_uncertain: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(400))
     card_check: Mapped[str] = mapped_column(String(16), default=CardCheck.NOT_REQUIRED,
@@ -54,8 +58,13 @@ class AttendanceRecord(db.Model):
         return self.review != Review.REJECTED
 
     @property
+    def reviewable(self) -> bool:
+        """Flagged for the lecturer: made without the card, or with the position uncertain."""
+        return self.card_check == CardCheck.NOT_SCANNED or self.position_uncertain
+
+    @property
     def needs_review(self) -> bool:
-        return self.card_check == CardCheck.NOT_SCANNED and self.review is None
+        return self.reviewable and self.review is None
 
 
 class AttendanceStatus(StrEnum):

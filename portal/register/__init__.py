@@ -2,7 +2,7 @@
 
     statuses.py          the one rule: present, late, excused, absent (and hand marks over it)
     hand_marks.py        a lecturer sets a status by hand; every change kept
-    card_review.py       accepting or rejecting a confirmation made without the card
+    reviews.py           accepting or rejecting a flagged confirmation (no card, position uncertain)
     attendance_report.py one session's evidence and statuses, and its CSV
     devices.py           a short device label from the user agent
     course_register.py   students × sessions of a course, rates, the low-attendance list

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from portal.database import utcnow
 from portal.models import AttendanceSession, CardCheck, Review
+from portal.register import reviews
 from portal.register.statuses import StatusRule
 from portal.repositories.attendance_repository import AttendanceRepository
 from portal.timefmt import local_datetime
@@ -37,9 +38,9 @@ class AttendanceReport:
         return len(self.confirmed) + len(self.rejected) + len(self.not_confirmed) + len(self.failed) + len(self.waiting)
 
     @property
-    def to_review(self) -> int:
-        """Confirmations made without the card that nobody has accepted or rejected yet."""
-        return sum(1 for row in self.confirmed if row.card_check == CardCheck.NOT_SCANNED and row.review is None)
+    def to_review(self) -> list:
+        """Flagged confirmations (no card, position uncertain) nobody has accepted or rejected yet."""
+        return [row for row in self.confirmed if review_reason(row) and row.review is None]
 
 
 def build_report(session: AttendanceSession, rule: StatusRule, cluster_threshold: int = 3,
@@ -86,15 +87,29 @@ def _flag_clusters(report: AttendanceReport, threshold: int) -> None:
 
 
 CSV_COLUMNS = ["student_number", "first_name", "last_name", "email", "attendance", "status", "status_note",
-               "status_set_by", "confirmed_at",
-               "distance_m", "ip_address", "user_agent", "flagged", "card", "card_review", "email_status",
-               "email_error"]
+               "status_set_by", "confirmed_at", "distance_m", "accuracy_m", "position", "ip_address", "user_agent",
+               "flagged", "card", "review_reason", "review", "email_status", "email_error"]
 CARD_WORDS = {CardCheck.SCANNED: "card scanned", CardCheck.NOT_SCANNED: "card not scanned",
               CardCheck.NOT_REQUIRED: "no scan needed"}
 
 
 def card_word(row) -> str:
     return CARD_WORDS.get(row.card_check, "") if row.record_id is not None else ""
+
+
+def review_reason(row) -> str:
+    """Why a confirmation is for the lecturer to review ('card not scanned; position uncertain
+    (44 m ± 35 m)'), or '' for one that is not."""
+    if row.record_id is None:
+        return ""
+    return reviews.reasons(row.card_check, row.position_uncertain, row.distance_m, row.accuracy_m)
+
+
+def position_word(row) -> str:
+    """'inside' or 'uncertain' for a confirmation checked against the session's point, else ''."""
+    if row.record_id is None or row.distance_m is None:
+        return ""
+    return "uncertain" if row.position_uncertain else "inside"
 
 
 def marked_by_words(row) -> str:
@@ -125,9 +140,11 @@ def report_csv(report: AttendanceReport) -> str:
                 report.statuses.get(row.student_id) or "", safe(row.mark_note or ""), safe(marked_by_words(row)),
                 local_datetime(row.recorded_at) if row.recorded_at else "",
                 f"{row.distance_m:.1f}" if row.distance_m is not None else "",
+                f"{row.accuracy_m:.1f}" if row.accuracy_m is not None else "", position_word(row),
                 safe(row.ip_address or ""), safe(row.user_agent or ""),
                 "yes" if row.record_id in report.flagged_ids else "",
-                card_word(row), safe(review_words(row)), row.email_status, safe(row.last_error or ""),
+                card_word(row), review_reason(row), safe(review_words(row)), row.email_status,
+                safe(row.last_error or ""),
             ])
     return out.getvalue()
 

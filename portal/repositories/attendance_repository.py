@@ -11,10 +11,22 @@ class AttendanceRepository:
         return db.session.scalar(select(AttendanceRecord).where(
             AttendanceRecord.session_id == session_id, AttendanceRecord.student_profile_id == student_id))
 
+    def confirmed_students(self, session_id: int) -> set[int]:
+        """The ids of the students with a confirmation recorded for the session."""
+        query = select(AttendanceRecord.student_profile_id).where(AttendanceRecord.session_id == session_id)
+        return set(db.session.scalars(query))
+
     def record_in(self, session_id: int, record_id: int) -> AttendanceRecord | None:
         """A confirmation, if it belongs to this session."""
         return db.session.scalar(select(AttendanceRecord).where(
             AttendanceRecord.id == record_id, AttendanceRecord.session_id == session_id))
+
+    def records_in(self, session_id: int, record_ids: list[int]) -> list[AttendanceRecord]:
+        """The confirmations with these ids that belong to this session."""
+        if not record_ids:
+            return []
+        return list(db.session.scalars(select(AttendanceRecord).where(
+            AttendanceRecord.id.in_(record_ids), AttendanceRecord.session_id == session_id)))
 
     def roster(self, session_id: int) -> list[Row]:
         """Every student on a session's list (notified, not withdrawn) with their email status,
@@ -33,6 +45,8 @@ class AttendanceRepository:
                 AttendanceRecord.id.label("record_id"),
                 AttendanceRecord.recorded_at,
                 AttendanceRecord.distance_m,
+                AttendanceRecord.accuracy_m,
+                AttendanceRecord.position_uncertain,
                 AttendanceRecord.ip_address,
                 AttendanceRecord.user_agent,
                 AttendanceRecord.card_check,

@@ -8,8 +8,8 @@
 Everything else lives next to the feature it serves:
 
     portal/sessions/     creating (planning.py), changing and cancelling (changes.py) a session
-    portal/attendance/   the student's link: checking it and recording attendance (confirmation.py), the position check (geo.py)
-    portal/register/     statuses, hand marks, card review, reports, the course register
+    portal/attendance/   the student's link: checking it and recording attendance (confirmation.py), the position check (position.py)
+    portal/register/     statuses, hand marks, reviews, reports, the course register
     portal/students/     import, sync, an admin's edits, card codes
     portal/staff/        staff accounts and passwords
     portal/catalog/      programs, streams, courses

@@ -2,13 +2,14 @@
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.database import utcnow
 from portal.exceptions import SessionNotFoundError
 from portal.extensions import db
+from portal.link_window import expiry_rule
 from portal.models import GenerationStatus, NotificationStatus
 from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
 from portal.services.jwt_service import JWTTokenService
@@ -28,6 +29,7 @@ class NotificationGenerationService:
         self,
         jwt_service: JWTTokenService,
         token_expiry_minutes: int = 60,
+        token_grace_minutes: int = 15,
         sessions: SessionRepository | None = None,
         students: StudentProfileRepository | None = None,
         notifications: EmailNotificationRepository | None = None,
@@ -35,7 +37,7 @@ class NotificationGenerationService:
         clock: Callable[[], datetime] = utcnow,
     ):
         self.jwt = jwt_service
-        self.expiry = timedelta(minutes=token_expiry_minutes)
+        self.expiry_minutes, self.grace_minutes = token_expiry_minutes, token_grace_minutes
         self.sessions = sessions or SessionRepository()
         self.students = students or StudentProfileRepository()
         self.notifications = notifications or EmailNotificationRepository()
@@ -64,7 +66,7 @@ class NotificationGenerationService:
             log.info("session %s was cancelled; no notifications created", session_id)
             return {"session_id": session_id, "notifications_created": 0, "eligible_students": 0}
         eligible = self.students.get_by_program_and_stream(session.program_id, session.stream_id, active_only=True)
-        expires_at = session.starts_at + self.expiry
+        expires_at = expiry_rule(session.starts_at, session.ends_at, self.expiry_minutes, self.grace_minutes)
         student_ids = [student.student_profile_id for student in eligible]
         tokens = self.jwt.generate_tokens(student_ids, session_id, expires_at) if student_ids else []
         rows = [

@@ -1,6 +1,6 @@
 """Attendance sessions: a lecturer creates, schedules, repeats, changes and cancels them.
 
-    planning.py           SessionRequest, checks, creating a session or a weekly series, link expiry
+    planning.py           SessionRequest, checks, creating a session or a weekly series
     changes.py            editing and cancelling after saving: who is emailed again, whose link ends
     routes.py, forms.py   /sessions, /sessions/new, /sessions/<id> (edit, cancel, send now, progress)
     progress.py           delivery progress of one session (the page's live part)

@@ -9,12 +9,14 @@ from portal.database import utcnow
 from portal.errors import status_of
 from portal.exceptions import MarkedMeanwhileError, ValidationError
 from portal.models import AttendanceSession, AttendanceStatus
-from portal.register import card_review, hand_marks
-from portal.register.attendance_report import build_report, card_word, report_csv
+from portal.register import hand_marks, reviews
+from portal.register.attendance_report import build_report, card_word, report_csv, review_reason
 from portal.register.statuses import StatusRule
 from portal.request_args import record_id
 from portal.sessions import bp
 from portal.timefmt import local_date
+
+MAX_LISTED = 10_000  # more ids than any class has students
 
 
 def _report(session: AttendanceSession):
@@ -24,6 +26,7 @@ def _report(session: AttendanceSession):
 def _render(session: AttendanceSession, status: int = 200, **extra):
     now = utcnow()
     return render_template("sessions/attendance.html", session=session, report=_report(session), card_word=card_word,
+                           review_reason=review_reason,
                            statuses=list(AttendanceStatus), live=not session.cancelled and now < session.ends_at,
                            late_after=current_app.config["ATTENDANCE_LATE_AFTER_MINUTES"], **extra), status
 
@@ -64,14 +67,29 @@ def mark_attendance(session_id: int):
 @bp.route("/<id:session_id>/attendance/<id:record_id>/review", methods=["POST"])
 @staff_required
 def review_attendance(session_id: int, record_id: int):
-    """Accept or reject (field `decision`) a confirmation made without the student's card;
-    anything else is a 400 page (ValidationError)."""
+    """Accept or reject (field `decision`) a confirmation flagged for review (made without the
+    student's card, or with the position uncertain); anything else is a 400 page (ValidationError)."""
     session = session_or_404(session_id)
-    record = card_review.review(session.id, record_id, request.form.get("decision", ""), current_user)
+    record = reviews.review(session.id, record_id, request.form.get("decision", ""), current_user)
     if record is None:
         abort(404)
     flash(f"{record.student_profile.user.full_name}: attendance {record.review}.", "success")
     return redirect(url_for(".attendance", session_id=session.id, _anchor=f"record-{record.id}"), 303)
+
+
+@bp.route("/<id:session_id>/attendance/accept-all", methods=["POST"])
+@staff_required
+def accept_all(session_id: int):
+    """Accept every confirmation listed for review when the page was shown (`record_id`,
+    repeated): one that came in since is not accepted unseen."""
+    session = session_or_404(session_id)
+    ids = [record_id(value) for value in request.form.getlist("record_id")[:MAX_LISTED]]
+    if None in ids:
+        raise ValidationError("The confirmations to accept could not be read; reload the page.")
+    accepted = reviews.accept_all(session.id, ids, current_user)
+    flash(f"{accepted} confirmation{'' if accepted == 1 else 's'} accepted." if accepted
+          else "Nothing to accept: those confirmations were already decided.", "success")
+    return redirect(url_for(".attendance", session_id=session.id, _anchor="to-review"), 303)
 
 
 @bp.route("/<id:session_id>/attendance.csv")

@@ -23,7 +23,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal import audit
+from portal import audit, link_window
 from portal.database import utcnow
 from portal.exceptions import ChangedMeanwhileError, NotScheduledError, SessionCancelledError, ValidationError
 from portal.extensions import db
@@ -38,8 +38,9 @@ from portal.models import (
     User,
 )
 from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository, get
+from portal.repositories.attendance_repository import AttendanceRepository
 from portal.services.jwt_service import JWTTokenService
-from portal.sessions.planning import SessionRequest, link_expiry, notify_time, validate
+from portal.sessions.planning import SessionRequest, notify_time, validate
 from portal.timefmt import local_datetime
 
 # What the students were told: changing one of these after emails went out re-issues the links.
@@ -170,10 +171,11 @@ def rest_of_series(session: AttendanceSession) -> list[AttendanceSession]:
 def _settle(session: AttendanceSession, summary: ChangeSummary, reissue: bool) -> None:
     """Bring the session's rows in line with who is eligible now, and re-issue links if asked."""
     now = utcnow()
-    expires_at = link_expiry(session.starts_at)
+    expires_at = link_window.expires(session.starts_at, session.ends_at)
     eligible = {student.student_profile_id for student in StudentProfileRepository().get_by_program_and_stream(
         session.program_id, session.stream_id, active_only=True)}
     rows = {row.student_profile_id: row for row in _rows(session)}
+    confirmed = AttendanceRepository().confirmed_students(session.id)  # never emailed again
     jwt = JWTTokenService.from_config(current_app.config)
 
     for student_id, row in rows.items():
@@ -183,6 +185,10 @@ def _settle(session: AttendanceSession, summary: ChangeSummary, reissue: bool) -
                 summary.withdrawn += 1
             continue
         returning = row.status == Status.WITHDRAWN  # taken off by an earlier change, eligible again
+        if student_id in confirmed:  # their link is used: nothing to send, but back on the list
+            if returning:
+                row.status, row.last_error, row.updated_at = Status.SENT, "Back on the list (already confirmed)", now
+            continue
         if not reissue and not returning:
             continue
         row.token = jwt.generate_token(student_id, session.id, expires_at)

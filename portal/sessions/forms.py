@@ -1,6 +1,7 @@
 import re
 from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -18,9 +19,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import Input, NumberInput, TextInput
 
+from portal.config import MAX_RADIUS_METRES, MIN_RADIUS_METRES
 from portal.models import AttendanceSession
 from portal.repositories import CatalogRepository
-from portal.sessions.planning import MAX_NOTIFY_MINUTES_BEFORE, MAX_REPEAT_WEEKS
+from portal.sessions.planning import MAX_NOTIFY_MINUTES_BEFORE, MAX_REPEAT_WEEKS, RADIUS_RANGE
 from portal.timefmt import portal_zone
 
 
@@ -72,6 +74,13 @@ class SessionForm(FlaskForm):
                             validators=[Optional(), finite, NumberRange(-90, 90)])
     longitude = DecimalField("Longitude", places=None, widget=TextInput(), render_kw={"inputmode": "decimal"},
                              validators=[Optional(), finite, NumberRange(-180, 180)])
+    radius_m = IntegerField(
+        "Radius (metres)", default=lambda: current_app.config["ATTENDANCE_RADIUS_METRES"],
+        widget=NumberInput(min=MIN_RADIUS_METRES, max=MAX_RADIUS_METRES),
+        validators=[Optional(), NumberRange(MIN_RADIUS_METRES, MAX_RADIUS_METRES, message=RADIUS_RANGE)],
+        description="Students whose phone places them within this distance of the point are recorded. A phone "
+                    "whose position is less precise but whose margin of error reaches the circle is recorded too, "
+                    "flagged for you to accept or reject. For a lecture hall, about 30 m; for a big site, more.")
     room = StringField("Room (optional)", filters=[lambda value: value.strip() if value else value],
                        description="As students know it, e.g. \"LT 2, Science Block\": shown in the email and on "
                                    "the confirm page.")

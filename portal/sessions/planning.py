@@ -8,8 +8,8 @@ time, each with its own sending time.
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app
-
+from portal import link_window
+from portal.config import MAX_RADIUS_METRES, MIN_RADIUS_METRES
 from portal.database import MAX_ID, utcnow
 from portal.delivery.queueing import QUEUE_DOWN
 from portal.exceptions import ValidationError
@@ -18,7 +18,7 @@ from portal.models import AttendanceSession, Course, Program, Stream, User
 from portal.models.sessions import DEFAULT_RADIUS_METRES
 from portal.names import max_length, name_problem
 from portal.repositories import CatalogRepository, StudentProfileRepository, UserRepository, get
-from portal.timefmt import local_datetime, local_time, nonexistent
+from portal.timefmt import local_datetime, nonexistent
 
 
 @dataclass
@@ -41,6 +41,7 @@ class SessionRequest:
 MAX_DAYS_AHEAD = 731  # two years: a whole academic year planned ahead, and then some
 MAX_REPEAT_WEEKS = 20  # a term and then some
 MAX_NOTIFY_MINUTES_BEFORE = 14 * 24 * 60  # two weeks: a link sent earlier is forgotten by the day
+RADIUS_RANGE = f"Choose a radius from {MIN_RADIUS_METRES} to {MAX_RADIUS_METRES} metres"
 SERIES_NEEDS_SCHEDULE = ("A weekly series emails each session's students before it starts: choose how many "
                          "minutes before (a session starting sooner than that is emailed at once)")
 
@@ -72,12 +73,6 @@ def by_codes(course_code: str, program_code: str | None, stream_name: str | None
             "lecturer_id": lecturer.id if lecturer else None}
 
 
-def link_expiry(starts_at: datetime) -> datetime:
-    """When a session's attendance links expire: start + TOKEN_EXPIRY_MINUTES (the seed's formula),
-    counted in UTC (adding to a local time counts wall-clock minutes, wrong across a clock change)."""
-    return starts_at.astimezone(timezone.utc) + timedelta(minutes=current_app.config["TOKEN_EXPIRY_MINUTES"])
-
-
 def validate(request: SessionRequest, current: AttendanceSession | None = None) -> dict[str, str]:
     """Every problem with the request, keyed by the form field it belongs to. `current`: the
     session being edited, which may keep a course, program or stream deactivated since."""
@@ -107,7 +102,7 @@ def validate(request: SessionRequest, current: AttendanceSession | None = None) 
     if not errors.keys() & {"start_time", "end_time"} and (
             request.ends_at.astimezone(timezone.utc) <= request.starts_at.astimezone(timezone.utc)):
         errors["end_time"] = "The session must end after it starts"  # compared in UTC: wall clocks jump
-    expires_at = link_expiry(request.starts_at)
+    expires_at = link_window.expires(request.starts_at, request.ends_at)
     if expires_at <= utcnow():
         errors.setdefault("start_time",
                           f"Attendance links for this session would already have expired at {local_datetime(expires_at)}")
@@ -117,6 +112,8 @@ def validate(request: SessionRequest, current: AttendanceSession | None = None) 
         errors["latitude"] = "Latitude must be between -90 and 90"
     elif request.longitude is not None and not -180 <= request.longitude <= 180:
         errors["longitude"] = "Longitude must be between -180 and 180"
+    if not MIN_RADIUS_METRES <= request.radius_m <= MAX_RADIUS_METRES:
+        errors["radius_m"] = RADIUS_RANGE
     if request.room and (problem := name_problem("The room", request.room, max_length(AttendanceSession.room))):
         errors["room"] = problem
     if request.notify_minutes_before is not None and not (
@@ -223,7 +220,4 @@ def created_message(sessions: list[AttendanceSession], queued: bool) -> str:
         message += ", and as much before each of the others." if len(sessions) > 1 else "."
     else:
         message = f"{saved}. Notifying {students}."
-    expires_at = link_expiry(first.starts_at)
-    if expires_at < first.ends_at:
-        message += f" Note: attendance links expire at {local_time(expires_at)}, before the session ends."
     return message

@@ -107,7 +107,7 @@ def _form_data(session: AttendanceSession) -> SimpleNamespace:
     return SimpleNamespace(
         course_id=session.course_id, program_id=session.program_id, stream_id=session.stream_id,
         session_date=starts.date(), start_time=starts.time(), end_time=ends.time(),
-        latitude=session.latitude, longitude=session.longitude, room=session.room,
+        latitude=session.latitude, longitude=session.longitude, radius_m=session.radius_m, room=session.room,
         require_id_scan=session.require_id_scan,
         confirm_other_program=session.program_id != session.course.program_id,
         notify_at="now" if session.notify_minutes_before is None else "before",
@@ -183,6 +183,7 @@ def _request_from(form: SessionForm, **fields) -> SessionRequest:
         ends_at=datetime.combine(day, form.end_time.data, tzinfo=zone),
         latitude=float(form.latitude.data) if form.latitude.data is not None else None,
         longitude=float(form.longitude.data) if form.longitude.data is not None else None,
+        radius_m=current_app.config["ATTENDANCE_RADIUS_METRES"] if form.radius_m.data is None else form.radius_m.data,
         require_id_scan=form.require_id_scan.data,
         room=form.room.data or None,
         **fields,

@@ -1,10 +1,32 @@
-// The confirm page. Before the form goes, and only as the session asks: scan the student's
-// card (the phone's rear camera, QR codes decoded here by the vendored jsQR: no picture ever
-// leaves the phone, only the code), then read the phone's position once. Whatever fails
-// (no permission, no camera, a dark room) says so and offers Try again; "Can't scan?"
-// confirms without the card, still with the position where one is needed.
+// The student's pages. The confirm page: before the form goes, and only as the session asks,
+// scan the student's card (the phone's rear camera, QR codes decoded here by the vendored
+// jsQR: no picture ever leaves the phone, only the code), then read the phone's position
+// with its accuracy. Whatever fails (no permission, no camera, a dark room) says so and
+// offers Try again; "Can't scan?" confirms without the card, still with the position where
+// one is needed. The "not open yet" page: its button works from the opening time.
 (function () {
   "use strict";
+  // "Opens at 16:55": the button works from then, counted by the server's clock (the phone's may be off).
+  var waitForm = document.getElementById("wait-form");
+  if (waitForm) {
+    var openButton = document.getElementById("open-button");
+    var waitStatus = document.getElementById("wait-status");
+    var opensAt = Date.now() + Number(waitForm.dataset.secondsLeft) * 1000;
+    var tick = function () {
+      var left = Math.ceil((opensAt - Date.now()) / 1000);
+      if (left <= 0) {
+        openButton.disabled = false;
+        waitStatus.textContent = "It is open now: tap the button.";
+        return;
+      }
+      openButton.disabled = true;
+      var minutes = Math.ceil(left / 60);
+      var words = left <= 60 ? "Opens in less than a minute." : minutes <= 120 ? "Opens in " + minutes + " minutes." : "";
+      if (waitStatus.textContent !== words) { waitStatus.textContent = words; }  // a live region: change it only when it says something new
+      window.setTimeout(tick, 1000);
+    };
+    tick();
+  }
   var form = document.getElementById("attendance-form");
   if (!form) { return; }
   var needsLocation = form.dataset.needsLocation === "true";
@@ -42,6 +64,12 @@
     button.textContent = text;
   }
 
+  // A first fix indoors is often a rough network position; GPS and Wi-Fi improve it within
+  // seconds. Post at once when the fix is as good as the room's radius, else keep watching
+  // for up to ROUGH_WAIT_MS and post the best one seen (the server allows for its error).
+  var ROUGH_WAIT_MS = 6000;
+  var goodEnough = Number(form.dataset.radius) || 30;
+
   function locate(then) {
     if (!needsLocation) { then(); return; }
     if (!("geolocation" in navigator)) {
@@ -49,11 +77,28 @@
       return;
     }
     working("Finding your location…");
-    navigator.geolocation.getCurrentPosition(function (position) {
-      form.elements.latitude.value = position.coords.latitude;
-      form.elements.longitude.value = position.coords.longitude;
+    var best = null, finished = false, watch = null, timer = null;
+    function finish() {
+      if (finished) { return; }
+      finished = true;
+      if (watch !== null) { navigator.geolocation.clearWatch(watch); }
+      window.clearTimeout(timer);
+      form.elements.latitude.value = best.coords.latitude;
+      form.elements.longitude.value = best.coords.longitude;
+      form.elements.accuracy.value = best.coords.accuracy;
       then();
+    }
+    watch = navigator.geolocation.watchPosition(function (position) {
+      if (finished) { return; }
+      if (!best || position.coords.accuracy < best.coords.accuracy) { best = position; }
+      if (best.coords.accuracy <= goodEnough) { finish(); return; }
+      working("Your position is rough (\u00b1" + Math.round(best.coords.accuracy) + " m): waiting a few seconds for a better one…");
+      if (timer === null) { timer = window.setTimeout(finish, ROUGH_WAIT_MS); }
     }, function (error) {
+      if (finished) { return; }
+      if (best) { finish(); return; }  // a later fix failed: the one we have will do
+      finished = true;
+      navigator.geolocation.clearWatch(watch);
       if (error.code === error.PERMISSION_DENIED) {
         fail("Location access is blocked. Allow location for this site in your browser settings, then tap Try again.");
       } else {

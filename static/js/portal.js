@@ -198,13 +198,21 @@
       locate.disabled = true;
       locate.textContent = "Finding your location…";
       navigator.geolocation.getCurrentPosition(function (position) {
+        var accuracy = Math.round(position.coords.accuracy);
         sessionForm.querySelector("#latitude").value = position.coords.latitude.toFixed(6);
         sessionForm.querySelector("#longitude").value = position.coords.longitude.toFixed(6);
-        message.classList.add("d-none");
+        // A rough fix puts the circle in the wrong place: say how rough, so it can be redone or typed.
+        var radius = Number(sessionForm.querySelector("#radius_m").value) || 30;
+        message.textContent = "Found to within \u00b1" + accuracy + " m." + (accuracy > radius
+          ? " That is rougher than the radius: try again near a window, or type the room's coordinates from a map."
+          : "");
+        message.classList.toggle("text-danger", accuracy > radius);
+        message.classList.remove("d-none");
         locate.disabled = false;
         locate.textContent = "Use my current location";
       }, function () {
         message.textContent = "Your location could not be read (is location access allowed for this site?). Try again or type the coordinates.";
+        message.classList.add("text-danger");
         message.classList.remove("d-none");
         locate.disabled = false;
         locate.textContent = "Use my current location";
