@@ -23,6 +23,7 @@ from portal.repositories import StudentProfileRepository, UserRepository
 from portal.staff import accounts
 
 PAST_WEEKS = 4
+CAMPUS = (-1.27980, 36.81640)  # LT 3, where the demo's CS201 meets
 
 FIRST_NAMES = ["Amina", "Ben", "Chen", "Dana", "Emeka", "Fatima", "Goran", "Hana", "Ivan", "Jia",
                "Kofi", "Lena", "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sami", "Tara"]
@@ -53,14 +54,17 @@ def seed(password: str) -> list[tuple[str, str]]:
 
 
 def _past_weeks(course: Course, lecturer: User) -> None:
-    """CS201's last four weekly sessions: most students confirmed, some late, two excused by hand,
-    and a few who keep missing it (below the register's 75%)."""
+    """CS201's last four weekly sessions: most students confirmed (each at a distance from the room
+    with their phone's accuracy), some late, two excused by hand, a few who keep missing it (below
+    the register's 75%), and in the last week two whose phones could not place them for sure,
+    waiting for the lecturer's review."""
     students = StudentProfileRepository().of_program(course.program_id)
     start = (utcnow() - timedelta(weeks=PAST_WEEKS)).replace(hour=8, minute=0, second=0, microsecond=0)
     for week in range(PAST_WEEKS):
         starts = start + timedelta(weeks=week)
         session = AttendanceSession(course=course, program_id=course.program_id, lecturer=lecturer, starts_at=starts,
                                     ends_at=starts + timedelta(hours=2), room="LT 3", generated_at=starts,
+                                    latitude=CAMPUS[0], longitude=CAMPUS[1], radius_m=30,
                                     generation_status=GenerationStatus.DONE)
         db.session.add(session)
         db.session.flush()
@@ -77,7 +81,11 @@ def _past_weeks(course: Course, lecturer: User) -> None:
                                               status="excused", previous_status="absent", note="Medical certificate",
                                               marked_by_id=lecturer.id, marked_at=starts + timedelta(days=1)))
                 continue
+            uncertain = week == PAST_WEEKS - 1 and n in (3, 17)
+            distance, accuracy = (38 + n, 35) if uncertain else ((n * 5 + week * 3) % 26, 8 + (n * 3) % 20)
             db.session.add(AttendanceRecord(session_id=session.id, student_profile_id=student.id,
                                             recorded_at=starts + timedelta(minutes=(n * 7 + week * 3) % 25),
+                                            latitude=CAMPUS[0] + distance / 111_194.93, longitude=CAMPUS[1],
+                                            distance_m=distance, accuracy_m=accuracy, position_uncertain=uncertain,
                                             ip_address=f"10.20.{week}.{n + 10}", user_agent="Demo phone"))
     db.session.commit()

@@ -26,6 +26,15 @@ def located_link(app, people, **fields):
     return session, student, f"/attendance?token={link_for(app, session, student)}"
 
 
+def confirm_at(browser, url: str, fix: dict):
+    """A phone at `fix` opens the link and taps confirm; (its context, its page)."""
+    context = browser.new_context(**PHONE, geolocation=fix, permissions=["geolocation"])
+    phone = context.new_page()
+    phone.goto(url)
+    phone.get_by_role("button", name=CONFIRM).click()
+    return context, phone
+
+
 def record_of(student) -> AttendanceRecord | None:
     db.session.expire_all()
     return db.session.scalar(select(AttendanceRecord).where(AttendanceRecord.student_profile_id == student.id))
@@ -33,10 +42,7 @@ def record_of(student) -> AttendanceRecord | None:
 
 def test_44_m_give_or_take_35_is_recorded_flagged_and_accepted_by_the_lecturer(browser, app, portal_url, people):
     session, student, link = located_link(app, people)
-    context = browser.new_context(**PHONE, geolocation=north_of(44, 35), permissions=["geolocation"])
-    phone = context.new_page()
-    phone.goto(portal_url + link)
-    phone.get_by_role("button", name=CONFIRM).click()
+    context, phone = confirm_at(browser, portal_url + link, north_of(44, 35))
     # ±35 m is rougher than the 30 m radius: the page waits a few seconds for a better fix, then posts the best.
     expect(phone.get_by_role("button")).to_contain_text("waiting a few seconds for a better one")
     expect(phone.get_by_role("heading", name="Attendance recorded")).to_be_visible(timeout=15_000)
@@ -62,10 +68,7 @@ def test_44_m_give_or_take_35_is_recorded_flagged_and_accepted_by_the_lecturer(b
 
 def test_44_m_give_or_take_5_is_refused_and_try_again_works_once_closer(browser, app, portal_url, people):
     session, student, link = located_link(app, people)
-    context = browser.new_context(**PHONE, geolocation=north_of(44, 5), permissions=["geolocation"])
-    phone = context.new_page()
-    phone.goto(portal_url + link)
-    phone.get_by_role("button", name=CONFIRM).click()
+    context, phone = confirm_at(browser, portal_url + link, north_of(44, 5))
     expect(phone.locator("#refusal")).to_contain_text("You are about 44 m from the session location")
     expect(phone.get_by_role("heading", level=1)).to_contain_text("Data Structures")
     shot(phone, "42-student-too-far-try-again")
@@ -83,10 +86,7 @@ def test_44_m_give_or_take_5_is_refused_and_try_again_works_once_closer(browser,
 
 def test_a_600_m_fix_is_asked_for_precise_location(browser, app, portal_url, people):
     session, student, link = located_link(app, people)
-    context = browser.new_context(**PHONE, geolocation=north_of(44, 600), permissions=["geolocation"])
-    phone = context.new_page()
-    phone.goto(portal_url + link)
-    phone.get_by_role("button", name=CONFIRM).click()
+    context, phone = confirm_at(browser, portal_url + link, north_of(44, 600))
     expect(phone.locator("#refusal")).to_contain_text("only known to ±600 m: turn on precise location",
                                                       timeout=15_000)
     expect(phone.get_by_role("button", name="Try again")).to_be_enabled()

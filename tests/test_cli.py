@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import AttendanceSession, Course, EmailNotification, Program, StudentProfile, User
+from portal.models import AttendanceRecord, AttendanceSession, Course, EmailNotification, Program, StudentProfile, User
 from tests.factories import make_course, make_program, make_students
 
 A_MONTH_AGO = (date.today() - timedelta(days=30)).isoformat()  # links long expired, not a typo
@@ -98,6 +98,8 @@ def test_seed_demo_fills_an_empty_database_once(cli):
     assert result.exit_code == 0, result.output
     assert "lecturer@example.edu" in result.output and "demo password 123" in result.output
     assert count(StudentProfile) == 60 and count(Program) == 2 and count(Course) == 3
+    flagged = db.session.scalars(select(AttendanceRecord).where(AttendanceRecord.position_uncertain)).all()
+    assert len(flagged) == 2 and all(r.review is None and r.accuracy_m == 35 for r in flagged)  # for the demo's review
     assert db.session.scalar(select(User).where(User.email == "lecturer@example.edu")).check_password(
         "demo password 123")
     assert "already has users" in one_line_error(cli("seed-demo"))
@@ -142,12 +144,24 @@ def test_create_session_can_require_the_card_scan(cli, app):
         (["--course", "CS201", "--date", A_MONTH_AGO, "--start", "08:00", "--end", "09:00"], "already have expired"),
         (["--course", "CS201", "--date", NEXT_WEEK, "--start", "08:00", "--end", "09:00", "--stream", "Z"],
          "has no stream"),
+        (["--course", "CS201", "--date", NEXT_WEEK, "--start", "08:00", "--end", "09:00", "--latitude", "1",
+          "--longitude", "2", "--radius", "5"], "radius from 10 to 1000 metres"),
     ],
 )
 def test_create_session_bad_input(cli, app, args, message):
     make_course(make_program("CS", streams=("A",)))
     assert message in one_line_error(cli("create-session", *args))
     assert count(AttendanceSession) == 0
+
+
+def test_create_session_takes_a_radius_or_the_settings_default(cli, app):
+    course = make_course(make_program("CS", streams=()))
+    app.config["ATTENDANCE_RADIUS_METRES"] = 40
+    base = ["create-session", "--course", course.course_code, "--date", NEXT_WEEK, "--end", "10:00",
+            "--latitude", "-1.28", "--longitude", "36.8"]
+    assert cli(*base, "--start", "08:00", "--radius", "120").exit_code == 0
+    assert cli(*base, "--start", "09:00").exit_code == 0
+    assert db.session.scalars(select(AttendanceSession.radius_m).order_by(AttendanceSession.id)).all() == [120, 40]
 
 
 def test_sweep_command_reports_what_it_did(cli, app):

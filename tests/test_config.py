@@ -78,6 +78,10 @@ def test_bad_number_is_refused(monkeypatch):
         ("MAIL_RETRY_DELAYS", "60,0", "the last at least 1"),
         ("MAIL_CONNECTIONS", "0", "MAIL_CONNECTIONS must be at least 1"),
         ("MAIL_MAX_CONNECTIONS", "three", "MAIL_MAX_CONNECTIONS must be a whole number"),
+        ("TOKEN_GRACE_MINUTES", "-5", "TOKEN_GRACE_MINUTES must be a whole number from 0 to 1440"),
+        ("ATTENDANCE_OPENS_MINUTES_BEFORE", "2000", "ATTENDANCE_OPENS_MINUTES_BEFORE must be a whole number from 0"),
+        ("ATTENDANCE_RADIUS_METRES", "5", "ATTENDANCE_RADIUS_METRES must be a whole number from 10 to 1000"),
+        ("ATTENDANCE_MAX_ACCURACY_METRES", "0", "ATTENDANCE_MAX_ACCURACY_METRES must be a whole number from 1"),
     ],
 )
 def test_delivery_settings_are_checked_at_start_up(production_env, monkeypatch, name, value, message):

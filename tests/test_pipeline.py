@@ -251,6 +251,7 @@ def test_a_session_whose_window_closed_before_generation_is_marked_failed(app, c
     make_students(course.program, 2)
     session, _ = create_session(course)
     session.starts_at = datetime.now(timezone.utc) - timedelta(hours=3)
+    session.ends_at = session.starts_at + timedelta(hours=1)  # its links expired 1 h 45 min ago
     db.session.commit()
     run_worker()
     db.session.refresh(session)

@@ -29,13 +29,14 @@ def cases():
     new_york = datetime.combine(ordinary, time(9, 0), ZoneInfo("America/New_York"))
     spring = next_clock_change("Europe/London", "forward")
     autumn = next_clock_change("Europe/London", "back")
+    # A link expires at the later of the start + 60 minutes and the end + 15 minutes, counted in UTC.
     return [
-        ("America/New_York", ordinary, "09:00", "10:30", new_york.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        ("America/New_York", ordinary, "09:00", "09:30", new_york.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"),
          f"{ordinary} 10:00 {new_york.tzname()}"),
-        # Europe/London springs forward at 01:00 UTC: 00:30 is GMT, 03:00 is BST.
-        ("Europe/London", spring, "00:30", "03:00", f"{spring} 00:30", f"{spring} 02:30 BST"),
-        # ...and falls back at 01:00 UTC: 00:45 is BST (23:45 UTC the day before).
-        ("Europe/London", autumn, "00:45", "02:30", f"{autumn - timedelta(days=1)} 23:45",
+        # Europe/London springs forward at 01:00 UTC: 00:30 is GMT, 03:00 is BST (the end + 15 is later).
+        ("Europe/London", spring, "00:30", "03:00", f"{spring} 00:30", f"{spring} 03:15 BST"),
+        # ...and falls back at 01:00 UTC: 00:45 is BST (23:45 UTC the day before); start + 60 is later.
+        ("Europe/London", autumn, "00:45", "00:55", f"{autumn - timedelta(days=1)} 23:45",
          f"{autumn} 01:45 BST"),  # 01:45 happens twice that day; 00:45 UTC is the first, BST
     ]
 

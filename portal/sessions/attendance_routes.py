@@ -4,6 +4,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
+from portal import link_window
 from portal.auth.access import session_or_404, staff_required
 from portal.database import utcnow
 from portal.errors import status_of
@@ -24,10 +25,11 @@ def _report(session: AttendanceSession):
 
 
 def _render(session: AttendanceSession, status: int = 200, **extra):
-    now = utcnow()
+    # Live while links still record: until they expire (the end + TOKEN_GRACE_MINUTES, or later).
+    live = not session.cancelled and utcnow() < link_window.expires(session.starts_at, session.ends_at)
     return render_template("sessions/attendance.html", session=session, report=_report(session), card_word=card_word,
                            review_reason=review_reason,
-                           statuses=list(AttendanceStatus), live=not session.cancelled and now < session.ends_at,
+                           statuses=list(AttendanceStatus), live=live,
                            late_after=current_app.config["ATTENDANCE_LATE_AFTER_MINUTES"], **extra), status
 
 
