@@ -40,7 +40,8 @@ def refusals_in_one_line(command):
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_user, set_password, create_program, create_course, import_students_command, create_session,
+    for command in (create_user, set_password, create_program, create_course, assign_lecturer, import_students_command,
+                    create_session,
                     seed_demo, sweep, delivery):
         app.cli.add_command(command)
 
@@ -88,6 +89,16 @@ def create_course(code, name, program_code):
     """Create a course in a program."""
     course = catalog.create_course(code, name, program_code)
     click.echo(f"Created course {course.course_code}")
+
+
+@click.command("assign-lecturer")
+@click.option("--course", "course_code", required=True, help="Course code.")
+@click.option("--email", required=True, help="The lecturer's email.")
+@click.option("--remove", is_flag=True, help="Take them off the course instead (their sessions stay).")
+@refusals_in_one_line
+def assign_lecturer(course_code, email, remove):
+    """Assign a lecturer to teach a course (they create its sessions and see its register)."""
+    click.echo(catalog.assign_lecturer(course_code, email, remove=remove))
 
 
 @click.command("import-students")

@@ -41,6 +41,8 @@ def seed(password: str) -> list[tuple[str, str]]:
     catalog.create_course("BUS110", "Principles of Accounting", "BBA")
     admin = accounts.create_user("admin@example.edu", password, Role.ADMIN, "Ada", "Admin")
     lecturer = accounts.create_user("lecturer@example.edu", password, Role.LECTURER, "Lee", "Lecturer")
+    for code in ("CS201", "CS305"):  # BUS110 has no lecturer yet: an admin assigns one on its page
+        catalog.assign_lecturer(code, lecturer.email)
     for n in range(60):
         program: Program = cs if n < 40 else bba
         stream = program.streams[n % 2] if program.streams else None

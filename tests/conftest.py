@@ -25,7 +25,7 @@ from portal import create_app
 from portal.extensions import db
 from portal.log_redaction import JWT_PATTERN
 from portal.models import Course, Role
-from tests.factories import make_course, make_program, make_session, make_staff
+from tests.factories import assign, make_course, make_program, make_session, make_staff
 from tests.smtp_servers import SMTPServer, free_port
 from tests.support import Auth, end_started_processes, queueing_worker
 
@@ -172,11 +172,13 @@ def auth(client) -> Auth:
 
 @pytest.fixture
 def people(app) -> dict:
-    """An admin, two lecturers, a course, and one session owned by each lecturer."""
+    """An admin, two lecturers, a course taught by the first, and one session owned by each
+    lecturer (the other's from before they stopped teaching it, say)."""
     admin = make_staff("admin@example.edu", Role.ADMIN, name=("Ada", "Admin"))
     lecturer = make_staff("lecturer@example.edu", Role.LECTURER)
     other = make_staff("other@example.edu", Role.LECTURER, name=("Olu", "Other"))
     course = make_course(make_program("CS", streams=("A", "B")))
+    assign(course, lecturer)
     return {
         "admin": admin,
         "lecturer": lecturer,

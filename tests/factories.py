@@ -16,7 +16,17 @@ from werkzeug.security import generate_password_hash
 
 from portal.delivery import queueing
 from portal.extensions import db
-from portal.models import AttendanceSession, Course, EmailNotification, Program, Role, Stream, StudentProfile, User
+from portal.models import (
+    AttendanceSession,
+    Course,
+    EmailNotification,
+    Program,
+    Role,
+    Stream,
+    StudentProfile,
+    TeachingAssignment,
+    User,
+)
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
 from portal.sessions import planning
@@ -65,6 +75,12 @@ def make_staff(email="lecturer@example.edu", role=Role.LECTURER, password=PASSWO
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def assign(course: Course, lecturer: User) -> None:
+    """The lecturer teaches the course (a teaching assignment)."""
+    db.session.add(TeachingAssignment(course_id=course.id, user_id=lecturer.id))
+    db.session.commit()
 
 
 def make_session(course: Course, stream: Stream | None = None, starts_in=timedelta(minutes=5),

@@ -8,11 +8,11 @@ STAFF_PAGES = ["/sessions", "/sessions/new", "/notifications", "/sessions/{own}"
                "/sessions/{own}/attendance", "/sessions/{own}/attendance.csv", "/courses/{course}/register",
                "/courses/{course}/register.csv", "/account"]
 ADMIN_PAGES = ["/admin/programs", "/admin/courses", "/admin/staff", "/admin/import", "/admin/queue",
-               "/admin/students", "/admin/audit", "/admin/courses/{course}/edit", "/admin/programs/{program}/edit",
+               "/admin/students", "/admin/audit", "/admin/courses/{course}", "/admin/programs/{program}/edit",
                "/admin/staff/{lecturer_id}/password"]
 ADMIN_POSTS = ["/notifications/retry", "/admin/programs", "/admin/courses", "/admin/staff", "/admin/import",
                "/admin/staff/{lecturer_id}/active", "/admin/queue/sweep", "/admin/queue/pause",
-               "/admin/queue/resume", "/admin/import/confirm", "/admin/courses/{course}/edit",
+               "/admin/queue/resume", "/admin/import/confirm", "/admin/courses/{course}",
                "/admin/programs/{program}/edit", "/admin/staff/{lecturer_id}/password"]
 
 
@@ -78,6 +78,33 @@ def test_lecturer_lists_show_only_their_own_sessions(client, auth, people):
 def test_admins_see_everything(client, auth, people, url):
     auth.login("admin@example.edu")
     assert client.get(fill(url, people)).status_code == 200
+
+
+# Every route about one session or one course's register, for the lecturer who teaches the course
+# and owns the session, another lecturer (who does not teach it), and an admin.
+SESSION_ROUTES = [("GET", "/sessions/{own}"), ("GET", "/sessions/{own}/progress"), ("GET", "/sessions/{own}/edit"),
+                  ("POST", "/sessions/{own}/edit"), ("GET", "/sessions/{own}/cancel"), ("POST", "/sessions/{own}/cancel"),
+                  ("POST", "/sessions/{own}/send-now"), ("GET", "/sessions/{own}/attendance"),
+                  ("GET", "/sessions/{own}/attendance.csv"), ("POST", "/sessions/{own}/attendance/marks"),
+                  ("POST", "/sessions/{own}/attendance/accept-all"), ("GET", "/courses/{course}/register"),
+                  ("GET", "/courses/{course}/register.csv")]
+
+
+@pytest.mark.parametrize("method, url", SESSION_ROUTES)
+@pytest.mark.parametrize("who, allowed", [("lecturer", True), ("other", False), ("admin", True)])
+def test_sessions_and_registers_are_for_their_lecturer_and_admins(client, auth, people, method, url, who, allowed):
+    auth.login(f"{who}@example.edu")
+    response = client.open(fill(url, people), method=method, data={})
+    if allowed:
+        assert response.status_code not in (403, 404), response.status_code
+    else:
+        assert response.status_code == 404  # as if it did not exist
+
+
+def test_a_lecturer_who_once_had_a_session_of_the_course_does_not_see_its_register(client, auth, people):
+    auth.login("other@example.edu")  # owns a CS201 session, is not assigned to CS201
+    assert client.get(f"/sessions/{people['other_session'].id}").status_code == 200  # their own session, still
+    assert client.get(f"/courses/{people['course'].id}/register").status_code == 404
 
 
 def test_progress_is_json(client, auth, people):

@@ -56,8 +56,9 @@ def test_each_admin_action_is_recorded(client, auth, people, cli, tmp_path):
     client.post(f"/admin/students/{students[1].id}/edit", data={
         "first_name": "Renamed", "last_name": "Student", "email": students[1].user.email,
         "program_id": program.id, "stream_id": "", "active": "y"})
-    client.post(f"/admin/courses/{people['course'].id}/edit", data={
-        "code": "CS201", "name": "Data Structures II", "program_code": "CS", "active": "y"})
+    client.post(f"/admin/courses/{people['course'].id}", data={
+        "code": "CS201", "name": "Data Structures II", "program_code": "CS", "active": "y",
+        "lecturers": [people["lecturer"].id]})
     client.post("/admin/import", data={"csv_file": (io.BytesIO(
         b"student_number,first_name,last_name,email,program_code,stream\nN1,Nia,Ng,nia@example.edu,CS,\n"),
         "s.csv"), "mode": "add"}, content_type="multipart/form-data")

@@ -5,7 +5,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser import PHONE, link_in_email, shot, sign_in
-from tests.factories import make_course, make_program, make_students, newest_session, tomorrow
+from tests.factories import assign, make_course, make_program, make_students, newest_session, tomorrow
 from tests.smtp_servers import parts
 
 TOMORROW = tomorrow()
@@ -103,6 +103,7 @@ def test_editing_before_any_email_changes_every_field(page, app, portal_url, peo
     until Send now, and then the one email carries the new details."""
     app.config["PORTAL_BASE_URL"] = portal_url
     algorithms = make_course(people["course"].program, code="CS301", name="Algorithms")
+    assign(algorithms, people["lecturer"])
     student = make_students(people["course"].program, 1)[0]
     sign_in(page, portal_url, "lecturer@example.edu")
     page.goto(f"{portal_url}/sessions/new")

@@ -8,7 +8,15 @@ import pytest
 
 from portal.extensions import db
 from portal.models import AttendanceMark, AttendanceRecord
-from tests.factories import add_notifications, counting_queries, make_course, make_program, make_session, make_students
+from tests.factories import (
+    add_notifications,
+    assign,
+    counting_queries,
+    make_course,
+    make_program,
+    make_session,
+    make_students,
+)
 
 
 def confirm(session, student, minutes_after_start):
@@ -33,6 +41,7 @@ def term(app, people):
     app.config["ATTENDANCE_LATE_AFTER_MINUTES"] = 15
     program, lecturer = people["course"].program, people["lecturer"]
     course = make_course(program, code="CS301", name="Algorithms")
+    assign(course, lecturer)
     stream_a, stream_b = program.streams
     ann, ben = make_students(program, 2, stream=stream_a, prefix="a")
     ann.user.first_name, ann.user.last_name, ben.user.first_name, ben.user.last_name = "Ann", "Abe", "Ben", "Bay"
@@ -133,10 +142,12 @@ def test_bad_filters_are_a_400_with_the_reason(client, auth, term, query):
 
 def test_who_may_see_a_register(client, auth, term, people):
     course_id = term["course"].id
-    auth.login("other@example.edu")  # no session of CS301
+    auth.login("other@example.edu")  # does not teach CS301
     assert client.get(f"/courses/{course_id}/register").status_code == 404
     assert client.get(f"/courses/{course_id}/register.csv").status_code == 404
-    assert client.get(f"/courses/{people['course'].id}/register").status_code == 200  # has one of CS201
+    assert client.get(f"/courses/{people['course'].id}/register").status_code == 404  # had a session, not assigned
+    assign(people["course"], people["other"])
+    assert client.get(f"/courses/{people['course'].id}/register").status_code == 200
     auth.logout()
     elsewhere = make_course(make_program("LAW", streams=()), code="LAW101", name="Contracts")
     auth.login("lecturer@example.edu")

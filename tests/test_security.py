@@ -59,7 +59,7 @@ def test_logout_is_a_post(client, auth, people):
         ("/admin/queue/pause", {"reason": "x"}),
         ("/admin/queue/resume", {}),
         ("/admin/import/confirm", {"token": "x", "action": "cancel"}),
-        ("/admin/courses/1/edit", {"code": "X", "name": "X", "program_code": "CS"}),
+        ("/admin/courses/1", {"code": "X", "name": "X", "program_code": "CS"}),
         ("/admin/programs/1/edit", {"code": "X", "name": "X"}),
         ("/admin/staff/2/password", {"new_password": "x" * 12, "confirm_password": "x" * 12}),
         ("/sessions/1/attendance/marks", {"student_id": "1", "status": "present"}),

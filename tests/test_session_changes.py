@@ -13,7 +13,7 @@ from portal.delivery.outcomes import OutcomeWriter
 from portal.delivery.sweep import queue_due_sessions
 from portal.extensions import db
 from portal.models import AttendanceSession, DeliveryAttempt, EmailNotification, GenerationStatus
-from tests.factories import make_course, make_program, make_students, newest_session, statuses, tomorrow
+from tests.factories import assign, make_course, make_program, make_students, newest_session, statuses, tomorrow
 from tests.smtp_servers import parts
 from tests.support import end_process, env_for, error_next_to, start_worker, wait_for
 
@@ -192,6 +192,7 @@ def test_before_any_email_every_field_can_change(lecturer, people, form, app):
     lecturer.post("/sessions/new", data={**form, "notify_at": "before", "notify_minutes_before": "60"})
     session = newest_session()
     other_course = make_course(people["course"].program, code="CS301", name="Algorithms")
+    assign(other_course, people["lecturer"])
     page = lecturer.get(f"/sessions/{session.id}/edit")
     assert page.status_code == 200 and "every field can change" in page.get_data(as_text=True)
     response = lecturer.post(f"/sessions/{session.id}/edit", data=edit_form(

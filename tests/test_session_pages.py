@@ -86,7 +86,7 @@ def test_queue_down_still_saves_and_says_so(client, auth, app, people, form):
     [
         ({"end_time": "07:00"}, "end_time", "must end after it starts"),
         ({"end_time": "08:00"}, "end_time", "must end after it starts"),
-        ({"course_id": "99999"}, "course_id", "Not a valid choice"),
+        ({"course_id": "99999"}, "course_id", "Unknown course"),
         ({"course_id": "abc"}, "course_id", ""),
         ({"program_id": "99999"}, "program_id", "Not a valid choice"),
         ({"stream_id": "99999"}, "stream_id", "Unknown stream"),

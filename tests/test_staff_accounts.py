@@ -74,8 +74,9 @@ def test_an_admin_sets_a_staff_members_password(app, client, auth, people):
 def test_editing_and_deactivating_a_course_keeps_its_sessions(client, auth, people):
     course, session = people["course"], people["own_session"]
     auth.login("admin@example.edu")
-    response = client.post(f"/admin/courses/{course.id}/edit", data={
-        "code": "CS201", "name": "Data Structures and Algorithms", "program_code": "CS"})  # "active" unticked
+    response = client.post(f"/admin/courses/{course.id}", data={
+        "code": "CS201", "name": "Data Structures and Algorithms", "program_code": "CS",
+        "lecturers": [people["lecturer"].id]})  # "active" unticked
     assert response.status_code == 303
     assert "name: Data Structures → Data Structures and Algorithms; active: True → False" in client.get(
         response.location).get_data(as_text=True)
@@ -111,7 +112,7 @@ def test_renaming_a_program_and_a_stream(client, auth, people):
     taken = client.post(f"/admin/streams/{stream.id}/edit", data={"name": "B", "active": "y"})
     assert taken.status_code == 400 and "already has a stream" in taken.get_data(as_text=True)
     make_course(program, code="LAW1", name="x")
-    duplicate = client.post(f"/admin/courses/{people['course'].id}/edit", data={
+    duplicate = client.post(f"/admin/courses/{people['course'].id}", data={
         "code": "LAW1", "name": "x", "program_code": "CSC", "active": "y"})
     assert duplicate.status_code == 400 and "course LAW1 already exists" in duplicate.get_data(as_text=True)
 
@@ -119,6 +120,6 @@ def test_renaming_a_program_and_a_stream(client, auth, people):
 def test_only_admins_edit_the_directory(client, auth, people):
     auth.login("lecturer@example.edu")
     course = people["course"]
-    for path in (f"/admin/courses/{course.id}/edit", f"/admin/programs/{course.program_id}/edit",
+    for path in (f"/admin/courses/{course.id}", f"/admin/programs/{course.program_id}/edit",
                  f"/admin/streams/{course.program.streams[0].id}/edit", "/admin/audit"):
         assert client.get(path).status_code == 403

@@ -102,8 +102,8 @@ def test_every_page_is_valid_html(app, client, auth, people, html_checker):
     post("sync preview", "/admin/import", {"mode": "sync", "deactivate_missing": "y", "csv_file": (io.BytesIO(
         b"student_number,first_name,last_name,email,program_code,stream\nS9,New,One,new1@example.edu,CS,A\n"),
         "s.csv")}, content_type="multipart/form-data")
-    get("course edit", f"/admin/courses/{course.id}/edit")
-    post("course edit with errors", f"/admin/courses/{course.id}/edit", {"code": "", "name": "", "program_code": "CS"})
+    get("course edit", f"/admin/courses/{course.id}")
+    post("course edit with errors", f"/admin/courses/{course.id}", {"code": "", "name": "", "program_code": "CS"})
     get("program edit", f"/admin/programs/{program.id}/edit")
     get("stream edit", f"/admin/streams/{program.streams[0].id}/edit")
     get("staff password", f"/admin/staff/{people['lecturer'].id}/password")

@@ -5,12 +5,12 @@ from wtforms import SelectChoice
 
 from portal import catalog
 from portal.admin import bp
-from portal.admin.forms import CourseEditForm, PasswordForm, ProgramEditForm, StreamEditForm
+from portal.admin.forms import CoursePageForm, PasswordForm, ProgramEditForm, StreamEditForm
 from portal.admin.routes import all_programs
 from portal.exceptions import ValidationError
 from portal.models import Course, Program, Stream, User
 from portal.pages import form_page
-from portal.repositories import get_or_404
+from portal.repositories import CatalogRepository, get_or_404
 from portal.staff import accounts
 
 
@@ -50,16 +50,35 @@ def edit_stream(stream_id: int):
         stream, form.name.data, form.active.data, current_user), url_for(".programs"), f"Stream {stream.name}")
 
 
-@bp.route("/courses/<id:course_id>/edit", methods=["GET", "POST"])
-def edit_course(course_id: int):
+@bp.route("/courses/<id:course_id>", methods=["GET", "POST"])
+def course(course_id: int):
+    """A course: its name, program and state, and its lecturers (teaching assignments)."""
     course = get_or_404(Course, course_id)
-    form = CourseEditForm(data={"code": course.course_code, "name": course.course_name,
-                                "program_code": course.program.code, "active": course.is_active}
-                          if request.method == "GET" else None)
+    repository = CatalogRepository()
+    assigned = repository.lecturers_of(course.id)
+    form = CoursePageForm(data={"code": course.course_code, "name": course.course_name,
+                                "program_code": course.program.code, "active": course.is_active,
+                                "lecturers": [user.id for user in assigned]} if request.method == "GET" else None)
     form.program_code.choices = [SelectChoice(p.code, f"{p.code} — {p.name}") for p in all_programs()]
-    return _edit_page(form, f"Edit course {course.course_code}", lambda: catalog.edit_course(
-        course, form.code.data, form.name.data, form.program_code.data, form.active.data, current_user),
-        url_for(".courses"), f"Course {course.course_code}")
+    form.lecturers.choices = [SelectChoice(user.id, f"{user.full_name} ({user.email})"
+                                           + ("" if user.is_active else ", deactivated"))
+                              for user in repository.assignable(keep={user.id for user in assigned})]
+    if form.validate_on_submit():
+        try:
+            changes = catalog.edit_course(course, form.code.data, form.name.data, form.program_code.data,
+                                          form.active.data, current_user, lecturer_ids=form.lecturers.data or [])
+        except ValidationError as exc:
+            exc.apply_to(form)
+        else:
+            flash_changes(f"Course {course.course_code}", changes)
+            return redirect(url_for(".courses"), 303)
+    return form_page("admin/course.html", form, course=course)
+
+
+@bp.route("/courses/<id:course_id>/edit")
+def edit_course(course_id: int):
+    """The course's page had this address before it showed the lecturers too."""
+    return redirect(url_for(".course", course_id=course_id), 301)
 
 
 @bp.route("/staff/<id:user_id>/password", methods=["GET", "POST"])

@@ -7,6 +7,7 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
 )
@@ -101,6 +102,15 @@ class CourseEditForm(FlaskForm):
     active = BooleanField("Active", description="An inactive course is not offered for new sessions; its sessions, "
                                                 "their attendance and its register stay. Courses are never deleted.")
     submit = SubmitField("Save course")
+
+
+class CoursePageForm(CourseEditForm):
+    """A course's page: the course, and who teaches it."""
+
+    lecturers = SelectMultipleField(
+        "Lecturers", coerce=int, validate_choice=False,
+        description="They create this course's sessions and see its register. Removing one keeps the sessions "
+                    "they made.")
 
 
 class PasswordForm(FlaskForm):

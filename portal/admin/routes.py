@@ -63,7 +63,8 @@ def courses():
         else:
             flash(f"Course {course.course_code} added.", "success")
             return redirect(url_for(".courses"))
-    return form_page("admin/courses.html", form, courses=CatalogRepository().courses())
+    repository = CatalogRepository()
+    return form_page("admin/courses.html", form, courses=repository.courses(), lecturers=repository.lecturer_names())
 
 
 @bp.route("/staff", methods=["GET", "POST"])

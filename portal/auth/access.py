@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from portal.extensions import login_manager
 from portal.models import AttendanceSession, Course, Role, User
-from portal.repositories import SessionRepository, get
+from portal.repositories import CatalogRepository, get
 
 STAFF = (Role.ADMIN, Role.LECTURER)
 
@@ -64,9 +64,9 @@ def session_or_404(session_id: int) -> AttendanceSession:
 
 
 def course_or_404(course_id: int) -> Course:
-    """The course, for its register: admins any, a lecturer one they have a session of
+    """The course, for its register: admins any, a lecturer one they are assigned to teach
     (a 404 otherwise, as for sessions)."""
     course = get(Course, course_id)
-    if course is None or not (is_admin() or SessionRepository().teaches(current_user.id, course_id)):
+    if course is None or not (is_admin() or CatalogRepository().teaches(current_user.id, course_id)):
         abort(404)
     return course

@@ -6,9 +6,9 @@ and the command line prints them on one line."""
 from portal import audit
 from portal.exceptions import ValidationError
 from portal.extensions import db
-from portal.models import Course, Program, Stream, User
+from portal.models import Course, Program, Role, Stream, TeachingAssignment, User
 from portal.names import max_length, name_problem, name_problems
-from portal.repositories import CatalogRepository, get
+from portal.repositories import CatalogRepository, UserRepository, get
 
 STREAM_LIMIT = max_length(Stream.name)
 _catalog = CatalogRepository()
@@ -87,9 +87,11 @@ def edit_stream(stream: Stream, name: str, active: bool, by: User) -> list[str]:
     return _save_edit(stream, f"stream {stream.name} of {stream.program.code}", by, name=name, is_active=active)
 
 
-def edit_course(course: Course, code: str, name: str, program_code: str, active: bool, by: User) -> list[str]:
-    """Rename, move or (de)activate a course. Its sessions keep their own program, and a course
-    with sessions is never deleted: deactivating only keeps it out of new sessions."""
+def edit_course(course: Course, code: str, name: str, program_code: str, active: bool, by: User,
+                lecturer_ids: list[int] | None = None) -> list[str]:
+    """Rename, move or (de)activate a course, and (given `lecturer_ids`) set who teaches it, in
+    one commit. Its sessions keep their own program, and a course with sessions is never
+    deleted: deactivating only keeps it out of new sessions."""
     code, name = code.strip(), name.strip()
     program = _catalog.program_by_code(program_code.strip())
     errors = name_problems({"code": ("Course code", code, max_length(Course.course_code)),
@@ -98,10 +100,52 @@ def edit_course(course: Course, code: str, name: str, program_code: str, active:
         errors["code"] = f"course {code} already exists"
     if program is None:
         errors["program_code"] = f"unknown program {program_code[:40]!r}"
+    if lecturer_ids is not None:
+        lecturers = {user.id: user for user in _catalog.assignable(keep={a.id for a in _catalog.lecturers_of(course.id)})}
+        if not set(lecturer_ids) <= lecturers.keys():
+            errors["lecturers"] = "Choose lecturers from the list (an inactive account cannot be assigned)"
     if errors:
         raise ValidationError(errors)
-    return _save_edit(course, f"course {course.course_code}", by, course_code=code, course_name=name,
-                      program_id=program.id, is_active=active)
+    changes = [] if lecturer_ids is None else _set_lecturers(
+        course, [lecturers[i] for i in dict.fromkeys(lecturer_ids)], by)
+    return changes + _save_edit(course, f"course {course.course_code}", by, course_code=code, course_name=name,
+                                program_id=program.id, is_active=active)
+
+
+def assign_lecturer(course_code: str, email: str, remove: bool = False, by: User | None = None) -> str:
+    """Assign a lecturer to a course, or remove them (committed, audited); what was done, in words.
+    ValidationError names an unknown course or a user who is not an active lecturer."""
+    course = _catalog.course_by_code(course_code.strip())
+    if course is None:
+        raise ValidationError(f"unknown course {course_code[:40]!r}")
+    user = UserRepository().by_email(email.strip())
+    current = _catalog.lecturers_of(course.id)
+    if user is None or (user.role != Role.LECTURER and user not in current):
+        raise ValidationError(f"{email[:80]!r} is not a lecturer's account")
+    if not remove and not user.is_active:
+        raise ValidationError(f"{user.email}'s account is deactivated: reactivate it first")
+    wanted = [u for u in current if u.id != user.id] + ([] if remove else [user])
+    changes = _set_lecturers(course, wanted, by)
+    db.session.commit()
+    return "; ".join(changes) if changes else f"nothing changed: {user.full_name} " + (
+        "does not teach" if remove else "already teaches") + f" {course.course_code}"
+
+
+def _set_lecturers(course: Course, lecturers: list[User], by: User | None) -> list[str]:
+    """Stage the course's assignments as `lecturers` and audit the difference (the caller commits)."""
+    current = {user.id: user for user in _catalog.lecturers_of(course.id)}
+    wanted = {user.id: user for user in lecturers}
+    changes = []
+    for user_id in wanted.keys() - current.keys():
+        _catalog.add_assignment(TeachingAssignment(course_id=course.id, user_id=user_id))
+        changes.append(f"{wanted[user_id].full_name} now teaches {course.course_code}")
+    for user_id in current.keys() - wanted.keys():
+        _catalog.remove_assignment(_catalog.assignment(course.id, user_id))
+        changes.append(f"{current[user_id].full_name} no longer teaches {course.course_code}")
+    changes.sort()
+    if changes:
+        audit.record(by, "course.lecturers", f"course {course.course_code}", "; ".join(changes))
+    return changes
 
 
 def _save_edit(item, label: str, by: User, **values) -> list[str]:

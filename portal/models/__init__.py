@@ -1,5 +1,5 @@
 """The portal's tables; import models from here."""
-from portal.models.academic import Course, Program, Stream
+from portal.models.academic import Course, Program, Stream, TeachingAssignment
 from portal.models.attendance import AttendanceMark, AttendanceRecord, AttendanceStatus, CardCheck, Review
 from portal.models.audit import AuditEvent, PendingImport
 from portal.models.notifications import DeliveryAttempt, EmailKind, EmailNotification, NotificationStatus
@@ -25,5 +25,6 @@ __all__ = [
     "Role",
     "Stream",
     "StudentProfile",
+    "TeachingAssignment",
     "User",
 ]

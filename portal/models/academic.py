@@ -1,8 +1,11 @@
 """Academic structure: programs, their streams, and courses. None is ever deleted: one no longer
 taught is deactivated, so its sessions and their attendance stay, and new sessions cannot use it."""
+from datetime import datetime
+
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.database import UTCDateTime, utcnow
 from portal.extensions import db
 
 
@@ -39,3 +42,16 @@ class Course(db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     program: Mapped[Program] = relationship()
+
+
+class TeachingAssignment(db.Model):
+    """A lecturer teaches a course: they create its sessions and see its register. Admins
+    assign them (the course's page, or `assign-lecturer`); removing one keeps their sessions."""
+
+    __tablename__ = "teaching_assignments"
+    __table_args__ = (UniqueConstraint("course_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -41,11 +41,6 @@ class SessionRepository:
             .where(AttendanceSession.id == session_id, AttendanceSession.generation_status == GenerationStatus.WAITING)
             .values(generation_status=GenerationStatus.QUEUED))
 
-    def teaches(self, lecturer_id: int, course_id: int) -> bool:
-        """Whether the lecturer has a session of the course."""
-        return db.session.scalar(select(AttendanceSession.id).where(
-            AttendanceSession.course_id == course_id, AttendanceSession.lecturer_id == lecturer_id).limit(1)) is not None
-
     def series(self, series_id: int) -> list[AttendanceSession]:
         query = select(AttendanceSession).where(AttendanceSession.series_id == series_id)
         return list(db.session.scalars(query.order_by(AttendanceSession.starts_at)))

@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, NumberRange, Optional, StopValidati
 from wtforms.widgets import Input, NumberInput, TextInput
 
 from portal.config import MAX_RADIUS_METRES, MIN_RADIUS_METRES
+from portal.database import MAX_ID
 from portal.models import AttendanceSession
 from portal.repositories import CatalogRepository
 from portal.sessions.planning import MAX_NOTIFY_MINUTES_BEFORE, MAX_REPEAT_WEEKS, RADIUS_RANGE
@@ -27,7 +28,13 @@ from portal.timefmt import portal_zone
 
 
 def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
+    """An id from a select, or None; a number no row can have is refused here, not by the database."""
+    if value in (None, "", "None"):
+        return None
+    number = int(value)
+    if not 1 <= number <= MAX_ID:
+        raise ValueError("not an id")
+    return number
 
 
 class WellFormedInput(Input):
@@ -59,7 +66,9 @@ def _needed_before_the_start(form, field) -> None:
 
 class SessionForm(FlaskForm):
     # The empty first option is the placeholder a required <select> must start with.
-    course_id = SelectField("Course", coerce=_optional_int, validators=[DataRequired(message="Choose a course")])
+    # Any id passes here: planning.validate says why a course cannot be used (not taught, deactivated).
+    course_id = SelectField("Course", coerce=_optional_int, validate_choice=False,
+                            validators=[DataRequired(message="Choose a course")])
     program_id = SelectField("Program", coerce=_optional_int, validators=[DataRequired(message="Choose a program")])
     stream_id = SelectField("Stream", coerce=_optional_int, validate_choice=False)
     session_date = DateField("Date", format="%Y-%m-%d", widget=WellFormedInput("date", r"\d{4}-\d\d-\d\d"),
@@ -105,11 +114,12 @@ class SessionForm(FlaskForm):
                     "emails.")
     submit = SubmitField("Create session")
 
-    def fill_choices(self, current: AttendanceSession | None = None) -> None:
+    def fill_choices(self, current: AttendanceSession | None = None, teacher_id: int | None = None) -> None:
         """Courses (each naming its program), programs and (grouped by program) streams from the database:
-        the active ones, and those the session being edited (`current`) already has."""
+        the active ones (of the courses, those `teacher_id` teaches, when given), and those the session
+        being edited (`current`) already has."""
         keep = current or AttendanceSession()
-        courses, programs = CatalogRepository().offered(keep.course_id, keep.program_id)
+        courses, programs = CatalogRepository().offered(keep.course_id, keep.program_id, teacher_id)
         self.course_id.choices = [SelectChoice("", "Choose a course…")] + [
             SelectChoice(c.id, f"{c.course_code} — {c.course_name}", render_kw={"data-program": c.program_id})
             for c in courses

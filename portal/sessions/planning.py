@@ -14,7 +14,7 @@ from portal.database import MAX_ID, utcnow
 from portal.delivery.queueing import QUEUE_DOWN
 from portal.exceptions import ValidationError
 from portal.extensions import db
-from portal.models import AttendanceSession, Course, Program, Stream, User
+from portal.models import AttendanceSession, Course, Program, Role, Stream, User
 from portal.models.sessions import DEFAULT_RADIUS_METRES
 from portal.names import max_length, name_problem
 from portal.repositories import CatalogRepository, StudentProfileRepository, UserRepository, get
@@ -93,8 +93,14 @@ def validate(request: SessionRequest, current: AttendanceSession | None = None) 
             errors["stream_id"] = "That stream does not belong to the chosen program"
         elif not stream.is_active and not (current and current.stream_id == stream.id):
             errors["stream_id"] = f"Stream {stream.name} is deactivated; an admin can reactivate it"
-    if request.lecturer_id is not None and get(User, request.lecturer_id) is None:
+    lecturer = get(User, request.lecturer_id) if request.lecturer_id is not None else None
+    if request.lecturer_id is not None and lecturer is None:
         errors["lecturer_id"] = "Unknown lecturer"
+    elif (course is not None and lecturer is not None and lecturer.role == Role.LECTURER
+          and not (current and current.course_id == course.id)
+          and not CatalogRepository().teaches(lecturer.id, course.id)):
+        errors.setdefault("course_id", f"{lecturer.full_name} does not teach {course.course_code}: an admin assigns "
+                                       "lecturers to a course on its page (Admin → Courses)")
     for field, moment in (("start_time", request.starts_at), ("end_time", request.ends_at)):
         if nonexistent(moment):
             errors[field] = (f"{moment:%H:%M} does not exist on {moment:%Y-%m-%d} in {moment.tzinfo}: "

@@ -34,7 +34,7 @@ def index():
 @staff_required
 def new():
     form = SessionForm()
-    form.fill_choices()
+    form.fill_choices(teacher_id=owner_filter())
     if not form.is_submitted():
         form.suggest_times()
         form.require_id_scan.data = current_app.config["ATTENDANCE_REQUIRE_ID_SCAN"]
@@ -93,7 +93,7 @@ def edit(session_id: int):
 def _edit_form(session: AttendanceSession, shown: bool) -> EditSessionForm:
     """The edit form: as submitted, or (`shown`) filled from the session as it is now."""
     form = EditSessionForm(formdata=None, obj=_form_data(session)) if shown else EditSessionForm()
-    form.fill_choices(current=session)
+    form.fill_choices(current=session, teacher_id=owner_filter())
     if shown:
         form.seen.data = fingerprint(session)
     if session.generated_at is not None:  # the emails are prepared: their sending time is past choosing
