@@ -12,7 +12,7 @@ from portal.database import utcnow
 from portal.delivery.outcomes import OutcomeWriter
 from portal.delivery.sweep import queue_due_sessions
 from portal.extensions import db
-from portal.models import AttendanceSession, DeliveryAttempt, EmailNotification, GenerationStatus
+from portal.models import AttendanceSession, AuditEvent, DeliveryAttempt, EmailNotification, GenerationStatus
 from tests.factories import assign, make_course, make_program, make_students, newest_session, statuses, tomorrow
 from tests.smtp_servers import parts
 from tests.support import end_process, env_for, error_next_to, start_worker, wait_for
@@ -37,7 +37,7 @@ def edit_form(session: AttendanceSession, **changes) -> dict:
     starts, ends = session.starts_at.astimezone(timezone.utc), session.ends_at.astimezone(timezone.utc)
     data = {"course_id": session.course_id, "program_id": session.program_id, "stream_id": session.stream_id or "",
             "session_date": f"{starts:%Y-%m-%d}", "start_time": f"{starts:%H:%M}", "end_time": f"{ends:%H:%M}",
-            "room": session.room or ""}
+            "room": session.room or "", "notify_students": "y"}  # ticked, as the form starts
     if session.generated_at is None:
         data["notify_at"] = "now"
     return {key: str(value) for key, value in {**data, **changes}.items()}
@@ -233,6 +233,27 @@ def test_changing_the_time_after_sending_reissues_the_links(lecturer, people, fo
         assert gone.status_code == 410
         assert "This session was changed; use the newest email" in gone.get_data(as_text=True)
         assert lecturer.get(f"/attendance?token={new[student.id]}").status_code == 403  # not open yet: tomorrow
+
+
+def test_a_change_without_notify_students_emails_nobody_and_keeps_the_links(lecturer, people, form, run_worker,
+                                                                           smtp_server):
+    make_students(people["course"].program, 2)
+    lecturer.post("/sessions/new", data=form)
+    run_worker()
+    session = newest_session()
+    old = tokens(session)
+    received = len(smtp_server.handler.received)
+    data = edit_form(session, end_time="11:00")
+    del data["notify_students"]  # unticked
+    response = lecturer.post(f"/sessions/{session.id}/edit", data=data)
+    assert response.status_code == 303
+    assert "2 students already emailed were not told" in lecturer.get(response.location).get_data(as_text=True)
+    run_worker()
+    assert len(smtp_server.handler.received) == received and tokens(session) == old  # no email, the same links
+    assert statuses(session.id) == {"sent": 2}
+    assert lecturer.get(f"/attendance?token={next(iter(old.values()))}").status_code == 403  # stands: not open yet
+    details = db.session.scalar(select(AuditEvent.details).where(AuditEvent.action == "session.edit"))
+    assert details.startswith("ends at:") and details.endswith("; students not told")
 
 
 def test_changing_the_program_adds_and_withdraws(lecturer, people, form, run_worker, smtp_server):

@@ -59,6 +59,7 @@ class ChangeSummary:
     added: int = 0  # newly eligible students, to get their first email
     withdrawn: int = 0  # students taken off (or emails not sent, when cancelling)
     reissued: int = 0  # students who get a "Session changed" (or cancellation) email
+    kept: int = 0  # students already emailed who were not told of a change (their links stand)
     pending: list[int] = field(default_factory=list)  # rows to queue now
     # Their send jobs' own ids: a batch of the same rows may still be running (its stale
     # messages are dropped), and a job is not queued again while one of its id runs.
@@ -81,10 +82,12 @@ def fingerprint(session: AttendanceSession) -> str:
 
 
 def edit_session(session: AttendanceSession, request: SessionRequest, by: User | None = None,
-                 seen: str | None = None) -> ChangeSummary:
+                 seen: str | None = None, notify_students: bool = True) -> ChangeSummary:
     """Apply the request's fields to the session and settle its students' emails (committed;
     the change, each field before and after, in the audit log). `seen`: the fingerprint the
-    edit form was shown with; ChangedMeanwhileError if the session has changed since."""
+    edit form was shown with; ChangedMeanwhileError if the session has changed since.
+    `notify_students` False: a change of course, time or place emails nobody, and the links
+    already emailed stand (with the expiry they were given)."""
     ensure_changeable(session)
     if seen is not None and seen != fingerprint(session):
         raise ChangedMeanwhileError("This session was changed while you were editing it (by someone else, or in "
@@ -95,16 +98,19 @@ def edit_session(session: AttendanceSession, request: SessionRequest, by: User |
     summary = ChangeSummary(changed=[name for name in EDITABLE if _differs(getattr(session, name),
                                                                             getattr(request, name))])
     if summary.changed:
+        told = ""
+        if session.generated_at is not None and set(summary.changed) & set(TOLD):
+            told = "; students told by email" if notify_students else "; students not told"
         audit.record(by, "session.edit", audit.session_label(session), "; ".join(
             f"{name.removesuffix('_id').replace('_', ' ')}: {_words(name, getattr(session, name))} → "
-            f"{_words(name, getattr(request, name))}" for name in summary.changed))
+            f"{_words(name, getattr(request, name))}" for name in summary.changed) + told)
     for name in EDITABLE:
         setattr(session, name, getattr(request, name))
     if session.generated_at is None:  # no email prepared yet: the new settings are all there is
         if "notify_minutes_before" in summary.changed or "starts_at" in summary.changed:
             session.notify_at = notify_time(session.starts_at, session.notify_minutes_before)
     elif summary.changed:
-        _settle(session, summary, reissue=bool(set(summary.changed) & set(TOLD)))
+        _settle(session, summary, reissue=bool(set(summary.changed) & set(TOLD)), notify=notify_students)
         session.changed_at = utcnow()
         summary.job_suffix = f"-changed{int(session.changed_at.timestamp() * 1000)}"
     _commit_over(session)
@@ -168,8 +174,9 @@ def rest_of_series(session: AttendanceSession) -> list[AttendanceSession]:
             if s.starts_at >= session.starts_at and not s.cancelled]
 
 
-def _settle(session: AttendanceSession, summary: ChangeSummary, reissue: bool) -> None:
-    """Bring the session's rows in line with who is eligible now, and re-issue links if asked."""
+def _settle(session: AttendanceSession, summary: ChangeSummary, reissue: bool, notify: bool = True) -> None:
+    """Bring the session's rows in line with who is eligible now, and re-issue links if asked
+    (without `notify`, only the links not yet emailed: those emailed stand, and nobody is told)."""
     now = utcnow()
     expires_at = link_window.expires(session.starts_at, session.ends_at)
     eligible = {student.student_profile_id for student in StudentProfileRepository().get_by_program_and_stream(
@@ -190,6 +197,9 @@ def _settle(session: AttendanceSession, summary: ChangeSummary, reissue: bool) -
                 row.status, row.last_error, row.updated_at = Status.SENT, "Back on the list (already confirmed)", now
             continue
         if not reissue and not returning:
+            continue
+        if not notify and not returning and row.status in (Status.SENT, Status.SENDING):
+            summary.kept += 1
             continue
         row.token = jwt.generate_token(student_id, session.id, expires_at)
         row.token_expires_at = expires_at

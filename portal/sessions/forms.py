@@ -175,6 +175,11 @@ class EditSessionForm(SessionForm):
 
     repeat_weeks = None
     seen = HiddenField()  # the session as the form was shown (sessions.changes.fingerprint)
+    notify_students = BooleanField(
+        "Email the students about a change of course, time or place",
+        description="Those already emailed get a short “Session changed” email with a new link (students who "
+                    "already confirmed get nothing). Unticked, nobody is emailed and the links they have keep "
+                    "working, until the time they were given.")
     submit = SubmitField("Save changes")
 
 

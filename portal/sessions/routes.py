@@ -74,7 +74,8 @@ def edit(session_id: int):
         try:
             summary = edit_session(session, _request_from(form, notify_minutes_before=minutes,
                                                           lecturer_id=session.lecturer_id),
-                                   by=current_user, seen=form.seen.data or None)
+                                   by=current_user, seen=form.seen.data or None,
+                                   notify_students=bool(form.notify_students.data))
         except ValidationError as exc:
             exc.apply_to(form)
         except ChangedMeanwhileError as changed:
@@ -110,6 +111,7 @@ def _form_data(session: AttendanceSession) -> SimpleNamespace:
         latitude=session.latitude, longitude=session.longitude, radius_m=session.radius_m, room=session.room,
         require_id_scan=session.require_id_scan,
         confirm_other_program=session.program_id != session.course.program_id,
+        notify_students=True,
         notify_at="now" if session.notify_minutes_before is None else "before",
         notify_minutes_before=session.notify_minutes_before if session.notify_minutes_before is not None else 60)
 
@@ -121,6 +123,9 @@ def _edited_message(summary, queued: bool) -> str:
     if summary.reissued:
         parts.append(f"{_students(summary.reissued)} already emailed get a “Session changed” email with a new link; "
                      "their old links no longer work.")
+    if summary.kept:
+        parts.append(f"{_students(summary.kept)} already emailed were not told: the links they have keep working "
+                     "until the time they were given.")
     if summary.added:
         parts.append(f"{_students(summary.added)} newly in this session get their first email.")
     if summary.withdrawn:
