@@ -17,6 +17,7 @@ from portal.models import NotificationStatus
 from portal.repositories import EmailNotificationRepository
 from portal.sessions import planning
 from portal.staff import accounts
+from portal.students.importing import decode as decode_upload
 from portal.students.importing import import_students
 from portal.students.sync import apply_sync, plan_sync
 from portal.students.sync import summary as sync_summary
@@ -111,13 +112,11 @@ def assign_lecturer(course_code, email, remove):
 def import_students_command(csv_file: Path, mode: str, deactivate_missing: bool, yes: bool):
     """Import students from CSV: all rows, or none if any row is bad. A sync shows its changes first."""
     try:
-        text = csv_file.read_text(encoding="utf-8-sig")
+        text = decode_upload(csv_file.read_bytes())
         if mode == "add":
             click.echo(f"Imported {import_students(text)} students")
             return
         plan = plan_sync(text, deactivate_missing)
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{csv_file} is not UTF-8 text") from None
     except ValidationError as exc:
         for line in exc.errors:
             click.echo(line, err=True)

@@ -104,7 +104,10 @@ def test_import_refuses_other_files(client, auth, people):
     assert b"Upload a .csv file" in upload(client, "hello", name="students.txt").data
     binary = client.post("/admin/import", data={"csv_file": (io.BytesIO(b"\xff\xfe\x00bad"), "s.csv")},
                          content_type="multipart/form-data")
-    assert binary.status_code == 400 and b"not UTF-8" in binary.data
+    assert binary.status_code == 400 and b"The header must be" in binary.data
+    latin = client.post("/admin/import", data={"csv_file": (io.BytesIO(b"\xe9t\xe9,\xff"), "s.csv")},
+                        content_type="multipart/form-data")
+    assert latin.status_code == 400 and b"not UTF-8" in latin.data
     assert client.post("/admin/import", data={}).status_code == 400
 
 

@@ -150,3 +150,72 @@ def test_a_whole_university_of_50000_rows_is_imported_within_one_request(client,
     assert profile.user.email == "student49999@example.edu" and profile.stream.name == "A"
     assert profile.user.role == "student" and profile.user.is_active and profile.user.session_version == 0
     assert db.session.scalar(select(func.count()).select_from(User)) == 50_000 + 3  # and the staff of `people`
+
+
+# --- files as spreadsheets save them ----------------------------------------------------------
+
+def upload_bytes(client, data: bytes, mode="add"):
+    return client.post("/admin/import", data={"csv_file": (io.BytesIO(data), "students.csv"), "mode": mode},
+                       content_type="multipart/form-data")
+
+
+def excel_unicode_text(rows: list[str]) -> bytes:
+    """What Excel's "Unicode Text" writes: UTF-16 little-endian with a BOM, tabs, CRLF."""
+    return "\r\n".join(line.replace(",", "\t") for line in rows).encode("utf-16")  # Python writes the BOM
+
+
+@pytest.mark.parametrize("data", [
+    ("\ufeff" + "\r\n".join([HEADER, *ROWS]) + "\r\n").encode("utf-8"),  # Excel's "CSV UTF-8"
+    "\r\n".join([HEADER, *ROWS]).replace(",", ";").encode("utf-8"),  # Excel where the decimal mark is a comma
+    excel_unicode_text([HEADER, *ROWS]),
+    "\n".join([HEADER, *ROWS]).encode("utf-16-be"),  # some tools leave out the BOM
+    "\n".join([HEADER, *ROWS]).replace(",", "\t").encode("utf-16-le"),
+], ids=["csv-utf8-bom", "semicolons", "unicode-text-utf16-tabs", "utf16-be-without-bom", "utf16-le-without-bom"])
+def test_files_as_excel_saves_them_are_read(client, auth, people, data):
+    auth.login("admin@example.edu")
+    response = upload_bytes(client, data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    names = set(db.session.scalars(select(User.first_name).join(StudentProfile)))
+    assert names == {"Ann", "Bob"}
+
+
+def test_a_cp1252_file_is_told_how_to_save_it(client, auth, people):
+    auth.login("admin@example.edu")
+    data = "\r\n".join([HEADER, "S1,Zoë,Müller,zoe@example.edu,CS,A"]).encode("cp1252")
+    for mode in ("add", "sync"):
+        response = upload_bytes(client, data, mode)
+        assert response.status_code == 400
+        assert "save it as CSV UTF-8 (Excel: File → Save As → CSV UTF-8)" in response.get_data(as_text=True)
+    assert students() == 0
+
+
+def test_the_command_reads_a_spreadsheets_file_too(cli, people, tmp_path):
+    path = tmp_path / "students.txt"
+    path.write_bytes(excel_unicode_text([HEADER, *ROWS]))
+    assert cli("import-students", str(path)).exit_code == 0 and students() == 2
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("\r\n".join([HEADER, "S9,Zoë,Müller,zoe@example.edu,CS,A"]).encode("cp1252"))
+    result = cli("import-students", str(latin))
+    assert result.exit_code != 0 and "save it as CSV UTF-8" in result.output
+
+
+def test_every_problem_of_every_line_is_listed(program):
+    problems = problems_of("\n".join([HEADER, "S1,Ann\x07,Lee,not-an-email,XX,A", "S2,Bob,Ray,bob@example.edu,CS,Z"]))
+    first, second = problems
+    assert first.startswith("Line 2: ")
+    assert "first_name must not contain control characters" in first and "email is not valid" in first
+    assert "unknown program code 'XX'" in first
+    assert second == "Line 3: program CS has no stream 'Z'"
+
+
+def test_the_template_has_the_header_and_opens_as_utf8_in_excel(client, auth, people):
+    auth.login("admin@example.edu")
+    response = client.get("/admin/import/template.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    data = response.get_data()
+    assert data.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs
+    assert data.decode("utf-8-sig").splitlines() == [HEADER + ",active,card_code"]
+    filled = data + "S1,Ann,Lee,ann@example.edu,CS,A,,\r\n".encode()
+    assert upload_bytes(client, filled).status_code == 302 and students() == 1
+    assert 'href="/admin/import/template.csv"' in client.get("/admin/import").get_data(as_text=True)

@@ -1,6 +1,6 @@
 """The student import page: `add` imports at once (all rows or none); `sync` shows what would
 change and applies it only when the admin confirms (portal.students.sync)."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.admin import bp
@@ -8,7 +8,7 @@ from portal.admin.forms import ImportForm
 from portal.errors import status_of
 from portal.exceptions import PlanChanged, ValidationError
 from portal.pages import form_page
-from portal.students import sync
+from portal.students import importing, sync
 from portal.students.importing import import_students
 
 SHOWN = 500  # rows of each kind listed on the preview; the counts are always whole
@@ -19,19 +19,24 @@ def import_page():
     form, problems = ImportForm(), []
     if form.validate_on_submit():
         try:
-            text = form.csv_file.data.read().decode("utf-8-sig")
+            text = importing.decode(form.csv_file.data.read())
             if form.mode.data == "sync":
                 plan, token = sync.save_preview(text, form.deactivate_missing.data, current_user)
                 return render_template("admin/import_preview.html", plan=plan, token=token, shown=SHOWN)
             created = import_students(text, by=current_user)
-        except UnicodeDecodeError:
-            form.csv_file.errors.append("The file is not UTF-8 text")
         except ValidationError as exc:
             problems = exc.errors
         else:
             flash(f"Imported {created} students.", "success")
             return redirect(url_for(".import_page"))
     return form_page("admin/import.html", form, problems=problems)
+
+
+@bp.route("/import/template.csv")
+def import_template():
+    """An empty import file with the header row, ready to fill in a spreadsheet."""
+    return Response(importing.template(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="students-template.csv"'})
 
 
 @bp.route("/import/confirm", methods=["POST"])

@@ -4,9 +4,13 @@ Built for a whole university in one request (50,000 rows in seconds): the rows a
 once, the student numbers, emails and card codes already taken are fetched whole (cheaper
 than asking about 50,000 values), each row is checked against them in memory, and the
 accepted rows are inserted in bulk. The optional `card_code` column says what each
-student's card's QR code holds (the student number when empty or absent). Any newline
-convention is read (Windows, Unix, and the CR-only ends Excel for Mac still writes), a
-UTF-8 BOM is dropped, and every limit has a message that names the line.
+student's card's QR code holds (the student number when empty or absent).
+
+Files are read as spreadsheets save them (`decode`, `read_rows`): UTF-8 with or without a
+BOM, or UTF-16 (Excel's "Unicode text", some "CSV UTF-8" saves); commas, semicolons (Excel
+where the decimal mark is a comma) or tabs, told by the header row; any newline convention
+(Windows, Unix, and the CR-only ends Excel for Mac still writes). Every problem of every
+line is listed, and every limit has a message that names the line.
 """
 import csv
 import io
@@ -93,9 +97,49 @@ def card_taken(number: str, card: str) -> str:
             else f"card code ending {masked(card)} is already another student's")
 
 
+NOT_UTF8 = ("The file is not UTF-8 text (it looks like an older Windows or Mac encoding): save it as CSV UTF-8 "
+            "(Excel: File → Save As → CSV UTF-8) and upload that")
+DELIMITERS = (",", ";", "\t")
+
+
+def decode(data: bytes) -> str:
+    """The text of an uploaded file: UTF-8 (a BOM is dropped) or UTF-16 (with its BOM, or told by
+    its zero bytes); anything else is a ValidationError saying how to save the file as CSV UTF-8."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ValidationError("The file says it is UTF-16 text but is not readable as such; "
+                                  "save it as CSV UTF-8 (Excel: File → Save As → CSV UTF-8)") from None
+    if b"\x00" in data[:4096]:  # UTF-16 without its BOM: every other byte of ASCII text is zero
+        sample = data[:4096]
+        zeros_even, zeros_odd = sample[0::2].count(0), sample[1::2].count(0)
+        if max(zeros_even, zeros_odd) > len(sample) // 4:
+            try:
+                return data.decode("utf-16-be" if zeros_even > zeros_odd else "utf-16-le")
+            except UnicodeDecodeError:
+                pass
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError(NOT_UTF8) from None
+
+
+def template() -> str:
+    """An empty import file: the header row, the optional columns too. It starts with a UTF-8 BOM,
+    which is how Excel knows to open it as UTF-8 (and saves it back the same way)."""
+    return "\ufeff" + ",".join(COLUMNS + ["active", "card_code"]) + "\r\n"
+
+
+def _delimiter(first_line: str) -> str:
+    """The delimiter the header row is written with (comma when none fits)."""
+    return next((d for d in DELIMITERS if "student_number" in (n.strip() for n in first_line.split(d))), ",")
+
+
 def read_rows(text: str) -> list[tuple[int, dict]]:
     """(line where the row starts, its stripped values) for each row that is not blank."""
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    text = text.removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.splitlines()[0] if text else ""))
     rows, line = [], 1
     try:
         header = [name.strip() for name in next(reader, [])]
@@ -129,16 +173,16 @@ def csv_problem(exc: csv.Error) -> str:
 def check_row(row: dict, programs: dict) -> tuple[list[str], dict]:
     reasons = list(name_problems({column: (column, row[column], limit) for column, limit in NAME_LIMITS.items()}
                                  ).values())
-    reasons += [problem for column in OTHER_FIELDS if (problem := control_problem(column, row.get(column, "")))]
+    unreadable = {column for column in OTHER_FIELDS if control_problem(column, row.get(column, ""))}
+    reasons += [control_problem(column, row.get(column, "")) for column in OTHER_FIELDS if column in unreadable]
     if len(row.get("card_code", "")) > CARD_CODE_LIMIT:
         reasons.append(f"card_code must be at most {CARD_CODE_LIMIT} characters")
-    if reasons:
-        return reasons, {"student_number": row["student_number"], "email": None}
-    try:
-        email = validate_email(row["email"], check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        email = None
-        reasons.append(f"email is not valid ({exc})")
+    email = None  # every other problem of the line is listed too
+    if "email" not in unreadable:
+        try:
+            email = validate_email(row["email"], check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            reasons.append(f"email is not valid ({exc})")
     program = programs.get(row["program_code"])
     stream = None
     if program is None:
