@@ -53,8 +53,8 @@ _redis_down_until: dict[int, float] = {}  # per Redis client: when to ask again 
 
 
 def delivery_pause():
-    """For admins, on every staff page: whether delivery is paused (None if not, or unknown)."""
-    if not (current_user.is_authenticated and current_user.role == "admin"):
+    """For every staff member, on every staff page: whether delivery is paused (None if not, or unknown)."""
+    if not current_user.is_authenticated:
         return None
     redis = current_app.extensions["redis"]
     if time.monotonic() < _redis_down_until.get(id(redis), 0.0):  # a queue that is down must not slow every page

@@ -180,7 +180,7 @@ def test_lecturer_fills_the_location_from_the_browser(browser, portal_url, peopl
     context.close()
 
 
-def test_admin_sees_an_emails_history_and_resumes_a_paused_delivery(page, portal_url, app, people, tmp_path):
+def test_admin_sees_an_emails_history_and_resumes_a_paused_delivery(page, browser, portal_url, app, people, tmp_path):
     """A relay that greylists one student once, then refuses the portal's login after a
     password change on its side: the admin reads the email's tries, sees the pause on
     every page, and resumes delivery once the relay accepts again."""
@@ -219,8 +219,22 @@ def test_admin_sees_an_emails_history_and_resumes_a_paused_delivery(page, portal
             expect(page.locator("#pause-banner")).to_contain_text("refused the login")
             page.locator("#pause-banner").get_by_role("link", name="Delivery queue").click()
             expect(page.locator("#delivery-state")).to_contain_text("Delivery paused")
+            expect(page.locator("#waiting")).to_contain_text("4 emails waiting to be sent")
+            expect(page.locator("#waiting")).to_contain_text("when delivery resumes")
             shot(page, "14-delivery-paused")
             assert statuses(second.id) == {"pending": 4}
+
+            second.lecturer_id = people["lecturer"].id  # the lecturer's own session: they see why it waits
+            db.session.commit()
+            lecturer = browser.new_page()
+            sign_in(lecturer, portal_url, "lecturer@example.edu")
+            expect(lecturer.locator("#pause-banner")).to_contain_text("Email delivery is paused")
+            expect(lecturer.locator("#pause-banner").get_by_role("link")).to_have_count(0)  # the queue is admins'
+            lecturer.goto(f"{portal_url}/sessions/{second.id}")
+            expect(lecturer.locator("#session-paused")).to_contain_text("this session's 4 waiting emails go out")
+            shot(lecturer, "14b-lecturer-sees-the-pause")
+            PageChecks.settle(lecturer)
+            lecturer.context.close()
 
             relay.logins = {("portal", "s3cret-pass")}  # fixed on the relay
             page.get_by_role("button", name="Resume delivery").click()

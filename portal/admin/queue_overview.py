@@ -22,14 +22,14 @@ class FailedJob:
 def queue_overview(queues: dict[str, Queue]) -> dict:
     """Counts summed over the priority queues (urgent, normal, later), and the waiting jobs of each."""
     connection = next(iter(queues.values())).connection
-    counts = dict.fromkeys(("queued", "running", "failed", "finished (kept a while)"), 0)
+    counts = dict.fromkeys(("queued", "running", "failed", "finished"), 0)  # jobs, each many emails
     failed_ids, workers = [], {}
     for queue in queues.values():
         failed = FailedJobRegistry(queue=queue)
         counts["queued"] += queue.count
         counts["running"] += StartedJobRegistry(queue=queue).count
         counts["failed"] += failed.count
-        counts["finished (kept a while)"] += FinishedJobRegistry(queue=queue).count
+        counts["finished"] += FinishedJobRegistry(queue=queue).count
         failed_ids += failed.get_job_ids(start=0, end=RECENT_FAILURES - 1)
         workers.update({w.name: w for w in Worker.all(queue=queue)})
     jobs = [job for job in PortalJob.fetch_many(failed_ids[:RECENT_FAILURES], connection=connection,

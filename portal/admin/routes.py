@@ -10,6 +10,7 @@ from portal.admin.forms import CourseForm, ProgramForm, StaffForm, StreamForm
 from portal.admin.queue_overview import queue_overview
 from portal.auth.access import admin_required
 from portal.delivery import control, queueing
+from portal.delivery.backlog import backlog
 from portal.delivery.sweep import describe
 from portal.exceptions import ValidationError
 from portal.models import Program, StudentProfile
@@ -114,6 +115,7 @@ def queue():
     try:
         overview = queue_overview(current_app.extensions["rq_queues"])
         overview["delivery"] = control.current_state()
+        overview["backlog"] = backlog(paused=overview["delivery"].pause is not None)
     except RedisError:
         overview = None
     return render_template("admin/queue.html", overview=overview), 200 if overview else 503

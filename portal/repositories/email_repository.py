@@ -228,6 +228,26 @@ class EmailNotificationRepository:
         query = select(EmailNotification.status, func.count()).group_by(EmailNotification.status)
         return Counter(dict(db.session.execute(query).all()))
 
+    def waiting_by_session(self) -> list[Row]:
+        """(session_id, course_code, starts_at, waiting) for every session with emails pending or
+        sending, earliest class first (the order the workers send them in)."""
+        query = (
+            select(AttendanceSession.id.label("session_id"), Course.course_code, AttendanceSession.starts_at,
+                   func.count().label("waiting"))
+            .select_from(EmailNotification)
+            .join(AttendanceSession, AttendanceSession.id == EmailNotification.session_id)
+            .join(Course, Course.id == AttendanceSession.course_id)
+            .where(EmailNotification.status.in_((Status.PENDING, Status.SENDING)))
+            .group_by(AttendanceSession.id, Course.course_code, AttendanceSession.starts_at)
+            .order_by(AttendanceSession.starts_at, AttendanceSession.id)
+        )
+        return list(db.session.execute(query).all())
+
+    def sent_since(self, moment: datetime) -> int:
+        """How many emails were sent after `moment` (the current pace, over a recent window)."""
+        return db.session.scalar(select(func.count()).select_from(EmailNotification).where(
+            EmailNotification.status == Status.SENT, EmailNotification.sent_at > moment))
+
     def counts_by_session(self, session_ids: list[int]) -> dict[int, Counter]:
         """Per-status counts for many sessions in one GROUP BY."""
         counts = {session_id: Counter() for session_id in session_ids}
