@@ -158,11 +158,13 @@ def import_students_command(csv_file: Path, mode: str, deactivate_missing: bool,
               help="Students must scan their student card (default: ATTENDANCE_REQUIRE_ID_SCAN).")
 @click.option("--notify-minutes-before", type=int,
               help="Email the students this many minutes before the start (default: at once).")
+@click.option("--register-only", is_flag=True,
+              help="No emails and no links: the class is marked by hand (allowed in the past).")
 @click.option("--repeat-weeks", type=int, default=0, show_default=True,
               help="Also create the same session each week for this many weeks (needs --notify-minutes-before).")
 @refusals_in_one_line
 def create_session(course_code, day, start, end, program_code, stream_name, lecturer_email, latitude, longitude,
-                   radius_m, room, require_id_scan, notify_minutes_before, repeat_weeks):
+                   radius_m, room, require_id_scan, notify_minutes_before, register_only, repeat_weeks):
     """Create an attendance session (or a weekly series) and queue or schedule its notifications."""
     named = planning.by_codes(course_code, program_code, stream_name, lecturer_email)
     request = planning.SessionRequest(
@@ -176,12 +178,15 @@ def create_session(course_code, day, start, end, program_code, stream_name, lect
                          else require_id_scan),
         room=(room or "").strip() or None,
         notify_minutes_before=notify_minutes_before,
+        register_only=register_only,
         repeat_weeks=repeat_weeks,
     )
     sessions = planning.create_sessions(request)
     queued = all([queueing.enqueue_generation_if_due(session) for session in sessions])
     for session in sessions:
-        if not queued:
+        if session.register_only:
+            note = "register only: no emails, mark attendance by hand"
+        elif not queued:
             note = "queue unreachable: the sweep will queue its notifications"
         elif session.scheduled:
             note = f"notifications scheduled for {local_datetime(session.notify_at)}"

@@ -66,6 +66,13 @@ def test_every_page_is_valid_html(app, client, auth, people, html_checker):
         (session.starts_at + timedelta(days=1)).strftime("%Y-%m-%d"), "start_time": "08:00", "end_time": "09:00",
         "notify_at": "before", "notify_minutes_before": "60", "repeat_weeks": "2"})
     get("sessions with a series", "/sessions")
+    client.post("/sessions/new", data={
+        "course_id": str(session.course_id), "program_id": str(session.program_id),
+        "session_date": (session.starts_at - timedelta(days=3)).strftime("%Y-%m-%d"), "start_time": "08:00",
+        "end_time": "09:00", "notify_at": "never"})
+    register_only = db.session.scalar(select(AttendanceSession).where(AttendanceSession.register_only))
+    get("register-only session", f"/sessions/{register_only.id}")
+    get("register-only attendance", f"/sessions/{register_only.id}/attendance")
     series = db.session.scalar(select(AttendanceSession).where(AttendanceSession.series_id.is_not(None)))
     get("scheduled session in a series", f"/sessions/{series.id}")
     get("cancel a series", f"/sessions/{series.id}/cancel?scope=series")
@@ -116,7 +123,7 @@ def test_every_page_is_valid_html(app, client, auth, people, html_checker):
                                              "confirm_password": "y"})
     post("attendance marks with errors", f"/sessions/{session.id}/attendance/marks", {"status": "nope"})
 
-    assert len(pages) == 53
+    assert len(pages) == 55
     errors = html_checker.errors(pages)
     assert not errors, "\n".join(errors)
 

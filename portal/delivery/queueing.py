@@ -191,8 +191,8 @@ def enqueue_generation(session_id: int, starts_at: datetime | None = None) -> bo
 def enqueue_generation_if_due(session: AttendanceSession) -> bool:
     """Queue a new session's emails if they go out now; a scheduled session is left to the
     workers' upkeep, which queues it when its time comes. False only if the queue is down."""
-    if session.notify_at is not None and session.notify_at > utcnow():
-        return True
+    if session.register_only or (session.notify_at is not None and session.notify_at > utcnow()):
+        return True  # nothing to send (a register-only session), or not yet
     return enqueue_generation(session.id, session.starts_at)
 
 

@@ -17,6 +17,11 @@ class NotificationStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     WITHDRAWN = "withdrawn"  # never to be sent: the session was cancelled, or the student is no longer in it
+    NOT_EMAILED = "not_emailed"  # on a register-only session's list: no email, no link (marked by hand)
+
+
+# The statuses of an email (a register-only session's list is not one).
+EMAIL_STATUSES = tuple(status for status in NotificationStatus if status != NotificationStatus.NOT_EMAILED)
 
 
 class EmailKind(StrEnum):

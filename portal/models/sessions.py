@@ -34,6 +34,8 @@ class AttendanceSession(db.Model):
     longitude: Mapped[float | None] = mapped_column(Float)
     radius_m: Mapped[int] = mapped_column(Integer, default=DEFAULT_RADIUS_METRES)
     require_id_scan: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # No emails and no links: the class is marked by hand (one without email, or one that already happened).
+    register_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     room: Mapped[str | None] = mapped_column(String(100))  # where the class meets, as students know it
     generation_status: Mapped[str] = mapped_column(String(16), default=GenerationStatus.WAITING, index=True)
     generation_error: Mapped[str | None] = mapped_column(Text)

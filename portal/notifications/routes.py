@@ -6,7 +6,7 @@ from portal.auth.access import admin_required, is_admin, owner_filter, session_o
 from portal.auth.routes import safe_next
 from portal.delivery import queueing
 from portal.exceptions import ValidationError
-from portal.models import NotificationStatus
+from portal.models import EMAIL_STATUSES
 from portal.notifications import bp
 from portal.repositories import EmailNotificationRepository, SessionRepository
 from portal.request_args import id_arg, page_arg, record_id
@@ -15,7 +15,7 @@ from portal.services.notification_generation_service import NotificationGenerati
 
 MAX_RETRY_AT_ONCE = 1000
 MAX_DETAILS_SHOWN = 8
-STATUSES = [status.value for status in NotificationStatus]
+STATUSES = [status.value for status in EMAIL_STATUSES]
 
 
 @bp.route("")

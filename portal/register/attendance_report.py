@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from portal.database import utcnow
-from portal.models import AttendanceSession, CardCheck, Review
+from portal.models import AttendanceSession, CardCheck, NotificationStatus, Review
 from portal.register import reviews
 from portal.register.statuses import StatusRule
 from portal.repositories.attendance_repository import AttendanceRepository
@@ -23,6 +23,7 @@ class AttendanceReport:
     not_confirmed: list = field(default_factory=list)  # emailed, no confirmation yet
     failed: list = field(default_factory=list)  # the email never reached them
     waiting: list = field(default_factory=list)  # email still pending or sending
+    unlinked: list = field(default_factory=list)  # on a register-only session's list: no email, marked by hand
     flagged_ids: set = field(default_factory=set)  # record ids in a cluster, for review
     clusters: list = field(default_factory=list)  # (ip, count) of each flagged address
     students: list = field(default_factory=list)  # every roster row, by name
@@ -35,7 +36,8 @@ class AttendanceReport:
 
     @property
     def total(self) -> int:
-        return len(self.confirmed) + len(self.rejected) + len(self.not_confirmed) + len(self.failed) + len(self.waiting)
+        return (len(self.confirmed) + len(self.rejected) + len(self.not_confirmed) + len(self.failed)
+                + len(self.waiting) + len(self.unlinked))
 
     @property
     def to_review(self) -> list:
@@ -53,6 +55,8 @@ def build_report(session: AttendanceSession, rule: StatusRule, cluster_threshold
         report.statuses[row.student_id] = rule.of_roster_row(session, row, now)
         if row.record_id is not None:
             (report.rejected if row.review == Review.REJECTED else report.confirmed).append(row)
+        elif row.email_status == NotificationStatus.NOT_EMAILED:
+            report.unlinked.append(row)
         elif row.email_status == "sent":
             report.not_confirmed.append(row)
         elif row.email_status == "failed":
@@ -131,7 +135,8 @@ def report_csv(report: AttendanceReport) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     groups = [("confirmed", report.confirmed), ("rejected", report.rejected), ("not confirmed", report.not_confirmed),
-              ("email failed", report.failed), ("email not yet sent", report.waiting)]
+              ("email failed", report.failed), ("email not yet sent", report.waiting),
+              ("register only (no link)", report.unlinked)]
     safe = spreadsheet_safe
     for label, rows in groups:
         for row in rows:

@@ -267,9 +267,10 @@ class EmailNotificationRepository:
 
         Two queries whatever the number of rows: the page (walking the (session, id) index,
         students joined for those rows only) and the total (counted on the notifications
-        table alone, joined to students only when searching by name).
+        table alone, joined to students only when searching by name). The lists of register-only
+        sessions are not emails and are left out.
         """
-        filters = []
+        filters = [EmailNotification.status != Status.NOT_EMAILED]
         if lecturer_id is not None:
             own = select(AttendanceSession.id).where(AttendanceSession.lecturer_id == lecturer_id)
             filters.append(EmailNotification.session_id.in_(own))

@@ -62,8 +62,9 @@ class NotificationGenerationService:
         session = self.sessions.get_by_id(session_id)
         if session is None:
             raise SessionNotFoundError(f"Session {session_id} not found")
-        if session.cancelled:
-            log.info("session %s was cancelled; no notifications created", session_id)
+        if session.cancelled or session.register_only:
+            log.info("session %s is %s; no notifications created", session_id,
+                     "cancelled" if session.cancelled else "register-only (no emails)")
             return {"session_id": session_id, "notifications_created": 0, "eligible_students": 0}
         eligible = self.students.get_by_program_and_stream(session.program_id, session.stream_id, active_only=True)
         expires_at = expiry_rule(session.starts_at, session.ends_at, self.expiry_minutes, self.grace_minutes)

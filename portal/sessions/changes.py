@@ -40,7 +40,7 @@ from portal.models import (
 from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository, get
 from portal.repositories.attendance_repository import AttendanceRepository
 from portal.services.jwt_service import JWTTokenService
-from portal.sessions.planning import SessionRequest, notify_time, validate
+from portal.sessions.planning import SessionRequest, list_students, notify_time, validate
 from portal.timefmt import local_datetime
 
 # What the students were told: changing one of these after emails went out re-issues the links.
@@ -182,6 +182,9 @@ def _settle(session: AttendanceSession, summary: ChangeSummary, reissue: bool, n
     eligible = {student.student_profile_id for student in StudentProfileRepository().get_by_program_and_stream(
         session.program_id, session.stream_id, active_only=True)}
     rows = {row.student_profile_id: row for row in _rows(session)}
+    if session.register_only:  # no emails, no links: only who is on the list changes
+        _settle_list(session, summary, eligible, rows, now)
+        return
     confirmed = AttendanceRepository().confirmed_students(session.id)  # never emailed again
     jwt = JWTTokenService.from_config(current_app.config)
 
@@ -220,6 +223,19 @@ def _settle(session: AttendanceSession, summary: ChangeSummary, reissue: bool, n
              "token_expires_at": expires_at} for student_id, token in zip(new, tokens, strict=True)])
         summary.added += len(new)
         summary.pending += [row.id for row in EmailNotificationRepository().for_session(session.id, new)]
+
+
+def _settle_list(session: AttendanceSession, summary: ChangeSummary, eligible: set[int],
+                 rows: dict[int, EmailNotification], now) -> None:
+    """A register-only session's list follows its program and stream; nobody is emailed."""
+    for student_id, row in rows.items():
+        if student_id not in eligible and row.status != Status.WITHDRAWN:
+            _withdraw(row, now, "Taken off: the student is no longer in this session's program or stream")
+            summary.withdrawn += 1
+        elif student_id in eligible and row.status == Status.WITHDRAWN:
+            row.status, row.last_error, row.updated_at = Status.NOT_EMAILED, None, now
+            summary.added += 1
+    summary.added += list_students(session, sorted(eligible - rows.keys()))
 
 
 def _rows(session: AttendanceSession) -> list[EmailNotification]:

@@ -100,7 +100,9 @@ class SessionForm(FlaskForm):
     confirm_other_program = BooleanField("Yes, this class is shared: email this program's students")
     notify_at = RadioField("Email the students", default="now",
                            choices=[SelectChoice("now", "As soon as I save"),
-                                    SelectChoice("before", "Before the session starts")])
+                                    SelectChoice("before", "Before the session starts"),
+                                    SelectChoice("never", "Never: no emails or links, I mark attendance by hand "
+                                                          "(a class that already happened, or one without email)")])
     notify_minutes_before = IntegerField(
         "Minutes before the start", default=60, widget=NumberInput(min=0, max=MAX_NOTIFY_MINUTES_BEFORE),
         validators=[_needed_before_the_start, Optional(), NumberRange(0, MAX_NOTIFY_MINUTES_BEFORE,

@@ -54,6 +54,8 @@ def badges(session: AttendanceSession, counts) -> list[Badge]:
     """Where a session's emails stand, in one to three badges."""
     if session.cancelled:
         return [Badge("cancelled", "secondary")]
+    if session.register_only:
+        return [Badge("register only: no emails", "light border")]
     if session.scheduled:
         return [Badge(f"emails at {local_datetime(session.notify_at)}", "light border")]
     if session.generation_status in ("waiting", "queued"):

@@ -14,10 +14,16 @@ from portal.database import MAX_ID, utcnow
 from portal.delivery.queueing import QUEUE_DOWN
 from portal.exceptions import ValidationError
 from portal.extensions import db
-from portal.models import AttendanceSession, Course, Program, Role, Stream, User
+from portal.models import AttendanceSession, Course, GenerationStatus, NotificationStatus, Program, Role, Stream, User
 from portal.models.sessions import DEFAULT_RADIUS_METRES
 from portal.names import max_length, name_problem
-from portal.repositories import CatalogRepository, StudentProfileRepository, UserRepository, get
+from portal.repositories import (
+    CatalogRepository,
+    EmailNotificationRepository,
+    StudentProfileRepository,
+    UserRepository,
+    get,
+)
 from portal.timefmt import local_datetime, nonexistent
 
 
@@ -35,6 +41,7 @@ class SessionRequest:
     require_id_scan: bool = False
     room: str | None = None
     notify_minutes_before: int | None = None  # None: email the students as soon as it is saved
+    register_only: bool = False  # no emails and no links: marked by hand (allowed in the past)
     repeat_weeks: int = 0  # how many more sessions, one a week after another
 
 
@@ -109,9 +116,10 @@ def validate(request: SessionRequest, current: AttendanceSession | None = None) 
             request.ends_at.astimezone(timezone.utc) <= request.starts_at.astimezone(timezone.utc)):
         errors["end_time"] = "The session must end after it starts"  # compared in UTC: wall clocks jump
     expires_at = link_window.expires(request.starts_at, request.ends_at)
-    if expires_at <= utcnow():
+    if not request.register_only and expires_at <= utcnow():
         errors.setdefault("start_time",
-                          f"Attendance links for this session would already have expired at {local_datetime(expires_at)}")
+                          f"Attendance links for this session would already have expired at {local_datetime(expires_at)}. "
+                          "To record a class that already happened, choose “Never” under “Email the students”")
     if (request.latitude is None) != (request.longitude is None):
         errors["longitude" if request.longitude is None else "latitude"] = "Give both latitude and longitude, or neither"
     elif request.latitude is not None and not -90 <= request.latitude <= 90:
@@ -127,7 +135,7 @@ def validate(request: SessionRequest, current: AttendanceSession | None = None) 
         errors["notify_minutes_before"] = f"Choose from 0 to {MAX_NOTIFY_MINUTES_BEFORE} minutes (two weeks)"
     if not 0 <= request.repeat_weeks <= MAX_REPEAT_WEEKS:
         errors["repeat_weeks"] = f"Repeat for 0 to {MAX_REPEAT_WEEKS} weeks"
-    elif request.repeat_weeks and request.notify_minutes_before is None:
+    elif request.repeat_weeks and request.notify_minutes_before is None and not request.register_only:
         errors["notify_at"] = SERIES_NEEDS_SCHEDULE
     return errors
 
@@ -197,15 +205,31 @@ def create_sessions(request: SessionRequest) -> list[AttendanceSession]:
     sessions = []
     for occurrence in occurrences:
         fields = {name: value for name, value in vars(occurrence).items() if name != "repeat_weeks"}
-        fields["notify_at"] = notify_time(occurrence.starts_at, occurrence.notify_minutes_before)
+        if occurrence.register_only:  # its list is made now; nothing is ever prepared or sent
+            fields.update(notify_minutes_before=None, generation_status=GenerationStatus.DONE, generated_at=utcnow())
+        else:
+            fields["notify_at"] = notify_time(occurrence.starts_at, occurrence.notify_minutes_before)
         sessions.append(AttendanceSession(**fields))
     db.session.add_all(sessions)
-    if len(sessions) > 1:
-        db.session.flush()
-        for session in sessions:
+    db.session.flush()
+    for session in sessions:
+        if len(sessions) > 1:
             session.series_id = sessions[0].id
+        if session.register_only:
+            list_students(session)
     db.session.commit()
     return sessions
+
+
+def list_students(session: AttendanceSession, student_ids: list[int] | None = None) -> int:
+    """Put the session's eligible students (or these) on a register-only session's list: a row
+    each, `not_emailed`, with no link (the caller commits). How many were new."""
+    if student_ids is None:
+        student_ids = [student.student_profile_id for student in StudentProfileRepository().get_by_program_and_stream(
+            session.program_id, session.stream_id, active_only=True)]
+    return EmailNotificationRepository().bulk_create([
+        {"session_id": session.id, "student_profile_id": student_id, "token": "", "token_expires_at": session.ends_at,
+         "status": NotificationStatus.NOT_EMAILED} for student_id in student_ids])
 
 
 def create_session(request: SessionRequest) -> AttendanceSession:
@@ -217,10 +241,12 @@ def created_message(sessions: list[AttendanceSession], queued: bool) -> str:
     """What the lecturer is told once sessions are saved: whom they email, and when."""
     first = sessions[0]
     saved = f"{len(sessions)} weekly sessions created" if len(sessions) > 1 else "Session created"
-    if not queued:
-        return f"{saved}. {QUEUE_DOWN}"
     count = StudentProfileRepository().count_eligible(first.program_id, first.stream_id)
     students = f"{count} student{'s' if count != 1 else ''}"
+    if first.register_only:
+        return f"{saved} for {students}, without emails: mark their attendance on its attendance page."
+    if not queued:
+        return f"{saved}. {QUEUE_DOWN}"
     if first.scheduled:
         message = f"{saved}. Emails to {students} go out at {local_datetime(first.notify_at)}"
         message += ", and as much before each of the others." if len(sessions) > 1 else "."

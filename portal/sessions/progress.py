@@ -1,13 +1,13 @@
 """Delivery progress of a session, for the page and its JSON endpoint."""
 from collections import Counter
 
-from portal.models import AttendanceSession, GenerationStatus, NotificationStatus
+from portal.models import EMAIL_STATUSES, AttendanceSession, GenerationStatus, NotificationStatus
 
-STATUSES = [status.value for status in NotificationStatus]
+STATUSES = [status.value for status in EMAIL_STATUSES]
 
 
 def progress_of(session: AttendanceSession, counts: Counter) -> dict:
-    total = sum(counts.values())
+    total = sum(counts[status] for status in EMAIL_STATUSES)  # a register-only session's list is no email
     answered = counts[NotificationStatus.SENT] + counts[NotificationStatus.FAILED] + counts[NotificationStatus.WITHDRAWN]
     generated = session.generation_status in (GenerationStatus.DONE, GenerationStatus.FAILED) or session.cancelled
     finished = generated and answered == total

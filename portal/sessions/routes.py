@@ -40,7 +40,8 @@ def new():
         form.require_id_scan.data = current_app.config["ATTENDANCE_REQUIRE_ID_SCAN"]
     elif form.validate():
         try:
-            sessions = create_sessions(_request_from(form, repeat_weeks=form.repeat_weeks.data or 0))
+            sessions = create_sessions(_request_from(form, repeat_weeks=form.repeat_weeks.data or 0,
+                                                     register_only=form.notify_at.data == "never"))
         except ValidationError as exc:
             exc.apply_to(form)
         else:
@@ -73,9 +74,10 @@ def edit(session_id: int):
         minutes = form.minutes_before if "notify_at" in form else session.notify_minutes_before
         try:
             summary = edit_session(session, _request_from(form, notify_minutes_before=minutes,
-                                                          lecturer_id=session.lecturer_id),
+                                                          lecturer_id=session.lecturer_id,
+                                                          register_only=session.register_only),
                                    by=current_user, seen=form.seen.data or None,
-                                   notify_students=bool(form.notify_students.data))
+                                   notify_students=bool(form.notify_students and form.notify_students.data))
         except ValidationError as exc:
             exc.apply_to(form)
         except ChangedMeanwhileError as changed:
@@ -86,7 +88,7 @@ def edit(session_id: int):
             queued = (queueing.enqueue_generation_if_due(session) if session.generated_at is None
                       else queueing.enqueue_send_batches(summary.pending, suffix=summary.job_suffix,
                                                          starts_at=session.starts_at))
-            flash(_edited_message(summary, queued), "success" if queued else "warning")
+            flash(_edited_message(summary, queued, session.register_only), "success" if queued else "warning")
             return redirect(url_for(".detail", session_id=session.id), 303)
     return _form_page("sessions/edit.html", form, session=session)
 
@@ -99,6 +101,10 @@ def _edit_form(session: AttendanceSession, shown: bool) -> EditSessionForm:
         form.seen.data = fingerprint(session)
     if session.generated_at is not None:  # the emails are prepared: their sending time is past choosing
         del form.notify_at, form.notify_minutes_before
+    else:  # a session with emails stays one; a register-only one is prepared (its list) when saved
+        form.notify_at.choices = [choice for choice in form.notify_at.choices if choice.value != "never"]
+    if session.register_only:
+        del form.notify_students
     return form
 
 
@@ -116,10 +122,16 @@ def _form_data(session: AttendanceSession) -> SimpleNamespace:
         notify_minutes_before=session.notify_minutes_before if session.notify_minutes_before is not None else 60)
 
 
-def _edited_message(summary, queued: bool) -> str:
+def _edited_message(summary, queued: bool, register_only: bool = False) -> str:
     if not summary.changed:
         return "Nothing changed."
     parts = ["Session saved."]
+    if register_only:  # no emails: only the list changes
+        if summary.added:
+            parts.append(f"{_students(summary.added)} added to its list.")
+        if summary.withdrawn:
+            parts.append(f"{_students(summary.withdrawn)} taken off its list.")
+        return " ".join(parts)
     if summary.reissued:
         parts.append(f"{_students(summary.reissued)} already emailed get a “Session changed” email with a new link; "
                      "their old links no longer work.")
@@ -208,7 +220,7 @@ def detail(session_id: int):
         members = SessionRepository().series(session.series_id)
         series = SimpleNamespace(sessions=members, index=members.index(session) + 1)
     return render_template("sessions/detail.html", session=session, progress=progress_of(session, counts),
-                           pagination=pagination, series=series)
+                           pagination=pagination, series=series, listed=counts[Status.NOT_EMAILED])
 
 
 @bp.route("/<id:session_id>/progress")
