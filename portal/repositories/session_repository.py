@@ -3,6 +3,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
+from portal.database import utcnow
 from portal.extensions import db
 from portal.models import AttendanceSession, GenerationStatus
 
@@ -45,15 +46,31 @@ class SessionRepository:
         query = select(AttendanceSession).where(AttendanceSession.series_id == series_id)
         return list(db.session.scalars(query.order_by(AttendanceSession.starts_at)))
 
-    def page(self, lecturer_id: int | None, page: int, per_page: int = 25):
+    def page(self, lecturer_id: int | None, page: int, per_page: int = 25, *, course_id: int | None = None,
+             starts_from: datetime | None = None, starts_before: datetime | None = None, state: str | None = None,
+             now: datetime | None = None):
         """A page of sessions, newest first, a weekly series as one entry (placed by its last
-        session); `lecturer_id` limits to that lecturer's sessions (None: all).
+        session); `lecturer_id` limits to that lecturer's sessions (None: all). Filters: the
+        course, the start between `starts_from` and `starts_before`, and `state` ("upcoming":
+        not ended, "past": ended, "cancelled"; the first two leave cancelled sessions out).
 
         Returns the pagination (its items are entry keys) and the entries: each a list of
-        sessions by start, one for a single session, every week for a series. Two queries."""
+        sessions by start, one for a single session, every week of a series that matches. Two queries."""
         key = func.coalesce(AttendanceSession.series_id, AttendanceSession.id)
-        own = [AttendanceSession.lecturer_id == lecturer_id] if lecturer_id is not None else []
-        keys = (select(key).where(*own).group_by(key)
+        now = now or utcnow()
+        where = [AttendanceSession.lecturer_id == lecturer_id] if lecturer_id is not None else []
+        if course_id is not None:
+            where.append(AttendanceSession.course_id == course_id)
+        if starts_from is not None:
+            where.append(AttendanceSession.starts_at >= starts_from)
+        if starts_before is not None:
+            where.append(AttendanceSession.starts_at < starts_before)
+        if state == "cancelled":
+            where.append(AttendanceSession.cancelled_at.is_not(None))
+        elif state in ("upcoming", "past"):
+            where.append(AttendanceSession.cancelled_at.is_(None))
+            where.append(AttendanceSession.ends_at >= now if state == "upcoming" else AttendanceSession.ends_at < now)
+        keys = (select(key).where(*where).group_by(key)
                 .order_by(func.max(AttendanceSession.starts_at).desc(), key.desc()))
         pagination = db.paginate(keys, page=page, per_page=per_page, error_out=False)
         sessions = db.session.scalars(
@@ -64,13 +81,18 @@ class SessionRepository:
                 joinedload(AttendanceSession.stream),
                 joinedload(AttendanceSession.lecturer),
             )
-            .where(key.in_(pagination.items), *own)
+            .where(key.in_(pagination.items), *where)
             .order_by(AttendanceSession.starts_at, AttendanceSession.id)
         )
         entries = {entry: [] for entry in pagination.items}
         for session in sessions:
             entries[session.series_id or session.id].append(session)
         return pagination, list(entries.values())
+
+    def course_ids_of(self, lecturer_id: int) -> set[int]:
+        """The courses the lecturer has sessions of."""
+        return set(db.session.scalars(select(AttendanceSession.course_id).where(
+            AttendanceSession.lecturer_id == lecturer_id).distinct()))
 
     def choices(self, lecturer_id: int | None, limit: int = 200) -> list[AttendanceSession]:
         """Recent sessions for a filter drop-down."""

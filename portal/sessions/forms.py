@@ -21,10 +21,11 @@ from wtforms.widgets import Input, NumberInput, TextInput
 
 from portal.config import MAX_RADIUS_METRES, MIN_RADIUS_METRES
 from portal.database import MAX_ID
+from portal.filter_forms import QueryForm, within_the_calendar
 from portal.models import AttendanceSession
-from portal.repositories import CatalogRepository
+from portal.repositories import CatalogRepository, SessionRepository
 from portal.sessions.planning import MAX_NOTIFY_MINUTES_BEFORE, MAX_REPEAT_WEEKS, RADIUS_RANGE
-from portal.timefmt import portal_zone
+from portal.timefmt import local_day_bounds, portal_zone
 
 
 def _optional_int(value):
@@ -191,3 +192,32 @@ class CancelSessionForm(FlaskForm):
         SelectChoice("session", "This session only"),
         SelectChoice("series", "This session and the rest of its series")])
     submit = SubmitField("Cancel the session")
+
+
+class SessionFilterForm(QueryForm):
+    """The sessions list's filters, from the query string: `course_id`, `from`, `to`, `state`."""
+
+    course_id = SelectField("Course", coerce=_optional_int, validate_choice=False)
+    date_from = DateField("From", name="from", validators=[Optional(), within_the_calendar])
+    date_to = DateField("To", name="to", validators=[Optional(), within_the_calendar])
+    state = SelectField("Show", default="", choices=[SelectChoice("", "All sessions"),
+                                                     SelectChoice("upcoming", "Upcoming and under way"),
+                                                     SelectChoice("past", "Past"),
+                                                     SelectChoice("cancelled", "Cancelled")])
+
+    def validate_date_to(self, field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date must not be before the start date.")
+
+    def fill_choices(self, teacher_id: int | None) -> None:
+        """Every course for admins; a lecturer's own courses (those they teach or have sessions of)."""
+        courses = CatalogRepository().courses()
+        if teacher_id is not None:
+            mine = CatalogRepository().taught_by(teacher_id) | SessionRepository().course_ids_of(teacher_id)
+            courses = [course for course in courses if course.id in mine]
+        self.course_id.choices = [SelectChoice("", "All courses")] + [
+            SelectChoice(c.id, f"{c.course_code} — {c.course_name}") for c in courses]
+
+    @property
+    def bounds(self):
+        return local_day_bounds(self.date_from.data, self.date_to.data)

@@ -1,12 +1,15 @@
-"""The sessions list as the page shows it: each session's email badges, and a weekly series
-summed up (how many sessions, from when to when, how many still to come). Decided here, so
-the template only lays them out."""
+"""The sessions list as the page shows it: each session's email badges and attendance figure
+("31 of 38 present"), and a weekly series summed up (how many sessions, from when to when, how
+many still to come). Decided here, so the template only lays them out."""
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from portal.database import utcnow
 from portal.models import AttendanceSession
+from portal.register.statuses import ATTENDED, StatusRule
 from portal.repositories import EmailNotificationRepository
+from portal.repositories.register_repository import RegisterRepository
 from portal.template_helpers import STATUS_STYLES
 from portal.timefmt import local_datetime
 
@@ -27,6 +30,19 @@ class Series:
     ahead: list[AttendanceSession]  # not cancelled and not started yet: "Cancel the rest" starts at the first
 
 
+@dataclass(frozen=True)
+class Figure:
+    """A session's attendance in words: "31 of 38 present" (present and late count)."""
+
+    students: int  # on its list
+    present: int | None  # None while not known (no student has a status yet)
+
+    def __str__(self) -> str:
+        if self.present is None:
+            return f"{self.students} student{'s' if self.students != 1 else ''}"
+        return f"{self.present} of {self.students} present"
+
+
 @dataclass
 class Entry:
     """One row of the list (a single session) or a weekly series and its sessions."""
@@ -34,20 +50,39 @@ class Entry:
     sessions: list[AttendanceSession]
     badges: dict[int, list[Badge]] = field(default_factory=dict)
     series: Series | None = None
+    figures: dict[int, Figure] = field(default_factory=dict)
 
 
-def listed(groups: list[list[AttendanceSession]], now: datetime | None = None) -> list[Entry]:
+def listed(groups: list[list[AttendanceSession]], rule: StatusRule, now: datetime | None = None) -> list[Entry]:
     """The page's entries from the repository's groups (a series, or one session alone)."""
     now = now or utcnow()
-    counts = EmailNotificationRepository().counts_by_session([s.id for group in groups for s in group])
+    sessions = {s.id: s for group in groups for s in group}
+    counts = EmailNotificationRepository().counts_by_session(list(sessions))
+    figures = attendance_figures(sessions, rule, now)
     entries = []
     for group in groups:
-        entry = Entry(group, {s.id: badges(s, counts[s.id]) for s in group})
+        entry = Entry(group, {s.id: badges(s, counts[s.id]) for s in group}, figures=figures)
         if len(group) > 1 or group[0].series_id:
             entry.series = Series(group[0], group[-1], len(group),
                                   [s for s in group if not s.cancelled and s.starts_at >= now])
         entries.append(entry)
     return entries
+
+
+def attendance_figures(sessions: dict[int, AttendanceSession], rule: StatusRule, now: datetime) -> dict[int, Figure]:
+    """Each session's list size and how many attended, by the one status rule (one query)."""
+    students, attended, known = Counter(), Counter(), Counter()
+    for cell in RegisterRepository().cells(list(sessions)) if sessions else []:
+        session = sessions[cell.session_id]
+        status = rule.status(starts_at=session.starts_at, ends_at=session.ends_at, now=now,
+                             confirmed_at=cell.recorded_at, review=cell.review, mark=cell.mark)
+        students[cell.session_id] += 1
+        known[cell.session_id] += status is not None
+        attended[cell.session_id] += status in ATTENDED
+    return {session_id: Figure(students[session_id],
+                               attended[session_id] if known[session_id] and not sessions[session_id].cancelled
+                               else None)
+            for session_id in sessions}
 
 
 def badges(session: AttendanceSession, counts) -> list[Badge]:

@@ -11,12 +11,13 @@ from portal.exceptions import ChangedMeanwhileError, ValidationError
 from portal.models import AttendanceSession
 from portal.models import NotificationStatus as Status
 from portal.pages import form_page
+from portal.register.statuses import StatusRule
 from portal.repositories import EmailNotificationRepository, SessionRepository
 from portal.request_args import page_arg
 from portal.sessions import bp
 from portal.sessions.changes import cancel_sessions, edit_session, ensure_changeable, fingerprint, rest_of_series
 from portal.sessions.changes import send_now as send_now_service
-from portal.sessions.forms import CancelSessionForm, EditSessionForm, SessionForm
+from portal.sessions.forms import CancelSessionForm, EditSessionForm, SessionFilterForm, SessionForm
 from portal.sessions.listing import listed
 from portal.sessions.planning import SessionRequest, audience, create_sessions, created_message
 from portal.sessions.progress import progress_of
@@ -26,8 +27,19 @@ from portal.timefmt import local, portal_zone
 @bp.route("")
 @staff_required
 def index():
-    pagination, entries = SessionRepository().page(owner_filter(), page_arg())
-    return render_template("sessions/list.html", pagination=pagination, entries=listed(entries))
+    """The sessions, newest first, filtered by `course_id`, `from`, `to` (local days) and `state`;
+    a 400 with the filters' problems when they cannot be read."""
+    form = SessionFilterForm(request.args)
+    form.fill_choices(owner_filter())
+    if not form.validate():
+        return form_page("sessions/list.html", form, pagination=None, entries=[])
+    starts_from, starts_before = form.bounds
+    pagination, entries = SessionRepository().page(owner_filter(), page_arg(), course_id=form.course_id.data,
+                                                   starts_from=starts_from, starts_before=starts_before,
+                                                   state=form.state.data or None)
+    return render_template("sessions/list.html", form=form, pagination=pagination,
+                           entries=listed(entries, StatusRule.from_config(current_app.config)),
+                           filtered=any(request.args.get(name) for name in ("course_id", "from", "to", "state")))
 
 
 @bp.route("/new", methods=["GET", "POST"])
