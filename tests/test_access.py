@@ -86,7 +86,8 @@ SESSION_ROUTES = [("GET", "/sessions/{own}"), ("GET", "/sessions/{own}/progress"
                   ("POST", "/sessions/{own}/edit"), ("GET", "/sessions/{own}/cancel"), ("POST", "/sessions/{own}/cancel"),
                   ("POST", "/sessions/{own}/send-now"), ("GET", "/sessions/{own}/attendance"),
                   ("GET", "/sessions/{own}/attendance.csv"), ("POST", "/sessions/{own}/attendance/marks"),
-                  ("POST", "/sessions/{own}/attendance/accept-all"), ("GET", "/courses/{course}/register"),
+                  ("POST", "/sessions/{own}/attendance/accept-all"), ("POST", "/sessions/{own}/attendance/save"),
+                  ("GET", "/courses/{course}/register"),
                   ("GET", "/courses/{course}/register.csv")]
 
 

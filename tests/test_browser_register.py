@@ -36,13 +36,16 @@ def test_a_lecturer_marks_two_students_and_opens_the_register(page, portal_url, 
     expect(status_cell(register, ama)).to_have_text("present")
     expect(status_cell(register, ben)).to_have_text("absent")
 
-    row = register.locator(f"#student-{ben.id}")
-    row.get_by_label("Status for Ben Bello", exact=True).select_option("present")
-    row.get_by_label("Note for Ben Bello").fill("Phone died; signed the paper list")
-    row.get_by_role("button", name="Save status for Ben Bello").click()
-    expect(page.get_by_role("status").first).to_contain_text("1 student marked present.")
+    # One form, one Save: Ben present with a note, Ama (already present) left on "no change".
+    register.get_by_label("New status for Ben Bello").select_option("present")
+    register.get_by_label("Note for Ben Bello").fill("Phone died; signed the paper list")
+    expect(page.locator("#grid-pending")).to_have_text("1 student to change: not saved yet")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").first).to_contain_text("Saved: 1 student marked.")
     expect(status_cell(register, ben)).to_have_text("present")
     expect(register.locator(f"#student-{ben.id}")).to_contain_text("by hand: Lee Lecturer")
+    expect(register.locator(f"#student-{ama.id}")).not_to_contain_text("by hand")  # unchanged rows are not marked
+    expect(register.get_by_text("History (1)")).to_have_count(1)
 
     register.get_by_label("Tick Cy Chu").check()
     page.get_by_label("Mark the ticked students as").select_option("excused")

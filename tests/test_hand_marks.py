@@ -174,3 +174,62 @@ def test_a_mark_on_a_status_that_changed_since_the_page_was_shown_is_refused(cli
         refused.get_data(as_text=True)
     insisted = client.post(f"/sessions/{session.id}/attendance/marks", data={**data, "override": "y"})
     assert insisted.status_code == 303 and marks_count() == 1
+
+
+# --- one-page marking: one form, one Save -------------------------------------------------------
+
+def save(client, session, **fields):
+    return client.post(f"/sessions/{session.id}/attendance/save", data=fields)
+
+
+def test_one_save_marks_only_the_rows_given_a_status(client, auth, roster):
+    session, students = roster
+    auth.login("lecturer@example.edu")
+    page = client.get(f"/sessions/{session.id}/attendance").get_data(as_text=True)
+    assert page.count('<option value="">no change</option>') == 4 and "Save changes" in page
+    response = save(client, session, **{f"status-{students[1].id}": "present", f"note-{students[1].id}": "Paper list",
+                                        f"status-{students[2].id}": "excused", f"status-{students[3].id}": "",
+                                        f"status-{students[0].id}": ""})
+    assert response.status_code == 303
+    marks = {m.student_profile_id: (m.status, m.note) for m in db.session.scalars(select(AttendanceMark))}
+    assert marks == {students[1].id: ("present", "Paper list"), students[2].id: ("excused", None)}
+    html = client.get(response.location).get_data(as_text=True)
+    assert "Saved: 2 students marked." in html
+    from portal.models import AuditEvent
+    details = db.session.scalar(select(AuditEvent.details).where(AuditEvent.action == "attendance.mark"))
+    assert details.startswith("1 marked present: ") and "(note: Paper list); 1 marked excused: " in details
+
+
+def test_a_save_with_nothing_chosen_changes_nothing(client, auth, roster):
+    session, students = roster
+    auth.login("lecturer@example.edu")
+    response = save(client, session, **{f"status-{s.id}": "" for s in students})
+    assert response.status_code == 303 and marks_count() == 0
+    assert "Nothing to save" in client.get(response.location).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"status-{0}": "maybe"}, "Choose present, late, excused or absent."),
+    ({"status-{0}": "", "note-{0}": "a note alone"}, "A note is saved with a status"),
+    ({"status-{0}": "present", "status-{1}": "late", "note-{1}": "x" * 501}, "at most 500 characters"),
+    ({"status-987654": "present"}, "of the chosen students are not on this session"),
+])
+def test_bad_input_keeps_what_was_chosen_and_marks_nobody(client, auth, roster, fields, message):
+    session, students = roster
+    auth.login("lecturer@example.edu")
+    data = {key.format(students[1].id, students[2].id): value for key, value in fields.items()}
+    response = save(client, session, **data)
+    assert response.status_code == 400 and marks_count() == 0
+    html = response.get_data(as_text=True)
+    assert message in html and "Nothing was changed." in html
+    if data.get(f"status-{students[1].id}") == "present":
+        assert f'name="status-{students[1].id}"' in html and '<option value="present" selected>' in html
+
+
+def test_a_save_over_a_status_that_changed_meanwhile_is_a_409(client, auth, roster):
+    session, students = roster
+    auth.login("lecturer@example.edu")
+    fields = {f"status-{students[1].id}": "present", f"shown-{students[1].id}": "absent"}  # the page said absent
+    response = save(client, session, **fields)  # but the session has not ended: it is "not yet"
+    assert response.status_code == 409 and marks_count() == 0
+    assert save(client, session, **fields, override="y").status_code == 303 and marks_count() == 1

@@ -63,6 +63,7 @@ def test_logout_is_a_post(client, auth, people):
         ("/admin/programs/1/edit", {"code": "X", "name": "X"}),
         ("/admin/staff/2/password", {"new_password": "x" * 12, "confirm_password": "x" * 12}),
         ("/sessions/1/attendance/marks", {"student_id": "1", "status": "present"}),
+        ("/sessions/1/attendance/save", {"status-1": "present"}),
         ("/account", {"current_password": PASSWORD, "new_password": "x" * 12, "confirm_password": "x" * 12}),
     ],
 )

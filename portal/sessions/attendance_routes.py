@@ -51,11 +51,9 @@ def mark_attendance(session_id: int):
     try:
         if None in student_ids:
             raise ValidationError({"student_id": "The chosen students could not be read; reload the page."})
-        shown = {int(key[6:]): value for key, value in form.items()
-                 if key.startswith("shown-") and key[6:].isdigit() and len(key) < 30}
         changed = hand_marks.set_status(session, student_ids, form.get("status", ""), form.get("note", ""),
                                         current_user, StatusRule.from_config(current_app.config),
-                                        shown=shown, override=form.get("override") == "y")
+                                        shown=_shown(form), override=form.get("override") == "y")
     except (ValidationError, MarkedMeanwhileError) as error:
         problems = error.errors if isinstance(error, ValidationError) else [str(error)]
         return _render(session, status_of(error), mark_errors=problems,
@@ -64,6 +62,47 @@ def mark_attendance(session_id: int):
           else "Nothing changed: those students already had that status.", "success")
     anchor = f"student-{ids[0]}" if len(ids) == 1 else "register"
     return redirect(url_for(".attendance", session_id=session.id, _anchor=anchor), 303)
+
+
+@bp.route("/<id:session_id>/attendance/save", methods=["POST"])
+@staff_required
+def save_attendance(session_id: int):
+    """The attendance page's one form: `status-<student id>` ("" for no change) with an optional
+    `note-<student id>`, and `shown-<student id>` (the status the page showed). Only the rows
+    given a status are marked, in one commit; bad input re-renders the page with what was chosen."""
+    session = session_or_404(session_id)
+    form = request.form
+    changes, problems = {}, []
+    for key, status in form.items():
+        student_id = record_id(key[7:]) if key.startswith("status-") and len(key) < 30 else None
+        if student_id is not None and status:
+            changes[student_id] = (status, form.get(f"note-{student_id}", ""))
+    chosen = {key[7:]: value for key, value in form.items() if key.startswith("status-") and len(key) < 30}
+    noted = [key[5:] for key, note in form.items() if key.startswith("note-") and note.strip()
+             and not chosen.get(key[5:])]
+    if noted:
+        problems.append("A note is saved with a status: choose a status for each student you wrote a note for.")
+    try:
+        if problems:
+            raise ValidationError(problems)
+        if not changes:
+            flash("Nothing to save: choose a new status for at least one student.", "info")
+            return redirect(url_for(".attendance", session_id=session.id, _anchor="register"), 303)
+        changed = hand_marks.set_statuses(session, changes, current_user, StatusRule.from_config(current_app.config),
+                                          shown=_shown(form), override=form.get("override") == "y")
+    except (ValidationError, MarkedMeanwhileError) as error:
+        problems = error.errors if isinstance(error, ValidationError) else [str(error)]
+        return _render(session, status_of(error), mark_errors=problems,
+                       chosen={key: (value, form.get(f"note-{key}", "")) for key, value in chosen.items()})
+    flash(f"Saved: {changed} student{'' if changed == 1 else 's'} marked." if changed
+          else "Nothing changed: those students already had those statuses.", "success")
+    return redirect(url_for(".attendance", session_id=session.id, _anchor="register"), 303)
+
+
+def _shown(form) -> dict[int, str]:
+    """The status the page showed for each student (`shown-<id>`), to notice a change meanwhile."""
+    return {int(key[6:]): value for key, value in form.items()
+            if key.startswith("shown-") and key[6:].isdigit() and len(key) < 30}
 
 
 @bp.route("/<id:session_id>/attendance/<id:record_id>/review", methods=["POST"])

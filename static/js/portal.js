@@ -91,6 +91,22 @@
     setTimeout(refreshLive, Number(liveRoot.dataset.refreshSeconds) * 1000);
   }
 
+  // Attendance view: the one-page marking form says how many rows will change, and marks them.
+  var grid = document.getElementById("grid");
+  if (grid) {
+    var register = document.getElementById("register");
+    register.addEventListener("change", function (event) {
+      var target = event.target;
+      if (!target.name || target.name.indexOf("status-") !== 0) { return; }
+      target.closest("tr").classList.toggle("changed", target.value !== "");
+      var pending = register.querySelectorAll('select[name^="status-"]');
+      var count = 0;
+      pending.forEach(function (select) { if (select.value !== "") { count += 1; } });
+      document.getElementById("grid-pending").textContent = count
+        ? count + (count === 1 ? " student" : " students") + " to change: not saved yet" : "";
+    });
+  }
+
   // Notifications page: "select all failed on this page".
   var selectAll = document.getElementById("select-all-failed");
   if (selectAll) {
