@@ -29,16 +29,16 @@ def test_the_form_says_who_it_emails_and_asks_before_another_program(page, porta
     program = page.get_by_label("Program", exact=True)
     expect(program).to_have_value(str(cs.id))  # the course chose its program
     audience = page.locator("#audience")
-    expect(audience).to_have_text("This will email 3 active students of CS (all streams).")
+    expect(audience).to_have_text("This will email all 3 active students of CS (all streams).")
     shared = page.get_by_label("Yes, this class is shared: email this program's students")
     expect(shared).to_be_hidden()
 
     program.select_option(str(bba.id))
-    expect(audience).to_have_text("This will email 21 active students of BBA (all streams).")
+    expect(audience).to_have_text("This will email all 21 active students of BBA (all streams).")
     expect(shared).to_be_visible()
     page.get_by_role("button", name="Create session").click()
     expect(page.locator("#program_id-error")).to_contain_text("CS201 is a CS course. To email BBA students")
-    expect(audience).to_have_text("This will email 21 active students of BBA (all streams).")
+    expect(audience).to_have_text("This will email all 21 active students of BBA (all streams).")
     assert newest_session().program_id == cs.id  # only the fixture's sessions: nothing saved
     shot(page, "session-form-another-program")
 
@@ -165,7 +165,7 @@ def test_cancelling_without_telling_the_students(page, browser, app, portal_url,
     phone.context.close()
 
     page.get_by_role("link", name="Sessions", exact=True).first.click()
-    expect(page.get_by_text("Cancelled").first).to_be_visible()
+    expect(page.locator("#statuses, table").get_by_text("cancelled").first).to_be_visible()
 
 
 def test_a_three_week_series_is_listed_together(page, portal_url, people, app):

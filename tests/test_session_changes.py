@@ -61,9 +61,9 @@ def test_the_preview_says_who_will_be_emailed(lecturer, people):
     make_students(program, 2, stream=program.streams[1])
     make_students(program, 1, active=False)
     whole = lecturer.get(f"/sessions/audience?program_id={program.id}").get_json()
-    assert whole == {"audience": "5 active students of CS (all streams)"}
+    assert whole == {"audience": "all 5 active students of CS (all streams)"}
     stream = lecturer.get(f"/sessions/audience?program_id={program.id}&stream_id={program.streams[1].id}").get_json()
-    assert stream == {"audience": "2 active students of CS (stream B)"}
+    assert stream == {"audience": "both active students of CS (stream B)"}
     other = make_program("BBA", streams=("X",))
     for query in (f"program_id={program.id}&stream_id={other.streams[0].id}", "program_id=999", "program_id=x",
                   f"program_id={10**30}", ""):
@@ -73,7 +73,7 @@ def test_the_preview_says_who_will_be_emailed(lecturer, people):
 def test_the_form_shows_the_count_after_a_refusal(lecturer, people, form):
     make_students(people["course"].program, 2)
     html = lecturer.post("/sessions/new", data={**form, "end_time": "07:00"}).get_data(as_text=True)
-    assert "This will email <strong id=\"audience-text\">2 active students of CS (all streams)</strong>." in html
+    assert "This will email <strong id=\"audience-text\">both active students of CS (all streams)</strong>." in html
 
 
 def test_another_programs_students_need_an_explicit_confirmation(lecturer, people, form):
@@ -83,7 +83,7 @@ def test_another_programs_students_need_an_explicit_confirmation(lecturer, peopl
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert error_next_to(html, "program_id").startswith("CS201 is a CS course. To email BBA students, tick")
-    assert "This will email <strong id=\"audience-text\">21 active students of BBA (all streams)</strong>" in html
+    assert "This will email <strong id=\"audience-text\">all 21 active students of BBA (all streams)</strong>" in html
     # The course's program is listed first, then the others.
     options = re.findall(r'<option (?:selected )?value="(\d+)"', html.split('id="program_id"')[1].split("</select>")[0])
     assert options[0] == str(people["course"].program_id)

@@ -19,6 +19,7 @@ from redis import Redis
 from portal.database import utcnow
 from portal.delivery.relays import Relay
 from portal.delivery.smtp import RelayConnection
+from portal.timefmt import local_datetime, portal_zone
 
 log = logging.getLogger(__name__)
 # Connections that could not be opened, one after another, before delivery pauses.
@@ -114,7 +115,7 @@ def probe(redis: Redis, relay: Relay, interval: int) -> bool | None:
     finally:
         connection.close()
     if problem:
-        redis.hset(relay.key("paused"), "last_probe", f"{utcnow().isoformat()} {problem.reason}")
+        redis.hset(relay.key("paused"), "last_probe", f"{local_datetime(utcnow())} ({portal_zone().key}): {problem.reason}")
         log.info("delivery still paused, the relay probe failed: %s", problem.reason)
         return False
     return True

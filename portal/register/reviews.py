@@ -8,10 +8,12 @@ with its evidence and who decided when. A decision can be changed; the latest st
 from portal import audit
 from portal.attendance.position import uncertainty_words
 from portal.database import utcnow
-from portal.exceptions import ValidationError
+from portal.exceptions import SessionCancelledError, ValidationError
 from portal.extensions import db
 from portal.models import AttendanceRecord, CardCheck, Review, User
 from portal.repositories.attendance_repository import AttendanceRepository
+
+CANCELLED = "This session was cancelled: its confirmations are kept as they were, and cannot be reviewed."
 
 
 def reasons(card_check: str, position_uncertain: bool, distance_m: float | None, accuracy_m: float | None) -> str:
@@ -28,6 +30,8 @@ def review(session_id: int, record_id: int, decision: str, reviewer: User) -> At
     record = AttendanceRepository().record_in(session_id, record_id)
     if record is None:
         return None
+    if record.session.cancelled:
+        raise SessionCancelledError(CANCELLED)
     if not record.reviewable:
         raise ValidationError("Only a confirmation flagged for review (made without the card, or with the "
                               "position uncertain) can be accepted or rejected.")
@@ -42,6 +46,8 @@ def accept_all(session_id: int, record_ids: list[int], reviewer: User) -> int:
     """Accept the listed confirmations (those the lecturer was shown) that still await a
     decision; one decided meanwhile, or not flagged, is left as it is. Committed; how many."""
     records = [record for record in AttendanceRepository().records_in(session_id, record_ids) if record.needs_review]
+    if records and records[0].session.cancelled:
+        raise SessionCancelledError(CANCELLED)
     for record in records:
         _decide(record, Review.ACCEPTED, reviewer)
     db.session.commit()

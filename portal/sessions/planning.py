@@ -141,7 +141,7 @@ def validate(request: SessionRequest, current: AttendanceSession | None = None) 
 
 
 def audience(program_id: int | None, stream_id: int | None) -> str | None:
-    """Who a session for this program (and stream) emails: "21 students of BBA (all streams)";
+    """Who a session for this program (and stream) emails: "all 21 active students of BBA (all streams)";
     None for a program or stream that does not exist (or do not belong together)."""
     program = get(Program, program_id) if _an_id(program_id) else None
     stream = get(Stream, stream_id) if _an_id(stream_id) else None
@@ -149,7 +149,11 @@ def audience(program_id: int | None, stream_id: int | None) -> str | None:
         return None
     count = StudentProfileRepository().count_eligible(program.id, stream_id)
     who = f"{program.code} (stream {stream.name})" if stream else f"{program.code} (all streams)"
-    return f"{count} active student{'s' if count != 1 else ''} of {who}"
+    if count == 0:
+        return f"nobody: {who} has no active students yet"
+    if count <= 2:
+        return f"the one active student of {who}" if count == 1 else f"both active students of {who}"
+    return f"all {count} active students of {who}"
 
 
 def _an_id(value) -> bool:

@@ -180,9 +180,13 @@ def cancel(session_id: int):
     summary = cancel_sessions(targets, current_user, form.notify_students.data)
     queued = queueing.enqueue_send_batches(summary.pending, suffix=summary.job_suffix, starts_at=session.starts_at)
     which = f"{len(targets)} sessions" if len(targets) > 1 else "Session"
-    message = f"{which} cancelled. {_students(summary.withdrawn)} will not be emailed."
-    if form.notify_students.data:
+    message = f"{which} cancelled."
+    if summary.withdrawn:
+        message += f" {_students(summary.withdrawn)} not yet emailed will not be."
+    if form.notify_students.data and summary.reissued:
         message += f" {_students(summary.reissued)} already emailed get a cancellation email."
+    elif form.notify_students.data:
+        message += " Nobody had been emailed yet, so nobody needs telling."
     flash(message + ("" if queued else " " + queueing.QUEUE_DOWN), "success" if queued else "warning")
     return redirect(url_for(".detail", session_id=session.id), 303)
 
