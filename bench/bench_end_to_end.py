@@ -12,13 +12,15 @@ def run(count: int) -> list[dict]:
         app = make_app(sqlite_url(), sink.port)
         with app.app_context():
             from portal.extensions import db
-            from portal.models import Role, User
+            from portal.models import Role, TeachingAssignment, User
 
             _, course = seed_students(count)
             lecturer = User(email="lecturer@example.edu", first_name="Lee", last_name="Lecturer",
                             role=Role.LECTURER, is_active=True)
             lecturer.set_password("benchmark password")
             db.session.add(lecturer)
+            db.session.flush()
+            db.session.add(TeachingAssignment(course_id=course.id, user_id=lecturer.id))  # they teach it
             db.session.commit()
             form = {"course_id": course.id, "program_id": course.program_id, "stream_id": "",
                     "session_date": (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%d"),

@@ -195,7 +195,8 @@ def test_every_staff_page_fits_a_phone(browser, portal_url, people, app, run_wor
     sign_in(phone, portal_url, "admin@example.edu")
     paths = ["/sessions", "/sessions/new", f"/sessions/{session.id}", f"/sessions/{session.id}/edit",
              f"/sessions/{session.id}/cancel", f"/sessions/{session.id}/attendance", "/notifications",
-             "/admin/programs", "/admin/courses", "/admin/staff", "/admin/import", "/admin/queue"]
+             "/admin/programs", "/admin/courses", f"/admin/courses/{people['course'].id}", "/admin/staff", "/admin/import",
+             "/admin/queue", f"/courses/{people['course'].id}/register"]
     too_wide = {}
     for path in paths:
         phone.goto(portal_url + path)

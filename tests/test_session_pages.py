@@ -186,7 +186,12 @@ def test_an_edit_made_on_a_stale_form_is_a_409_and_changes_nothing(client, auth,
     session as it is now, not applied over the first."""
     import re
 
+    from datetime import datetime, time, timezone
+
     session = people["own_session"]
+    session.starts_at = datetime.combine(date.today() + timedelta(days=1), time(10), timezone.utc)
+    session.ends_at = session.starts_at + timedelta(hours=1)  # not across midnight, whenever the test runs
+    db.session.commit()
     auth.login("lecturer@example.edu")
     page = client.get(f"/sessions/{session.id}/edit").get_data(as_text=True)
     seen = re.search(r'name="seen" type="hidden" value="([0-9a-f]+)"', page).group(1)
