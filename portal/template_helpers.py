@@ -53,9 +53,17 @@ _redis_down_until: dict[int, float] = {}  # per Redis client: when to ask again 
 
 
 def delivery_pause():
-    """For every staff member, on every staff page: whether delivery is paused (None if not, or unknown)."""
+    """For every staff member, on every staff page: whether delivery is paused (None if not, or unknown).
+    Asked of Redis once per request, however many parts of the page show it."""
     if not current_user.is_authenticated:
         return None
+    cached = request.environ  # per request (`g` can outlive one, in an app context held open)
+    if "portal.delivery_pause" not in cached:
+        cached["portal.delivery_pause"] = _ask_about_the_pause()
+    return cached["portal.delivery_pause"]
+
+
+def _ask_about_the_pause():
     redis = current_app.extensions["redis"]
     if time.monotonic() < _redis_down_until.get(id(redis), 0.0):  # a queue that is down must not slow every page
         return None

@@ -185,7 +185,6 @@ def test_an_edit_made_on_a_stale_form_is_a_409_and_changes_nothing(client, auth,
     """Two people open the edit form; the first saves; the second's save is refused with the
     session as it is now, not applied over the first."""
     import re
-
     from datetime import datetime, time, timezone
 
     session = people["own_session"]

@@ -101,13 +101,14 @@ def edit_course(course: Course, code: str, name: str, program_code: str, active:
     if program is None:
         errors["program_code"] = f"unknown program {program_code[:40]!r}"
     if lecturer_ids is not None:
-        lecturers = {user.id: user for user in _catalog.assignable(keep={a.id for a in _catalog.lecturers_of(course.id)})}
+        current = _catalog.lecturers_of(course.id)
+        lecturers = {user.id: user for user in _catalog.assignable(keep={user.id for user in current})}
         if not set(lecturer_ids) <= lecturers.keys():
             errors["lecturers"] = "Choose lecturers from the list (an inactive account cannot be assigned)"
     if errors:
         raise ValidationError(errors)
     changes = [] if lecturer_ids is None else _set_lecturers(
-        course, [lecturers[i] for i in dict.fromkeys(lecturer_ids)], by)
+        course, current, [lecturers[i] for i in dict.fromkeys(lecturer_ids)], by)
     return changes + _save_edit(course, f"course {course.course_code}", by, course_code=code, course_name=name,
                                 program_id=program.id, is_active=active)
 
@@ -125,15 +126,16 @@ def assign_lecturer(course_code: str, email: str, remove: bool = False, by: User
     if not remove and not user.is_active:
         raise ValidationError(f"{user.email}'s account is deactivated: reactivate it first")
     wanted = [u for u in current if u.id != user.id] + ([] if remove else [user])
-    changes = _set_lecturers(course, wanted, by)
+    changes = _set_lecturers(course, current, wanted, by)
     db.session.commit()
     return "; ".join(changes) if changes else f"nothing changed: {user.full_name} " + (
         "does not teach" if remove else "already teaches") + f" {course.course_code}"
 
 
-def _set_lecturers(course: Course, lecturers: list[User], by: User | None) -> list[str]:
-    """Stage the course's assignments as `lecturers` and audit the difference (the caller commits)."""
-    current = {user.id: user for user in _catalog.lecturers_of(course.id)}
+def _set_lecturers(course: Course, teaching: list[User], lecturers: list[User], by: User | None) -> list[str]:
+    """Stage the course's assignments as `lecturers` (it has `teaching` now) and audit the
+    difference (the caller commits)."""
+    current = {user.id: user for user in teaching}
     wanted = {user.id: user for user in lecturers}
     changes = []
     for user_id in wanted.keys() - current.keys():

@@ -53,7 +53,7 @@ def mark_attendance(session_id: int):
             raise ValidationError({"student_id": "The chosen students could not be read; reload the page."})
         changed = hand_marks.set_status(session, student_ids, form.get("status", ""), form.get("note", ""),
                                         current_user, StatusRule.from_config(current_app.config),
-                                        shown=_shown(form), override=form.get("override") == "y")
+                                        shown=_per_student(form, "shown-"), override=form.get("override") == "y")
     except (ValidationError, MarkedMeanwhileError) as error:
         problems = error.errors if isinstance(error, ValidationError) else [str(error)]
         return _render(session, status_of(error), mark_errors=problems,
@@ -72,37 +72,34 @@ def save_attendance(session_id: int):
     given a status are marked, in one commit; bad input re-renders the page with what was chosen."""
     session = session_or_404(session_id)
     form = request.form
-    changes, problems = {}, []
-    for key, status in form.items():
-        student_id = record_id(key[7:]) if key.startswith("status-") and len(key) < 30 else None
-        if student_id is not None and status:
-            changes[student_id] = (status, form.get(f"note-{student_id}", ""))
-    chosen = {key[7:]: value for key, value in form.items() if key.startswith("status-") and len(key) < 30}
-    noted = [key[5:] for key, note in form.items() if key.startswith("note-") and note.strip()
-             and not chosen.get(key[5:])]
-    if noted:
-        problems.append("A note is saved with a status: choose a status for each student you wrote a note for.")
+    statuses, notes = _per_student(form, "status-"), _per_student(form, "note-")
+    changes = {student_id: (status, notes.get(student_id, "")) for student_id, status in statuses.items() if status}
     try:
-        if problems:
-            raise ValidationError(problems)
+        if any(note.strip() and not statuses.get(student_id) for student_id, note in notes.items()):
+            raise ValidationError(["A note is saved with a status: choose a status for each student you wrote a "
+                                   "note for."])
         if not changes:
             flash("Nothing to save: choose a new status for at least one student.", "info")
             return redirect(url_for(".attendance", session_id=session.id, _anchor="register"), 303)
         changed = hand_marks.set_statuses(session, changes, current_user, StatusRule.from_config(current_app.config),
-                                          shown=_shown(form), override=form.get("override") == "y")
+                                          shown=_per_student(form, "shown-"), override=form.get("override") == "y")
     except (ValidationError, MarkedMeanwhileError) as error:
         problems = error.errors if isinstance(error, ValidationError) else [str(error)]
-        return _render(session, status_of(error), mark_errors=problems,
-                       chosen={key: (value, form.get(f"note-{key}", "")) for key, value in chosen.items()})
+        chosen = {student_id: (status, notes.get(student_id, "")) for student_id, status in statuses.items()}
+        return _render(session, status_of(error), mark_errors=problems, chosen=chosen)
     flash(f"Saved: {changed} student{'' if changed == 1 else 's'} marked." if changed
           else "Nothing changed: those students already had those statuses.", "success")
     return redirect(url_for(".attendance", session_id=session.id, _anchor="register"), 303)
 
 
-def _shown(form) -> dict[int, str]:
-    """The status the page showed for each student (`shown-<id>`), to notice a change meanwhile."""
-    return {int(key[6:]): value for key, value in form.items()
-            if key.startswith("shown-") and key[6:].isdigit() and len(key) < 30}
+def _per_student(form, prefix: str) -> dict[int, str]:
+    """The values of the fields `<prefix><student id>` (a status, a note, the status the page
+    showed), by student id; a field whose id cannot be read is left out."""
+    values = {}
+    for key, value in form.items():
+        if key.startswith(prefix) and (student_id := record_id(key[len(prefix):])) is not None:
+            values[student_id] = value
+    return values
 
 
 @bp.route("/<id:session_id>/attendance/<id:record_id>/review", methods=["POST"])

@@ -20,20 +20,20 @@ from wtforms.validators import DataRequired, NumberRange, Optional, StopValidati
 from wtforms.widgets import Input, NumberInput, TextInput
 
 from portal.config import MAX_RADIUS_METRES, MIN_RADIUS_METRES
-from portal.database import MAX_ID
-from portal.filter_forms import QueryForm, within_the_calendar
+from portal.filter_forms import DateRangeForm, within_the_calendar
 from portal.models import AttendanceSession
 from portal.repositories import CatalogRepository, SessionRepository
+from portal.request_args import record_id
 from portal.sessions.planning import MAX_NOTIFY_MINUTES_BEFORE, MAX_REPEAT_WEEKS, RADIUS_RANGE
-from portal.timefmt import local_day_bounds, portal_zone
+from portal.timefmt import portal_zone
 
 
 def _optional_int(value):
     """An id from a select, or None; a number no row can have is refused here, not by the database."""
     if value in (None, "", "None"):
         return None
-    number = int(value)
-    if not 1 <= number <= MAX_ID:
+    number = record_id(value)
+    if number is None:
         raise ValueError("not an id")
     return number
 
@@ -194,7 +194,7 @@ class CancelSessionForm(FlaskForm):
     submit = SubmitField("Cancel the session")
 
 
-class SessionFilterForm(QueryForm):
+class SessionFilterForm(DateRangeForm):
     """The sessions list's filters, from the query string: `course_id`, `from`, `to`, `state`."""
 
     course_id = SelectField("Course", coerce=_optional_int, validate_choice=False)
@@ -205,19 +205,12 @@ class SessionFilterForm(QueryForm):
                                                      SelectChoice("past", "Past"),
                                                      SelectChoice("cancelled", "Cancelled")])
 
-    def validate_date_to(self, field) -> None:
-        if field.data and self.date_from.data and field.data < self.date_from.data:
-            raise ValidationError("The end date must not be before the start date.")
-
     def fill_choices(self, teacher_id: int | None) -> None:
         """Every course for admins; a lecturer's own courses (those they teach or have sessions of)."""
-        courses = CatalogRepository().courses()
+        catalog = CatalogRepository()
+        courses = catalog.courses()
         if teacher_id is not None:
-            mine = CatalogRepository().taught_by(teacher_id) | SessionRepository().course_ids_of(teacher_id)
+            mine = catalog.taught_by(teacher_id) | SessionRepository().course_ids_of(teacher_id)
             courses = [course for course in courses if course.id in mine]
         self.course_id.choices = [SelectChoice("", "All courses")] + [
             SelectChoice(c.id, f"{c.course_code} — {c.course_name}") for c in courses]
-
-    @property
-    def bounds(self):
-        return local_day_bounds(self.date_from.data, self.date_to.data)
