@@ -131,11 +131,13 @@ def test_send_now(lecturer, people, form, run_worker, smtp_server):
 
 def test_a_session_starting_sooner_than_its_sending_time_is_emailed_at_once(lecturer, people, form, run_worker):
     make_students(people["course"].program, 1)
-    soon = datetime.now(timezone.utc) + timedelta(minutes=20)
-    lecturer.post("/sessions/new", data={**form, "session_date": f"{soon:%Y-%m-%d}", "start_time": f"{soon:%H:%M}",
-                                         "end_time": "23:59", "notify_at": "before", "notify_minutes_before": "60"})
+    starts = datetime.fromisoformat(f"{form['session_date']}T{form['start_time']}+00:00")
+    overdue = int((starts - datetime.now(timezone.utc)).total_seconds() // 60) + 30  # its time passed 30 min ago
+    lecturer.post("/sessions/new", data={**form, "notify_at": "before", "notify_minutes_before": str(overdue)})
+    session = newest_session()
+    assert session.notify_at < datetime.now(timezone.utc) - timedelta(minutes=29)
     run_worker()
-    assert statuses(newest_session().id) == {"sent": 1}
+    assert statuses(session.id) == {"sent": 1}
 
 
 def test_minutes_are_needed_and_bounded(lecturer, form):
