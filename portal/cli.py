@@ -215,42 +215,76 @@ def sweep():
 
 @click.group("delivery")
 def delivery():
-    """See, pause or resume email delivery for the whole queue."""
+    """See, pause or resume email delivery, through every relay or one (--relay NAME)."""
+
+
+RELAY_OPTION = click.option("--relay", "relay_name", metavar="NAME",
+                            help="One relay (MAIL_RELAYS_FILE's name; 'default' without the file). Default: all.")
 
 
 @delivery.command("status")
-def delivery_status_command():
-    """Running or paused (why, since when), the relay's pace, what waits."""
+@RELAY_OPTION
+@refusals_in_one_line
+def delivery_status_command(relay_name):
+    """Running or paused (why, since when), each relay's pace and what it sent, what waits."""
     _redis()
     state = control.current_state()
-    if state.pause:
+    shown = [relay.name for relay in control.chosen(relay_name)]
+    if state.pause and not relay_name:
         click.echo(f"Delivery paused since {local_datetime(state.pause.since)} by {state.pause.by}: "
                    f"{state.pause.reason}")
         if state.pause.last_probe:
             click.echo(f"Last probe of the mail server: {state.pause.last_probe}")
-    else:
+    elif not relay_name:
         click.echo("Delivery running.")
-    if state.pace:
-        click.echo(f"The mail server asked to slow down: at most {state.pace:.1f} emails a second for now.")
+    for relay in (relay for relay in state.relays if relay.relay.name in shown):
+        click.echo(relay_line(relay))
     counts = EmailNotificationRepository().counts_by_status()
     click.echo(", ".join(f"{status}: {counts.get(status, 0)}" for status in NotificationStatus))
 
 
+def relay_line(state: control.RelayState) -> str:
+    """One relay's state in one line: the same facts as its row on Admin → Delivery queue."""
+    relay = state.relay
+    if state.pause:
+        words = [f"paused since {local_datetime(state.pause.since)} by {state.pause.by}: {state.pause.reason}"]
+    elif state.at_daily_cap:
+        words = [f"at its daily cap ({relay.daily_limit} in 24 hours)"]
+    else:
+        words = ["running"]
+    if state.pace:
+        words.append(f"asked to slow down: at most {state.pace:.1f} emails a second for now")
+    sent = f"sent {state.sent_last_hour} in the last hour, {state.sent_last_day} in 24 hours"
+    words.append(sent + (f" of {relay.daily_limit}" if relay.daily_limit else ""))
+    if relay.rate_limit:
+        words.append(f"rate limit {relay.rate_limit}")
+    if relay.max_connections:
+        words.append(f"{state.connections} of {relay.max_connections} connections open")
+    return f"Relay {relay.name} ({relay.where}): " + "; ".join(words)
+
+
 @delivery.command("pause")
 @click.option("--reason", default="Paused by an operator", help="Shown to admins while paused.")
+@RELAY_OPTION
 @refusals_in_one_line
-def delivery_pause_command(reason):
-    """Pause delivery: emails wait (and keep their attempts) until `resume`."""
+def delivery_pause_command(reason, relay_name):
+    """Pause delivery: emails wait (and keep their attempts) until `resume`; with --relay, only that
+    relay pauses and the others carry its share."""
     _redis()
-    click.echo("Delivery paused." if control.pause_by_hand(None, reason) else "Delivery was already paused.")
+    what = f"Delivery through {relay_name}" if relay_name else "Delivery"
+    click.echo(f"{what} paused." if control.pause_by_hand(None, reason, relay_name)
+               else f"{what} was already paused.")
 
 
 @delivery.command("resume")
-def delivery_resume_command():
-    """Resume delivery and queue every email that waited."""
+@RELAY_OPTION
+@refusals_in_one_line
+def delivery_resume_command(relay_name):
+    """Resume delivery (every relay, or --relay NAME) and queue every email that waited."""
     _redis()
-    queued = control.resume_by_hand(None)
-    click.echo("Delivery was not paused." if queued is None else f"Delivery resumed; {queued} waiting emails queued.")
+    what = f"Delivery through {relay_name}" if relay_name else "Delivery"
+    queued = control.resume_by_hand(None, relay_name)
+    click.echo(f"{what} was not paused." if queued is None else f"{what} resumed; {queued} waiting emails queued.")
 
 
 def _redis():

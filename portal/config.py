@@ -49,6 +49,7 @@ def _env_int_list(name: str) -> list[int]:
 
 def check_settings(config: dict) -> None:
     """Settings every mode needs right, checked once at start-up with one readable line."""
+    from portal.delivery import relays
     from portal.delivery.messages import SAMPLE_EMAIL_CONTEXT, subject_line
     from portal.delivery.pacing import parse_rate
 
@@ -62,6 +63,11 @@ def check_settings(config: dict) -> None:
         parse_rate(config["MAIL_RATE_LIMIT"])
     except ValueError as exc:
         raise ConfigurationError(f"MAIL_RATE_LIMIT: {exc}") from None
+    if config.get("MAIL_RELAYS_FILE"):
+        config["MAIL_RELAYS"] = relays.read_file(config["MAIL_RELAYS_FILE"])
+    else:
+        settings = {key[len("MAIL_"):].lower(): value for key, value in config.items() if key.startswith("MAIL_")}
+        relays.check_sign_in(settings, "Mail settings", spell=lambda key: f"MAIL_{key.upper()}")
     delays = config["MAIL_RETRY_DELAYS"]
     if not delays or any(delay < 0 for delay in delays) or delays[-1] < 1:
         raise ConfigurationError("MAIL_RETRY_DELAYS must be delays in seconds, the last at least 1 "
@@ -130,6 +136,16 @@ class Config:
             "MAIL_MAX_CONNECTIONS": _env_int("MAIL_MAX_CONNECTIONS", 0) or None,
             # N/second, N/minute or N/hour across all workers; empty: no limit.
             "MAIL_RATE_LIMIT": os.environ.get("MAIL_RATE_LIMIT", "").strip(),
+            # How the portal signs in to the relay: `password`, or `xoauth2` (OAuth 2.0, see README).
+            "MAIL_AUTH": os.environ.get("MAIL_AUTH", "").strip().lower() or "password",
+            "MAIL_OAUTH_TOKEN_URL": os.environ.get("MAIL_OAUTH_TOKEN_URL") or None,
+            "MAIL_OAUTH_CLIENT_ID": os.environ.get("MAIL_OAUTH_CLIENT_ID") or None,
+            "MAIL_OAUTH_CLIENT_SECRET": os.environ.get("MAIL_OAUTH_CLIENT_SECRET") or None,
+            "MAIL_OAUTH_SCOPE": os.environ.get("MAIL_OAUTH_SCOPE") or None,
+            "MAIL_OAUTH_REFRESH_TOKEN": os.environ.get("MAIL_OAUTH_REFRESH_TOKEN") or None,
+            # Several relays or sending accounts, each with its own limits (portal.delivery.relays);
+            # when set, it replaces the one relay of the MAIL_* variables above.
+            "MAIL_RELAYS_FILE": os.environ.get("MAIL_RELAYS_FILE") or None,
             # Waits before the 2nd, 3rd, … attempt; the last repeats until the link expires.
             "MAIL_RETRY_DELAYS": _env_int_list("MAIL_RETRY_DELAYS") or [60, 300],
             # While delivery is paused, how often a worker tries the relay (one login).

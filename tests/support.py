@@ -1,5 +1,6 @@
 """What tests use besides data: processes they start (workers, the demo), waiting for
 something to happen, signing in, and pointing an app at other services."""
+import json
 import os
 import re
 import signal
@@ -79,7 +80,22 @@ def env_for(app) -> dict:
         "MAIL_PAUSE_PROBE_SECONDS": str(config["MAIL_PAUSE_PROBE_SECONDS"]),
         "MAIL_USERNAME": config["MAIL_USERNAME"] or "",
         "MAIL_PASSWORD": config["MAIL_PASSWORD"] or "",
+        "MAIL_RELAYS_FILE": config.get("MAIL_RELAYS_FILE") or "",
     }
+
+
+def use_relays(app, path: Path, *tables: dict) -> None:
+    """Send through several relays: `tables` written as a MAIL_RELAYS_FILE and read as the portal does
+    at start-up (worker processes started with `env_for` read the same file)."""
+    from portal.delivery import relays
+
+    def value(item):
+        return str(item).lower() if isinstance(item, bool) else json.dumps(item)
+
+    path.write_text("".join("[[relay]]\n" + "".join(f"{key} = {value(item)}\n" for key, item in table.items()) + "\n"
+                            for table in tables))
+    app.config["MAIL_RELAYS_FILE"] = str(path)
+    app.config["MAIL_RELAYS"] = relays.read_file(str(path))
 
 
 def start_worker(env: dict, log_path: Path, burst: bool = True) -> subprocess.Popen:

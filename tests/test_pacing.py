@@ -9,9 +9,9 @@ from portal.delivery import pause
 from portal.delivery.pacing import ConnectionSlots, RateLimit, Throttle, parse_rate
 from portal.delivery.relays import Relay
 
-CAMPUS = Relay("smtp.campus.example.edu", 587, "attendance@campus.example.edu")
-CLOUD = Relay("smtp.office365.com", 587, "attendance@campus.example.edu")
-SECOND_ACCOUNT = Relay("smtp.campus.example.edu", 587, "registry@campus.example.edu")
+CAMPUS = Relay("campus", "smtp.campus.example.edu", 587, username="attendance@campus.example.edu")
+CLOUD = Relay("m365", "smtp.office365.com", 587, username="attendance@campus.example.edu")
+SECOND_ACCOUNT = Relay("registry", "smtp.campus.example.edu", 587, username="registry@campus.example.edu")
 
 
 @pytest.fixture
@@ -64,10 +64,13 @@ def test_a_pause_is_per_relay(redis):
     assert pause.resume(redis, CAMPUS) and not pause.is_paused(redis, CAMPUS)
 
 
-def test_a_relay_is_named_by_server_port_and_account():
-    config = {"MAIL_SERVER": "smtp.campus.example.edu", "MAIL_PORT": 587, "MAIL_USERNAME": None}
-    assert Relay.of(config) == Relay("smtp.campus.example.edu", 587, "")
-    assert str(CAMPUS) == "smtp.campus.example.edu:587 (attendance@campus.example.edu)"
+def test_without_a_relays_file_the_mail_variables_are_one_relay_named_default():
+    config = {"MAIL_SERVER": "smtp.campus.example.edu", "MAIL_PORT": 587, "MAIL_USERNAME": None,
+              "MAIL_DEFAULT_SENDER": "attendance@campus.example.edu", "MAIL_RATE_LIMIT": "30/minute"}
+    relay = Relay.of(config)
+    assert (relay.name, relay.server, relay.port, relay.username, relay.rate_limit) == (
+        "default", "smtp.campus.example.edu", 587, None, "30/minute")
+    assert str(CAMPUS) == "campus (smtp.campus.example.edu:587 (attendance@campus.example.edu))"
     assert len({relay.key("pace") for relay in (CAMPUS, CLOUD, SECOND_ACCOUNT)}) == 3
 
 

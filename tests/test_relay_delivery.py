@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.delivery import pause
-from portal.delivery.pacing import RateLimit, Throttle, parse_rate
+from portal.delivery.pacing import RateLimit, parse_rate
 from portal.delivery.relays import Relay
 from portal.extensions import db
 from portal.models import AuditEvent, DeliveryAttempt, EmailNotification, Role
@@ -86,28 +86,6 @@ def test_a_throttling_relay_gets_every_email_and_nobody_fails(app, course, run_w
     assert all(row.attempts == 1 for row in rows)  # a "slow down" is not a failed attempt of the student
     slowed = [row for row in rows if ("throttled", 451) in history(row.id)]
     assert slowed and all(history(row.id)[-1] == ("sent", 250) for row in slowed)
-
-
-def test_a_relay_that_throttled_does_not_slow_another_relay(app, course, run_worker):
-    """One relay said "slow down" (and another is paused): the next relay gets full speed."""
-    app.config.update(MAIL_CONNECTIONS=4)
-    with relay(app, ScriptedHandler(rate_cap=(4, 1.0))) as throttling:
-        make_students(course.program, 12, prefix="first")
-        first, _ = create_session(course)
-        run_worker()
-        slowed = Throttle(app.extensions["redis"], Relay.of(app.config)).current_rate()
-    assert throttling.handler.throttled > 0 and slowed is not None
-    assert statuses(first.id) == {"sent": 12}
-    pause.pause(app.extensions["redis"], Relay("mail.elsewhere.example.edu", 25), "535 login refused")
-    with relay(app) as other:
-        make_students(course.program, 20, prefix="second")
-        second, _ = create_session(course)
-        started = time.monotonic()
-        run_worker()
-        took = time.monotonic() - started
-        assert Throttle(app.extensions["redis"], Relay.of(app.config)).current_rate() is None
-    assert statuses(second.id) == {"sent": 32} and len(other.handler.received) == 32  # the program's 12 + 20
-    assert took < 32 / slowed  # at the first relay's pace they would take longer than this
 
 
 def test_mail_rate_limit_is_kept_counted_at_the_relay(app, course, run_worker):

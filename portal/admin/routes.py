@@ -123,29 +123,37 @@ def queue():
 
 @bp.route("/queue/resume", methods=["POST"])
 def queue_resume():
+    """Resume every relay, or the one named in the form's `relay`."""
+    relay = request.form.get("relay") or None
+    what = f"Delivery through {relay}" if relay else "Delivery"
     try:
-        queued = control.resume_by_hand(current_user)
+        queued = control.resume_by_hand(current_user, relay)
     except RedisError:
-        flash("The queue (Redis) is not reachable: delivery cannot be resumed now.", "danger")
+        flash(f"The queue (Redis) is not reachable: {what[0].lower() + what[1:]} cannot be resumed now.", "danger")
+    except ValidationError as exc:
+        flash(f"Not resumed: {exc.one_line()}", "danger")
     else:
         if queued is None:
-            flash("Delivery was not paused (someone resumed it a moment ago).", "info")
+            flash(f"{what} was not paused (someone resumed it a moment ago).", "info")
         else:
-            flash(f"Delivery resumed; {queued} waiting email{'s' if queued != 1 else ''} queued.", "success")
+            flash(f"{what} resumed; {queued} waiting email{'s' if queued != 1 else ''} queued.", "success")
     return redirect(url_for(".queue"))
 
 
 @bp.route("/queue/pause", methods=["POST"])
 def queue_pause():
+    """Pause every relay, or the one named in the form's `relay` (the others carry its share)."""
     reason = (request.form.get("reason") or "").strip()[:200] or "Paused by an admin"
+    relay = request.form.get("relay") or None
     try:
-        control.pause_by_hand(current_user, reason)
+        control.pause_by_hand(current_user, reason, relay)
     except RedisError:
         flash("The queue (Redis) is not reachable: delivery cannot be paused now.", "danger")
     except ValidationError as exc:
         flash(f"Not paused: {exc.one_line()}", "danger")
     else:
-        flash("Delivery paused. Emails wait, and keep their attempts, until you resume.", "warning")
+        flash(f"Delivery through {relay} paused: the other relays carry its emails until you resume it." if relay
+              else "Delivery paused. Emails wait, and keep their attempts, until you resume.", "warning")
     return redirect(url_for(".queue"))
 
 

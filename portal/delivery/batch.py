@@ -17,7 +17,16 @@ class Email:
     expires_at: datetime
     row: object  # what the message is built from (see DeliveryService._built)
     message: object = None  # built and serialised by the thread that sends it, before its turn
+    built_for: str | None = None  # the relay whose sender the message carries
     throttled: int = 0
+
+
+@dataclass
+class Driver:
+    """One thread of the batch, sending through one relay."""
+
+    relay: str
+    active: bool = True
 
 
 class Batch:
@@ -41,10 +50,40 @@ class Batch:
         self.retry_now: dict[int, list[int]] = defaultdict(list)
         self.starts_at: datetime | None = None  # the earliest session start in the batch (its priority)
         self.connected = 0  # threads of this batch holding a connection
+        self.drivers: list[Driver] = []
 
     def connect(self, change: int) -> None:
         with self.lock:
             self.connected += change
+
+    def enter(self, relay: str) -> Driver:
+        with self.lock:
+            driver = Driver(relay)
+            self.drivers.append(driver)
+            return driver
+
+    def leave(self, driver: Driver) -> None:
+        with self.lock:
+            driver.active = False
+
+    def next_for(self, driver: Driver) -> Email | None:
+        """The next email for this thread; None when none is left, and the thread has left (at once, so
+        that no other thread hands an email back to it in between)."""
+        with self.lock:
+            if self.work:
+                return self.work.popleft()
+            driver.active = False
+            return None
+
+    def hand_back(self, email: Email, driver: Driver) -> bool:
+        """Give an email to the threads of the other relays, and leave; False (and nothing done) when no
+        thread of another relay is still working on this batch."""
+        with self.lock:
+            if not any(other.active and other.relay != driver.relay for other in self.drivers):
+                return False
+            self.work.appendleft(email)
+            driver.active = False
+            return True
 
     def add(self, emails: list[Email]) -> None:
         with self.lock:

@@ -28,6 +28,7 @@ class Attempt:
     outcome: str
     smtp_code: int | None
     detail: str | None
+    relay: str | None = None  # the name of the relay that was tried
 
 
 class OutcomeWriter:
@@ -41,8 +42,8 @@ class OutcomeWriter:
         self._update = (f"UPDATE email_notifications SET status = {mark}, last_error = {mark}, sent_at = {mark}, "
                         f"next_attempt_at = {mark}, updated_at = {mark}, attempts = attempts + {mark} "
                         f"WHERE id = {mark} AND status = 'sending' AND message_id = {mark}")
-        self._history = (f"INSERT INTO delivery_attempts (notification_id, attempted_at, outcome, smtp_code, detail) "
-                         f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})")
+        self._history = (f"INSERT INTO delivery_attempts (notification_id, attempted_at, outcome, smtp_code, detail, "
+                         f"relay) VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark})")
         self.lock = threading.Lock()
 
     @classmethod
@@ -73,5 +74,5 @@ class OutcomeWriter:
                 convert(now), 1 if counts else 0, notification_id, message_id))
             if attempt is not None:
                 self._cursor.execute(self._history, (notification_id, convert(now), attempt.outcome,
-                                                     attempt.smtp_code, attempt.detail))
+                                                     attempt.smtp_code, attempt.detail, attempt.relay))
             self._driver.commit()

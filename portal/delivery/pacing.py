@@ -26,6 +26,7 @@ from portal.delivery.relays import Relay
 
 log = logging.getLogger(__name__)
 
+DAY = 24 * 3600
 RATE_FORMAT = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
 
 
@@ -127,12 +128,12 @@ class RateLimit:
         return {0, tostring(oldest + window - now)}
     """
 
-    def __init__(self, redis: Redis, relay: Relay, item: RateLimitItem, hold: float = 90.0):
+    def __init__(self, redis: Redis, relay: Relay, item: RateLimitItem, hold: float = 90.0, name: str = "rate"):
         """`hold`: how long a message being sent may keep its place (a worker that dies mid-send
-        gives it back after that)."""
+        gives it back after that); `name`: which of the relay's limits (its rate, its daily cap)."""
         self.redis, self.item, self.hold = redis, item, hold
         self.window = item.get_expiry()
-        self.key = relay.key("rate")
+        self.key = relay.key(name)
         self._take = redis.register_script(self._TAKE)
 
     def wait_turn(self, max_wait: float) -> str | None:
@@ -242,22 +243,24 @@ class Throttle:
             self._unsent += 1
             if time.monotonic() - self._flushed < self.CHECK_EVERY:
                 return
-        self._flush()
+        self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         with self._lock:
             count, self._unsent, self._flushed = self._unsent, 0, time.monotonic()
         if not count:
             return
-        key = self.relay.key(f"sent:{int(time.time())}")
+        now = int(time.time())
+        key, minutes = self.relay.key(f"sent:{now}"), self.relay.key("sent-minutes")
         try:
-            self.redis.pipeline(transaction=False).incrby(key, count).expire(key, 10).execute()
+            (self.redis.pipeline(transaction=False).incrby(key, count).expire(key, 10)
+             .hincrby(minutes, str(now // 60), count).expire(minutes, DAY + 120).execute())
         except RedisError:
             pass
 
     def slow_down(self, cooldown: float = 1.0) -> float | None:
         """The relay asked us to slow down: halve the pace (once a second at most). The new rate."""
-        self._flush()  # what this process sent since its last count, or a batch's first second reads as 0
+        self.flush()  # what this process sent since its last count, or a batch's first second reads as 0
         try:
             observed = max(self.MIN_RATE, self._observed_rate())
             rate = float(self._slow_down(keys=[self.key], args=[time.time(), observed, cooldown, self.MIN_RATE,
@@ -282,3 +285,16 @@ class Throttle:
     def current_rate(self) -> float | None:
         value = self.redis.hget(self.key, "rate")
         return float(value) if value is not None else None
+
+
+def sent_recently(redis: Redis, relay: Relay) -> tuple[int, int]:
+    """Messages the relay accepted in the last hour and the last 24 hours (counted a minute at a time,
+    as `Throttle.count_sent` records them), for the queue page; older minutes are dropped here."""
+    key, now_minute = relay.key("sent-minutes"), int(time.time()) // 60
+    counts = {int(minute): int(count) for minute, count in redis.hgetall(key).items()}
+    old = [minute for minute in counts if minute <= now_minute - DAY // 60]
+    if old:
+        redis.hdel(key, *old)
+    hour = sum(count for minute, count in counts.items() if minute > now_minute - 60)
+    day = sum(count for minute, count in counts.items() if minute > now_minute - DAY // 60)
+    return hour, day

@@ -6,8 +6,9 @@ get the account locked. So delivery pauses: rows stay `pending` and keep their
 attempts, admins see why and since when, and it resumes when an admin says so or
 when the probe (every `MAIL_PAUSE_PROBE_SECONDS`, one login attempt) finds the relay
 answering again. A pause has an owner: the probe ends only the portal's own pauses (`by`
-"relay"); one made by a person lasts until a person resumes it. The state lives in Redis, where every worker sees it, one per relay
-(server, port, account; see `relays`).
+"relay"); one made by a person lasts until a person resumes it. The state lives in Redis, where
+every worker sees it, one per relay (see `relays`): with several relays, the others carry a
+paused relay's share, and delivery as a whole is paused only when every relay is.
 """
 import logging
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from flask import current_app
 from redis import Redis
 
 from portal.database import utcnow
+from portal.delivery.oauth import AccessTokens
 from portal.delivery.relays import Relay
 from portal.delivery.smtp import RelayConnection
 from portal.timefmt import local_datetime, portal_zone
@@ -109,13 +111,14 @@ def probe(redis: Redis, relay: Relay, interval: int) -> bool | None:
         return None  # a person's pause lasts until a person resumes it
     if not redis.set(relay.key("probe-lock"), "1", nx=True, ex=max(1, interval)):
         return None
-    connection = RelayConnection(current_app.extensions["mail"], current_app.config["MAIL_TIMEOUT_SECONDS"])
+    connection = RelayConnection(relay, current_app.config["MAIL_TIMEOUT_SECONDS"], AccessTokens.for_relay(relay))
     try:
         problem = connection.open()
     finally:
         connection.close()
     if problem:
-        redis.hset(relay.key("paused"), "last_probe", f"{local_datetime(utcnow())} ({portal_zone().key}): {problem.reason}")
-        log.info("delivery still paused, the relay probe failed: %s", problem.reason)
+        tried = f"{local_datetime(utcnow())} ({portal_zone().key})"
+        redis.hset(relay.key("paused"), "last_probe", f"{tried}: {problem.reason}")
+        log.info("delivery through %s still paused, the relay probe failed: %s", relay, problem.reason)
         return False
     return True

@@ -1,12 +1,15 @@
-"""A send job's work: claim a batch, send it over many connections, record every outcome.
+"""A send job's work: claim a batch, send it over many connections and relays, record every outcome.
 
-The batch is shared by `MAIL_CONNECTIONS` threads, each driving one SMTP connection,
-so the waits for the relay's replies overlap; connections outlive the job (kept open
-for `IDLE_SECONDS`) so each carries many messages. A thread builds its next message
-(while the others wait for replies), then takes its turn under the relay's shared
-limits (`pacing`): the connection cap, the rate limit and the relay's own "slow down". No database transaction is open while SMTP
-talks: the claim commits first, then every answer is written as it arrives, so a
-worker that dies mid-batch leaves at most the messages in flight to be sent again.
+The batch is shared by threads, each driving one SMTP connection, so the waits for the
+relays' replies overlap: each relay (see `relays`) gets its own `connections` of them,
+and all take from the batch's one list, so a relay that answers faster carries more.
+Connections outlive the job (kept open for `IDLE_SECONDS`) so each carries many
+messages. A thread builds its next message (while the others wait for replies), then
+takes its turn under its relay's shared limits (`lanes`, `pacing`): the connection cap,
+the daily cap, the rate limit and the relay's own "slow down". No database transaction
+is open while SMTP talks: the claim commits first, then every answer is written as it
+arrives, so a worker that dies mid-batch leaves at most the messages in flight to be
+sent again.
 
 What happens to a message:
 
@@ -15,8 +18,9 @@ What happens to a message:
     a transient failure       `pending` again after MAIL_RETRY_DELAYS (the last delay repeats);
                               `failed` once the next try would come after the link expires
     "slow down"               sent again when the slower pace allows; no attempt counted
-    login refused, TLS, relay `pending`, no attempt counted; delivery pauses (see `pause`)
-    unreachable
+    login refused, TLS, relay that relay pauses (see `pause`); the email goes through another
+    unreachable               relay, or, when none is left, waits `pending`, no attempt counted
+    a relay's turn far away   the email goes through another relay, or waits in the database
 """
 import logging
 import threading
@@ -25,16 +29,14 @@ import uuid
 from datetime import datetime, timedelta
 
 from flask import current_app
-from redis.exceptions import RedisError
 
 from portal import link_window
 from portal.database import utcnow
-from portal.delivery import control, messages, pause, queueing
-from portal.delivery.batch import Batch, Email
-from portal.delivery.connections import POOL
+from portal.delivery import control, messages, pause, queueing, relays
+from portal.delivery.batch import Batch, Driver, Email
+from portal.delivery.lanes import Lane
+from portal.delivery.oauth import AccessTokens
 from portal.delivery.outcomes import Attempt, OutcomeWriter
-from portal.delivery.pacing import ConnectionSlots, RateLimit, Throttle, parse_rate
-from portal.delivery.relays import Relay
 from portal.delivery.smtp import CONNECTION_PROBLEMS, DeliveryResult, Outcome, RelayConnection
 from portal.extensions import db
 from portal.models import EmailKind
@@ -47,41 +49,34 @@ log = logging.getLogger(__name__)
 
 MAX_TURN_WAIT = 30.0  # a message whose turn is further away than this waits in the database instead
 MAX_THROTTLES = 10  # "slow down" answers for one message before it waits in the database
+HAND_BACK_WAIT = 2.0  # a turn further away than this goes to another relay, when one is sending
 
 
 class DeliveryService:
-    def __init__(self, mail, sender: str, base_url: str, retry_delays: list[int], *, redis, connections: int = 1,
-                 timeout: float = 30, sending_timeout: int = 600, max_connections: int | None = None,
-                 rate_limit: str = "", notifications: EmailNotificationRepository | None = None,
-                 clock=utcnow):
-        self.mail, self.sender = mail, sender
-        self.domain = messages.sender_domain(sender)
-        self.builder = EmailSenderService(mail, sender, timeout=timeout)  # builds and checks each message
+    def __init__(self, lanes: list[Lane], base_url: str, retry_delays: list[int], *, redis, domain: str,
+                 timeout: float = 30, sending_timeout: int = 600,
+                 notifications: EmailNotificationRepository | None = None, clock=utcnow):
+        """`lanes`: one per relay, in the order configured; `domain`: the right-hand side of Message-IDs."""
+        self.lanes = lanes
+        self.domain = domain
         self.base_url = base_url.rstrip("/")
         self.retry_delays = list(retry_delays) or [60]
         self.redis = redis
-        self.connections = max(1, connections)
         self.timeout = timeout
         self.heartbeat_every = max(1.0, sending_timeout / 3)
-        self.relay = Relay(mail.server, mail.port, mail.username or "")
-        self.slots = ConnectionSlots(redis, self.relay, max_connections, ttl=2 * timeout + 30)
-        item = parse_rate(rate_limit)
-        self.rate_limit = RateLimit(redis, self.relay, item, hold=2 * timeout + 30) if item else None
-        self.throttle = Throttle(redis, self.relay)
         self.notifications = notifications or EmailNotificationRepository()
         self.now = clock
-        self.pool_key = (mail.server, mail.port, mail.username, mail.use_tls, mail.use_ssl)
-        self._running_until = 0.0  # see _paused
 
     @classmethod
     def from_app(cls) -> "DeliveryService":
         config, extensions = current_app.config, current_app.extensions
-        return cls(
-            extensions["mail"], config["MAIL_DEFAULT_SENDER"], config["PORTAL_BASE_URL"], config["MAIL_RETRY_DELAYS"],
-            redis=extensions["redis"], connections=config["MAIL_CONNECTIONS"], timeout=config["MAIL_TIMEOUT_SECONDS"],
-            sending_timeout=config["SENDING_TIMEOUT_SECONDS"], max_connections=config["MAIL_MAX_CONNECTIONS"],
-            rate_limit=config["MAIL_RATE_LIMIT"],
-        )
+        redis, timeout = extensions["redis"], config["MAIL_TIMEOUT_SECONDS"]
+        lanes = [Lane(relay, redis, EmailSenderService(extensions["mail"], relay.sender, timeout=timeout), timeout,
+                      AccessTokens.for_relay(relay))
+                 for relay in relays.configured()]
+        return cls(lanes, config["PORTAL_BASE_URL"], config["MAIL_RETRY_DELAYS"], redis=redis,
+                   domain=messages.sender_domain(lanes[0].relay.sender), timeout=timeout,
+                   sending_timeout=config["SENDING_TIMEOUT_SECONDS"])
 
     # --- the job ---------------------------------------------------------------------
 
@@ -104,6 +99,8 @@ class DeliveryService:
                 self._run(batch)
             finally:
                 self._release_untried(batch)
+                for lane in self.lanes:
+                    lane.throttle.flush()
         for attempts, ids in batch.retry_now.items():
             queueing.enqueue_send_batches(ids, suffix=f"-attempt{attempts + 1}", starts_at=batch.starts_at)
 
@@ -128,17 +125,17 @@ class DeliveryService:
             return None
         return Email(row.id, row.attempts, row.token_expires_at, row)
 
-    def _built(self, batch: Batch, email: Email) -> bool:
-        """Build and serialise the email's message, in the thread that sends it, while the other
-        connections wait for the relay's replies; False when it cannot be sent (its address or a
-        header is refused, or building failed: that email fails, not the batch). Built before the
-        message takes its turn under MAIL_RATE_LIMIT, so the turn is spent on the wire (building
-        after the turn let the relay count 11 messages in one second at 8/second)."""
-        if email.message is not None:
+    def _built(self, batch: Batch, email: Email, lane: Lane) -> bool:
+        """Build and serialise the email's message for this relay (its sender), in the thread that
+        sends it, while the other connections wait for the relay's replies; False when it cannot be
+        sent (its address or a header is refused, or building failed: that email fails, not the
+        batch). Built before the message takes its turn under the rate limit, so the turn is spent
+        on the wire (building after the turn let the relay count 11 messages in one second at 8/second)."""
+        if email.message is not None and email.built_for == lane.name:
             return True
         row = email.row
         try:
-            message, problem = self.builder.prepare({
+            message, problem = lane.builder.prepare({
                 "recipient_email": row.email, "context": self._context(row),
                 "name": f"{row.first_name} {row.last_name}".strip(), "message_id": row.message_id, "kind": row.kind})
             if message is not None:
@@ -154,7 +151,7 @@ class DeliveryService:
                         attempt=Attempt("permanent", None, problem.reason), counts=True)
             batch.done(email, "failed")
             return False
-        email.message = message
+        email.message, email.built_for = message, lane.name
         return True
 
     def _context(self, row) -> dict:
@@ -176,18 +173,23 @@ class DeliveryService:
         }
 
     def _run(self, batch: Batch) -> None:
-        """Threads drive the connections; this thread keeps the batch's claim fresh meanwhile."""
+        """Threads drive the connections, each relay's own number of them; this thread keeps the
+        batch's claim fresh meanwhile."""
         app = current_app._get_current_object()
 
-        def drive() -> None:
+        def drive(lane: Lane, driver: Driver) -> None:
             with app.app_context():
                 try:
-                    self._drive_connection(batch)
+                    self._drive_connection(batch, lane, driver)
                 finally:
+                    batch.leave(driver)
                     db.session.remove()
 
-        count = min(self.connections, len(batch.work))
-        threads = [threading.Thread(target=drive, name=f"smtp-{n}", daemon=True) for n in range(count)]
+        threads = []
+        for lane in (lane for lane in self.lanes if not lane.paused()):
+            for n in range(min(lane.relay.connections, len(batch.work))):
+                threads.append(threading.Thread(target=drive, args=(lane, batch.enter(lane.name)),
+                                                name=f"smtp-{lane.name}-{n}", daemon=True))
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -200,104 +202,95 @@ class DeliveryService:
 
     # --- one connection ---------------------------------------------------------------
 
-    def _drive_connection(self, batch: Batch) -> None:
-        """One connection's share of the batch: take messages until none are left."""
-        relay = lease = None
+    def _drive_connection(self, batch: Batch, lane: Lane, driver: Driver) -> None:
+        """One connection's share of the batch: take messages until none are left, or until this
+        relay cannot take more and another relay's threads carry the rest."""
+        connection = lease = None
         try:
-            while True:
-                if relay is None:
-                    relay, lease = self._take_connection(batch)
-                    if relay is None:
+            while (email := batch.next_for(driver)) is not None:
+                if connection is None:
+                    connection, lease = lane.take_connection(MAX_TURN_WAIT, give_up=lambda: batch.connected > 0)
+                    if connection is None:
+                        if batch.hand_back(email, driver):
+                            return
+                        batch.again(email)
                         if not batch.connected:  # no connection came free for the whole batch
-                            self._wait_all(batch, "Waiting for a free connection to the mail server "
-                                                  "(MAIL_MAX_CONNECTIONS)")
+                            self._wait_all(batch, f"Waiting for a free connection to the mail server "
+                                                  f"{lane.relay} (its connection cap)")
                         return  # otherwise the batch's other connections carry it
                     batch.connect(+1)
-                email = batch.next()
-                if email is None:
-                    return
-                if not self._built(batch, email):
+                if not self._built(batch, email, lane):
                     continue
-                if not self._send_safely(batch, email, relay):
-                    relay.close()
-                    self.slots.release(lease)
-                    relay = None
+                keep = self._send_safely(batch, email, lane, connection, driver)
+                if keep is None:  # this relay gave the email to the others
+                    return
+                if not keep:
+                    lane.drop(connection, lease)
+                    connection = None
                     batch.connect(-1)
         finally:
-            if relay is not None:
+            if connection is not None:
                 batch.connect(-1)
-                self._put_back(relay, lease)
+                lane.put_back(connection, lease)
 
-    def _take_connection(self, batch: Batch) -> tuple[RelayConnection | None, str | None]:
-        """An idle connection of this process, or a new one under MAIL_MAX_CONNECTIONS. A thread
-        stops waiting for a slot as soon as another thread of the batch has one."""
-        taken = POOL.take(self.pool_key)
-        if taken:
-            self.slots.renew(taken[1])
-            return taken
-        lease = self.slots.acquire(MAX_TURN_WAIT, give_up=lambda: batch.connected > 0)
-        return (RelayConnection(self.mail, self.timeout), lease) if lease else (None, None)
-
-    def _send_safely(self, batch: Batch, email: Email, relay: RelayConnection) -> bool:
-        """Send one message and record the answer; False when the connection is no longer usable."""
+    def _send_safely(self, batch: Batch, email: Email, lane: Lane, connection: RelayConnection,
+                     driver: Driver) -> bool | None:
+        """Send one message and record the answer; False when the connection is no longer usable,
+        None when this relay handed the email to another relay's threads (this thread stops)."""
         try:
-            return self._send_one(batch, email, relay)
+            return self._send_one(batch, email, lane, connection, driver)
         except Exception as exc:  # never leave the row in `sending`, never stop the others
             log.exception("unexpected error sending notification %s", email.id)
             reason = f"Not sent: unexpected error ({type(exc).__name__}: {exc})"
-            self._write(batch, email.id, Status.FAILED, reason, attempt=Attempt("error", None, reason), counts=True)
+            self._write(batch, email.id, Status.FAILED, reason,
+                        attempt=Attempt("error", None, reason, lane.name), counts=True)
             batch.done(email, "failed")
-            return relay.is_open
+            return connection.is_open
 
-    def _send_one(self, batch: Batch, email: Email, relay: RelayConnection) -> bool:
-        if self._paused():
-            self._wait(batch, email, f"Delivery is paused: {self._pause_reason()}", None)
+    def _send_one(self, batch: Batch, email: Email, lane: Lane, connection: RelayConnection,
+                  driver: Driver) -> bool | None:
+        if lane.paused():
+            if batch.hand_back(email, driver):
+                return None
+            self._wait(batch, email, f"Delivery is paused: {lane.pause_reason()}", None)
             return True
-        if not relay.is_open:
-            problem = relay.open()
+        if not connection.is_open:
+            problem = connection.open()
             if problem:
-                self._connection_problem(batch, email, problem)
-                return False
-            pause.connected(self.redis, self.relay)
-        place = self.rate_limit.wait_turn(MAX_TURN_WAIT) if self.rate_limit else ""
-        if place is None or self.throttle.wait_turn(MAX_TURN_WAIT) is None:
-            if place:
-                self.rate_limit.sent(place)  # counted as used: simpler than giving it back, and never too many
+                return self._connection_problem(batch, email, lane, problem, driver)
+            pause.connected(self.redis, lane.relay)
+        others = any(other.active and other.relay != lane.name for other in batch.drivers)
+        turn = lane.take_turn(HAND_BACK_WAIT if others else MAX_TURN_WAIT)
+        if turn is None:
+            if batch.hand_back(email, driver):
+                return None
             self._wait(batch, email, "Waiting for its turn under the mail server's pace",
                        self.now() + timedelta(seconds=MAX_TURN_WAIT))
             return True
         if batch.superseded(email):  # re-issued, withdrawn or cancelled since the claim: its message is stale
-            if place:
-                self.rate_limit.sent(place)
+            lane.answered(turn)
             batch.done(email, "superseded")
             return True
         try:
-            result = relay.send(email.message)
+            result = connection.send(email.message)
         finally:
-            if place:
-                self.rate_limit.sent(place)
-        self._answered(batch, email, result)
-        return result.outcome not in CONNECTION_PROBLEMS and relay.is_open
-
-    def _put_back(self, relay: RelayConnection, lease: str) -> None:
-        """Keep the connection for the next job, unless it broke or another worker waits for a slot."""
-        if relay.is_open and not self.slots.contended():
-            POOL.give(self.pool_key, relay, lease, self.slots)
-        else:
-            relay.close()
-            self.slots.release(lease)
+            lane.answered(turn)
+        if result.outcome in (Outcome.LOGIN, Outcome.TLS, Outcome.UNREACHABLE):
+            return self._connection_problem(batch, email, lane, result, driver)
+        self._answered(batch, email, lane, result)
+        return result.outcome not in CONNECTION_PROBLEMS and connection.is_open
 
     # --- what an answer means -----------------------------------------------------------
 
-    def _answered(self, batch: Batch, email: Email, result: DeliveryResult) -> None:
+    def _answered(self, batch: Batch, email: Email, lane: Lane, result: DeliveryResult) -> None:
         now = self.now()
-        attempt = Attempt(result.outcome.value, result.code, result.reply or result.reason)
+        attempt = Attempt(result.outcome.value, result.code, result.reply or result.reason, lane.name)
         if result.outcome == Outcome.SENT:
             self._write(batch, email.id, Status.SENT, None, sent_at=now, attempt=attempt, counts=True)
-            self.throttle.count_sent()
+            lane.throttle.count_sent()
             batch.done(email, "sent")
         elif result.outcome == Outcome.THROTTLED:
-            self.throttle.slow_down()
+            lane.throttle.slow_down()
             email.throttled += 1
             self._write(batch, email.id, Status.SENDING, f"{result.reason}; sending more slowly", attempt=attempt)
             if email.throttled < MAX_THROTTLES:
@@ -305,8 +298,6 @@ class DeliveryService:
             else:
                 self._wait(batch, email, f"{result.reason}; waiting before trying again",
                            now + timedelta(seconds=MAX_TURN_WAIT))
-        elif result.outcome in (Outcome.LOGIN, Outcome.TLS, Outcome.UNREACHABLE):
-            self._connection_problem(batch, email, result)
         elif result.outcome == Outcome.PERMANENT:
             self._write(batch, email.id, Status.FAILED, result.reason, attempt=attempt, counts=True)
             batch.done(email, "failed")
@@ -331,22 +322,28 @@ class DeliveryService:
                 batch.retry_now[tried].append(email.id)
         batch.done(email, "retrying")
 
-    def _connection_problem(self, batch: Batch, email: Email, problem: DeliveryResult) -> None:
-        """The relay, not this student, is the problem: the email waits, and delivery may pause."""
-        self._running_until = 0.0
+    def _connection_problem(self, batch: Batch, email: Email, lane: Lane, problem: DeliveryResult,
+                            driver: Driver) -> bool | None:
+        """The relay, not this student, is the problem: the relay may pause, and the email goes to
+        another relay's threads (None), or waits when there is none (False: the connection is gone)."""
+        lane.pause_seen()
         if problem.outcome == Outcome.UNREACHABLE:
-            paused_now = pause.connect_failed(self.redis, self.relay, problem.reason)
-            paused = paused_now or self._paused()
+            paused_now = pause.connect_failed(self.redis, lane.relay, problem.reason)
+            paused = paused_now or lane.paused()
         else:
-            paused_now = pause.pause(self.redis, self.relay, problem.reason)
+            paused_now = pause.pause(self.redis, lane.relay, problem.reason)
             paused = True
         if paused_now:
-            control.paused_by_the_portal(self.relay, problem.reason)
+            control.paused_by_the_portal(lane.relay, problem.reason)
+        attempt = Attempt(problem.outcome.value, problem.code, problem.reply or problem.reason, lane.name)
+        note = f"{problem.reason}; not counted as an attempt"
+        if batch.hand_back(email, driver):
+            self._write(batch, email.id, Status.SENDING, f"{note}; sending through another relay", attempt=attempt)
+            return None
         retry_at = None if paused else self.now() + timedelta(seconds=self.retry_delays[0])
-        self._write(batch, email.id, Status.PENDING, f"{problem.reason}; not counted as an attempt",
-                    next_attempt_at=retry_at,
-                    attempt=Attempt(problem.outcome.value, problem.code, problem.reply or problem.reason))
+        self._write(batch, email.id, Status.PENDING, note, next_attempt_at=retry_at, attempt=attempt)
         batch.done(email, "waiting")
+        return False
 
     def _wait_all(self, batch: Batch, reason: str) -> None:
         until = self.now() + timedelta(seconds=self.retry_delays[0])
@@ -372,20 +369,8 @@ class DeliveryService:
             db.session.commit()
 
     def _paused(self) -> bool:
-        """Whether delivery is paused; "running" is trusted for half a second, not asked per message."""
-        if time.monotonic() < self._running_until:
-            return False
-        try:
-            paused = pause.is_paused(self.redis, self.relay)
-        except RedisError:
-            paused = False
-        if not paused:
-            self._running_until = time.monotonic() + 0.5
-        return paused
-
-    def _pause_reason(self) -> str:
-        current = pause.state(self.redis, self.relay)
-        return current.reason if current else "see Admin → Delivery queue"
+        """Delivery is paused when every relay is."""
+        return all(lane.paused() for lane in self.lanes)
 
 
 def _expired_reason(expires_at: datetime, last_error: str | None, tries: int | None = None) -> str:

@@ -25,6 +25,8 @@ from flask import current_app
 from flask_mail import Connection, Mail, email_dispatched
 
 from portal.delivery.messages import AttendanceEmail
+from portal.delivery.oauth import AccessTokens, TokenUnavailable, xoauth2_response
+from portal.delivery.relays import Relay
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +102,15 @@ def _tls_context(ca_file: str | None) -> ssl.SSLContext:
 
 
 class SafeConnection(Connection):
-    """Flask-Mail's connection, with a timeout and a verifying TLS context."""
+    """Flask-Mail's connection, with a timeout, a verifying TLS context and XOAUTH2.
 
-    def __init__(self, mail: Mail, timeout: float):
+    `mail` is Flask-Mail's `Mail` or a `Relay` (the same server, port, TLS and login settings);
+    `tokens` signs in with OAuth 2.0 instead of the password (relays with `auth = "xoauth2"`)."""
+
+    def __init__(self, mail: "Mail | Relay", timeout: float, tokens: AccessTokens | None = None):
         super().__init__(mail)
         self.timeout = timeout
+        self.tokens = tokens
 
     def configure_host(self) -> smtplib.SMTP:
         context = _tls_context(os.environ.get("SSL_CERT_FILE")) if self.mail.use_ssl or self.mail.use_tls else None
@@ -116,7 +122,9 @@ class SafeConnection(Connection):
             if self.mail.use_tls:
                 host.starttls(context=context)
             host.ehlo_or_helo_if_needed()  # so the relay's extensions (AUTH, SMTPUTF8) are known
-            if self.mail.username and self.mail.password:
+            if self.tokens is not None:
+                _login_xoauth2(host, self.mail.username, self.tokens)
+            elif self.mail.username and self.mail.password:
                 _login_once(host, self.mail.username, self.mail.password)
         except BaseException:
             host.close()
@@ -155,10 +163,10 @@ class RelayConnection:
     """One connection to the relay, opened on first use, reused for many messages and
     reopened once when it drops. `send` never raises: every problem is a result."""
 
-    def __init__(self, mail: Mail, timeout: float):
+    def __init__(self, mail: "Mail | Relay", timeout: float, tokens: AccessTokens | None = None):
         self.mail = mail
         self.timeout = timeout
-        self.connection = SafeConnection(mail, timeout)
+        self.connection = SafeConnection(mail, timeout, tokens)
         self.where = f"{mail.server}:{mail.port}"
         self.dropped_twice = False  # the last message lost two connections in a row: the relay is unwell
 
@@ -173,9 +181,12 @@ class RelayConnection:
         try:
             self.connection.host = self.connection.configure_host()
             return None
+        except TokenUnavailable as exc:
+            return DeliveryResult(Outcome.LOGIN, f"No OAuth token for mail server {self.where}: {exc}")
         except smtplib.SMTPAuthenticationError as exc:
             reply = _decode(exc.smtp_error)
-            return DeliveryResult(Outcome.LOGIN, f"Mail server {self.where} refused the login "
+            what = "refused the OAuth token" if self.connection.tokens is not None else "refused the login"
+            return DeliveryResult(Outcome.LOGIN, f"Mail server {self.where} {what} "
                                                  f"({exc.smtp_code} {reply})", exc.smtp_code, reply)
         except (ssl.SSLError, ssl.CertificateError, smtplib.SMTPNotSupportedError) as exc:
             return DeliveryResult(Outcome.TLS, f"TLS with mail server {self.where} failed ({exc})")
@@ -245,6 +256,24 @@ def _login_once(host: smtplib.SMTP, user: str, password: str) -> None:
                                                    "many relays offer it only after STARTTLS (MAIL_USE_TLS)")
     host.user, host.password = user, password
     host.auth(mechanism, getattr(host, f"auth_{mechanism.lower().replace('-', '_')}"))
+
+
+def _login_xoauth2(host: smtplib.SMTP, user: str, tokens: AccessTokens) -> None:
+    """SASL XOAUTH2 with the account's shared token. Refused, the token may have been revoked or
+    expired early: one more try with a new one; refused again, the relay refuses the OAuth token."""
+    if "XOAUTH2" not in host.esmtp_features.get("auth", "").upper().split():
+        raise smtplib.SMTPAuthenticationError(530, "the mail server offers no XOAUTH2 sign-in (auth = xoauth2); "
+                                                   "many relays offer it only after STARTTLS (use_tls)")
+    token = tokens.get()
+    try:
+        _auth_xoauth2(host, user, token)
+    except smtplib.SMTPAuthenticationError:
+        _auth_xoauth2(host, user, tokens.renew(token))
+
+
+def _auth_xoauth2(host: smtplib.SMTP, user: str, token: str) -> None:
+    # After a refusal the relay sends a 334 with its error (JSON); the empty reply ends the exchange.
+    host.auth("XOAUTH2", lambda challenge=None: xoauth2_response(user, token) if challenge is None else "")
 
 
 def _timed_out(exc: BaseException) -> bool:

@@ -10,11 +10,11 @@
   just ended. A retry lives in the database (`next_attempt_at`), not in a delayed
   job, so it runs within a second or two of being due whichever worker is alive, and
   a job can never start before its rows are due and find nothing to claim.
-- `resume_delivery` ends a pause and queues everything that waited.
+- `resume_delivery` ends a relay's pause (or every relay's) and queues everything that waited.
 
 All of them are safe to run any time and from many places: every job has a
 deterministic id, so work already in the queue is not queued twice. While delivery is
-paused they queue nothing (the rows wait, and keep their attempts).
+paused (every relay is) they queue nothing (the rows wait, and keep their attempts).
 """
 import logging
 from collections import defaultdict
@@ -24,7 +24,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 
 from portal.database import utcnow
-from portal.delivery import pause, queueing
+from portal.delivery import pause, queueing, relays
 from portal.delivery.relays import Relay
 from portal.extensions import db
 from portal.models import NotificationStatus
@@ -99,10 +99,12 @@ def queue_due_retries(now: datetime | None = None) -> int:
     return len(due)
 
 
-def resume_delivery(by: str) -> int | None:
-    """End the pause and queue every due pending row: how many were queued; None (and nothing
-    done) if delivery was not paused, or another resume got there first."""
-    if not pause.resume(queueing.get_redis(), Relay.current(), by):
+def resume_delivery(by: str, through: list[Relay] | None = None) -> int | None:
+    """End the pause of these relays (default: every relay) and queue every due pending row: how many
+    were queued; None (and nothing done) if none was paused, or another resume got there first."""
+    redis = queueing.get_redis()
+    resumed = [relay for relay in (through or relays.configured()) if pause.resume(redis, relay, by)]
+    if not resumed:
         return None
     now = utcnow()
     waiting = EmailNotificationRepository().stale_pending(None, now)
@@ -140,6 +142,7 @@ def _enqueue_by_session(rows: list[tuple[int, int]], suffix: dict[int, str] | No
 def _pause_state() -> tuple[bool, bool]:
     """(paused, queue reachable). A queue that is down cannot be paused either."""
     try:
-        return pause.is_paused(queueing.get_redis(), Relay.current()), True
+        redis = queueing.get_redis()
+        return all(pause.is_paused(redis, relay) for relay in relays.configured()), True
     except RedisError:
         return False, False

@@ -80,3 +80,4 @@ class DeliveryAttempt(db.Model):
     outcome: Mapped[str] = mapped_column(String(32))
     smtp_code: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(Text)
+    relay: Mapped[str | None] = mapped_column(String(64))  # the name of the relay tried (see MAIL_RELAYS_FILE)
