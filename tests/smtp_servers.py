@@ -138,7 +138,9 @@ class SMTPServer:
     change the set while it runs to refuse or accept. `smtputf8`: offer SMTPUTF8.
     """
 
-    def __init__(self, handler: ScriptedHandler | None = None, logins: set | None = None, smtputf8: bool = False):
+    def __init__(self, handler: ScriptedHandler | None = None, logins: set | None = None, smtputf8: bool = False,
+                 xoauth2: bool = False):
+        """`xoauth2`: AUTH is required and XOAUTH2 (the handler's `auth_XOAUTH2`) is the only way in."""
         self.handler = handler or ScriptedHandler()
         self.port = free_port()
         self.lock = threading.Lock()
@@ -147,6 +149,8 @@ class SMTPServer:
         self.login_attempts = 0
         auth = {} if logins is None else {"auth_required": True, "auth_require_tls": False,
                                           "authenticator": self._authenticate}
+        if xoauth2:
+            auth = {"auth_required": True, "auth_require_tls": False, "auth_exclude_mechanism": ["LOGIN", "PLAIN"]}
         self.controller = _Controller(self, self.handler, hostname="127.0.0.1", port=self.port,
                                       enable_SMTPUTF8=smtputf8, **auth)
 

@@ -142,3 +142,108 @@ def test_the_entry_points_refuse_to_start_with_one_line(tmp_path):
         assert result.returncode == 3, (command, result.stderr)
         assert result.stderr.strip().splitlines() == [
             "portal: refusing to start: JWT_SECRET_KEY_FALLBACKS (key 1) must be set to a real secret in production"]
+
+
+M365 = '''
+[[relay]]
+name = "m365"
+server = "smtp.office365.com"
+port = 587
+use_tls = true
+username = "attendance@example.edu"
+sender = "attendance@example.edu"
+auth = "xoauth2"
+oauth_token_url = "https://login.microsoftonline.com/tenant-id/oauth2/v2.0/token"
+oauth_client_id = "client-id"
+oauth_client_secret = "client-secret"
+oauth_scope = "https://outlook.office365.com/.default"
+rate_limit = "30/minute"
+daily_limit = 10000
+'''
+CAMPUS = '''
+[[relay]]
+name = "campus"
+server = "smtp.example.edu"
+username = "portal"
+password = "relay-password"
+connections = 4
+'''
+
+
+def test_a_relays_file_is_read_at_start_up(production_env, monkeypatch, tmp_path):
+    from portal.delivery import relays
+
+    path = tmp_path / "relays.toml"
+    path.write_text(M365 + CAMPUS)
+    monkeypatch.setenv("MAIL_RELAYS_FILE", str(path))
+    monkeypatch.setenv("MAIL_DEFAULT_SENDER", "no-reply@example.edu")
+    with production_env(GOOD, OTHER).app_context():
+        m365, campus = relays.configured()
+    assert (m365.name, m365.auth, m365.rate_limit, m365.daily_limit, m365.use_tls) == (
+        "m365", "xoauth2", "30/minute", 10000, True)
+    assert (campus.port, campus.sender, campus.connections, campus.daily_limit) == (25, "no-reply@example.edu", 4, None)
+    assert "client-secret" not in repr(m365) and "relay-password" not in repr(campus)  # a relay can be logged
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[[relay]]\nname = 'a'\nserver = 'x'\npasword = 'typo'\n", "relay a: unknown key 'pasword'"),
+    ("[[relay]]\nname = 'a'\n", "relay a: server is missing"),
+    ("[[relay]]\nserver = 'x'\n", "relay 1: name is missing"),
+    ("[[relay]]\nname = 'a b'\nserver = 'x'\n", "the name may hold letters, digits"),
+    ("[[relay]]\nname = 'a'\nserver = 'x'\nport = '587'\n", "relay a: port must be a whole number, got '587'"),
+    ("[[relay]]\nname = 'a'\nserver = 'x'\nusername = 'portal'\n",
+     "relay a: a login needs both username and password \\(password is missing\\)"),
+    ("[[relay]]\nname = 'a'\nserver = 'x'\nauth = 'xoauth2'\nusername = 'a@example.edu'\n",
+     "relay a: xoauth2 needs oauth_token_url, oauth_client_id, oauth_client_secret"),
+    ("[[relay]]\nname = 'a'\nserver = 'x'\nauth = 'kerberos'\n", "relay a: auth must be password or xoauth2"),
+    ("[[relay]]\nname = 'a'\nserver = 'x'\nrate_limit = 'lots'\n", "relay a: rate_limit: expected N/second"),
+    ("[[relay]]\nname = 'a'\nserver = 'x'\ndaily_limit = 0\n", "relay a: daily_limit must be at least 1"),
+    ("[[relay]]\nname = 'a'\nserver = 'x'\n[[relay]]\nname = 'a'\nserver = 'y'\n", "two relays are named 'a'"),
+    ("[[relay]]\nname = 'a'\nserver = 'X'\n[[relay]]\nname = 'b'\nserver = 'x'\n",
+     "relays 'a' and 'b' are the same account on the same server"),
+    ("[relay]\nname = 'a'\n", "no \\[\\[relay\\]\\] tables"),
+    ("relay = [\n", "not valid TOML"),
+    ("[[relay]]\nname = 'a'\nserver = 'x'\n[other]\n", "only \\[\\[relay\\]\\] tables belong here, found other"),
+])
+def test_a_wrong_relays_file_is_refused_in_one_line(production_env, monkeypatch, tmp_path, text, message):
+    path = tmp_path / "relays.toml"
+    path.write_text(text)
+    monkeypatch.setenv("MAIL_RELAYS_FILE", str(path))
+    with pytest.raises(ConfigurationError, match=f"MAIL_RELAYS_FILE {path}: .*{message}") as refused:
+        production_env(GOOD, OTHER)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_missing_relays_file_is_refused(production_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("MAIL_RELAYS_FILE", str(tmp_path / "nowhere.toml"))
+    with pytest.raises(ConfigurationError, match="nowhere.toml: cannot be read"):
+        production_env(GOOD, OTHER)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"MAIL_AUTH": "xoauth2", "MAIL_USERNAME": "attendance@example.edu"},
+     "xoauth2 needs MAIL_OAUTH_TOKEN_URL, MAIL_OAUTH_CLIENT_ID, MAIL_OAUTH_CLIENT_SECRET"),
+    ({"MAIL_AUTH": "XOAUTH2", "MAIL_USERNAME": "a@example.edu", "MAIL_OAUTH_TOKEN_URL": "http://login.example.com/t",
+      "MAIL_OAUTH_CLIENT_ID": "id", "MAIL_OAUTH_CLIENT_SECRET": "s"}, "MAIL_OAUTH_TOKEN_URL must be https://"),
+    ({"MAIL_AUTH": "ntlm"}, "MAIL_AUTH must be password or xoauth2"),
+    ({"MAIL_PASSWORD": "relay-password"}, "needs both MAIL_USERNAME and MAIL_PASSWORD \\(MAIL_USERNAME is missing\\)"),
+])
+def test_mail_sign_in_settings_are_checked_at_start_up(production_env, monkeypatch, settings, message):
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=message):
+        production_env(GOOD, OTHER)
+
+
+def test_a_refresh_token_needs_no_client_secret(production_env, monkeypatch):
+    """Google's refresh tokens may come from a public ("installed app") client without a secret."""
+    from portal.delivery import relays
+
+    for name, value in {"MAIL_AUTH": "xoauth2", "MAIL_USERNAME": "attendance@example.edu",
+                        "MAIL_OAUTH_TOKEN_URL": "https://oauth2.googleapis.com/token",
+                        "MAIL_OAUTH_CLIENT_ID": "id.apps.googleusercontent.com",
+                        "MAIL_OAUTH_REFRESH_TOKEN": "1//refresh"}.items():
+        monkeypatch.setenv(name, value)
+    with production_env(GOOD, OTHER).app_context():
+        (relay,) = relays.configured()
+    assert (relay.name, relay.auth, relay.oauth_refresh_token) == ("default", "xoauth2", "1//refresh")

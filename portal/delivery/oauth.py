@@ -112,7 +112,10 @@ class AccessTokens:
         relay = self.relay
         refresh_token = self._refresh_token()
         try:
-            with OAuth2Session(relay.oauth_client_id, relay.oauth_client_secret, scope=relay.oauth_scope) as client:
+            # The secret in the form body: the way Microsoft's and Google's token endpoints both document.
+            method = "client_secret_post" if relay.oauth_client_secret else "none"
+            with OAuth2Session(relay.oauth_client_id, relay.oauth_client_secret, scope=relay.oauth_scope,
+                               token_endpoint_auth_method=method) as client:
                 if refresh_token:
                     token = client.refresh_token(relay.oauth_token_url, refresh_token=refresh_token,
                                                  timeout=self.timeout)
@@ -138,7 +141,7 @@ class AccessTokens:
 
     def _store(self, access: str, expires_in, new_refresh: str | None, old_refresh: str | None) -> None:
         lifetime = int(expires_in or 3600)
-        keep = max(1, min(lifetime - EARLY_SECONDS, int(lifetime * 0.8)))
+        keep = lifetime - EARLY_SECONDS if lifetime > 2 * EARLY_SECONDS else max(1, int(lifetime * 0.8))
         try:
             self.redis.set(self.relay.key("oauth-token"), self.fernet.encrypt(access.encode()), ex=keep)
             if new_refresh and new_refresh != old_refresh:
