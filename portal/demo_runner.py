@@ -2,8 +2,9 @@
 
 Same code paths as production: the web app serves from a thread, an RQ worker runs
 the same jobs in the main thread, and the periodic sweep runs beside it. Without
-REDIS_URL the queue is an in-process Redis (fakeredis); without MAIL_SERVER the
-emails land in a local SMTP catcher whose messages the outbox page shows.
+REDIS_URL the queue is an in-process Redis (fakeredis); without MAIL_SERVER (or
+MAIL_RELAYS_FILE) the emails go through two relays of a local SMTP catcher whose
+messages the outbox page shows.
 """
 import argparse
 import json
@@ -30,14 +31,21 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("REDIS_URL", "fakeredis://")
     os.environ.setdefault("PORTAL_BASE_URL", f"http://{args.host}:{args.port}")
     os.environ.setdefault("MAIL_RETRY_DELAYS", "5,15")  # quick retries, so a newcomer sees one
-    catcher = outbox = None
-    if not os.environ.get("MAIL_SERVER"):
-        from portal.dev.outbox import LOGIN, Outbox, start_catcher
+    outbox = None
+    catchers = []
+    if not os.environ.get("MAIL_SERVER") and not os.environ.get("MAIL_RELAYS_FILE"):
+        from portal.dev.outbox import RELAYS, Outbox, relays_file, start_catchers
 
-        outbox, smtp_port = Outbox(secrets.token_urlsafe(12)), _free_port()
-        catcher = start_catcher(outbox, smtp_port)
-        os.environ.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_port), MAIL_USE_TLS="false",
-                          MAIL_USE_SSL="false", MAIL_USERNAME=LOGIN, MAIL_PASSWORD=outbox.password)
+        outbox, ports = Outbox(secrets.token_urlsafe(12)), [_free_port() for _ in RELAYS]
+        catchers = start_catchers(outbox, ports)
+        from portal import ROOT
+
+        instance = Path(os.environ.get("PORTAL_INSTANCE_PATH") or ROOT / "instance")
+        instance.mkdir(parents=True, exist_ok=True)
+        path = instance / "demo-relays.toml"
+        path.touch(mode=0o600)
+        path.write_text(relays_file(outbox, ports))  # this run's passwords: only its owner reads it
+        os.environ["MAIL_RELAYS_FILE"] = str(path)
         os.environ.setdefault("MAIL_PAUSE_PROBE_SECONDS", "15")
 
     from portal import create_app
@@ -62,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         stop.set()
         server.shutdown()
-        if catcher:
+        for catcher in catchers:
             catcher.stop()
 
 
@@ -93,7 +101,9 @@ def _banner(app: Flask, args, accounts, password) -> None:
     if "outbox" in app.extensions:
         lines.append(f"  outbox      {url}/dev/outbox   (emails land here; click a student's link)")
     else:
-        lines.append(f"  emails      sent to {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}")
+        from portal.delivery import relays
+
+        lines.append(f"  emails      sent through {', '.join(str(relay) for relay in relays.configured(app.config))}")
     lines.append(f"  queue       {'in-process' if app.config['REDIS_URL'].startswith('fakeredis') else app.config['REDIS_URL']}")
     lines += ["  stop        Ctrl-C", ""]
     print("\n".join(lines), flush=True)

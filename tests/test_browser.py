@@ -245,6 +245,42 @@ def test_admin_sees_an_emails_history_and_resumes_a_paused_delivery(page, browse
             wait_for(lambda: statuses(second.id) == {"sent": 4}, timeout=20, what="delivery after Resume")
 
 
+def test_admin_sees_each_relay_and_pauses_and_resumes_one(page, portal_url, app, people, tmp_path):
+    """Two sending accounts: one refuses the portal's login (its password expired), the other
+    carries the class; the admin sees both, pauses the second for maintenance (the queue is then
+    paused) and resumes it."""
+    from portal.models import Role
+    from tests.factories import make_staff, statuses
+    from tests.smtp_servers import ScriptedHandler, SMTPServer
+    from tests.support import running_worker, use_relays, wait_for
+
+    make_staff("ops@example.edu", Role.ADMIN, name=("Ola", "Ops"))
+    with SMTPServer(ScriptedHandler(), logins=set()) as campus, SMTPServer(ScriptedHandler(latency=0.01)) as backup:
+        use_relays(app, tmp_path / "relays.toml",
+                   {"name": "campus", "server": "127.0.0.1", "port": campus.port, "username": "portal",
+                    "password": "s3cret-pass", "sender": "attendance@example.edu", "daily_limit": 10000},
+                   {"name": "m365", "server": "127.0.0.1", "port": backup.port, "sender": "attendance@example.edu",
+                    "rate_limit": "30/minute", "max_connections": 3})
+        make_students(people["course"].program, 6)
+        session, _ = create_session(people["course"])
+        with running_worker(app, tmp_path / "worker.log"):
+            wait_for(lambda: statuses(session.id) == {"sent": 6}, timeout=30, what="the class, through m365")
+            sign_in(page, portal_url, "ops@example.edu")
+            page.goto(f"{portal_url}/admin/queue")
+            expect(page.locator("#delivery-state")).to_contain_text("Delivery running through 1 of 2 relays.")
+            expect(page.locator('tr[data-relay="campus"]')).to_contain_text("refused the login")
+            expect(page.locator('tr[data-relay="m365"]')).to_contain_text("6 in the last hour")
+            shot(page, "15-delivery-relays")
+            row = page.locator('tr[data-relay="m365"]')
+            row.get_by_label("Why pause m365").fill("Mailbox maintenance")
+            row.get_by_role("button", name="Pause m365").click()
+            expect(page.locator("#delivery-state")).to_contain_text("Delivery paused")
+            expect(page.locator("#delivery-state")).to_contain_text("Mailbox maintenance")
+            page.locator('tr[data-relay="m365"]').get_by_role("button", name="Resume m365").click()
+            expect(page.get_by_role("status").first).to_contain_text("Delivery through m365 resumed")
+            expect(page.locator("#delivery-state")).to_contain_text("Delivery running through 1 of 2 relays.")
+
+
 # --- the student-card scan, with a fake camera ---------------------------------------------
 # Debian's Chromium on a phone-sized page, whose fake camera films a QR code. The test makes
 # the film itself (a Y4M video drawn from segno's matrix of the card code), so what the page

@@ -1,9 +1,11 @@
 """A local SMTP catcher for the demo: aiosmtpd keeps what it receives in memory.
 
-It behaves like a real relay in the ways a newcomer should see: it asks for a login,
-refuses two of the seeded students for good (550), greylists a third once (451, so a
-retry shows in that email's history), and can be switched to refusing logins from the
-outbox page (delivery then pauses until an admin resumes it).
+It runs two relays (two sending accounts, as a university spreads its sending), which
+share one outbox. They behave like real relays in the ways a newcomer should see: each
+asks for its own login, they refuse two of the seeded students for good (550), greylist
+a third once (451, so a retry shows in that email's history), and the first can be
+switched to refusing logins from the outbox page (that relay then pauses, and the other
+carries its emails until an admin resumes it).
 """
 import email
 import email.policy
@@ -24,6 +26,7 @@ class CaughtEmail:
     recipients: list[str]
     message: EmailMessage
     received_at: datetime
+    relay: str
 
     @property
     def subject(self) -> str:
@@ -36,7 +39,7 @@ class CaughtEmail:
 
 REFUSED = ("student03@example.edu", "student07@example.edu")
 GREYLISTED = ("student05@example.edu",)
-LOGIN = "demo"
+RELAYS = ("campus", "backup")  # the first can be switched to refusing logins
 
 
 class Outbox:
@@ -47,14 +50,15 @@ class Outbox:
         self._emails: list[CaughtEmail] = []
         self._count = 0
         self.password = password
-        self.refusing_logins = False
+        self.refusing_logins = False  # the first relay's
         self.greylisted: set[str] = set()
 
-    def add(self, recipients: list[str], raw: bytes) -> None:
+    def add(self, recipients: list[str], raw: bytes, relay: str) -> None:
         message = email.message_from_bytes(raw, policy=email.policy.default)
         with self._lock:
             self._count += 1
-            self._emails.insert(0, CaughtEmail(self._count, list(recipients), message, datetime.now(timezone.utc)))
+            self._emails.insert(0, CaughtEmail(self._count, list(recipients), message, datetime.now(timezone.utc),
+                                               relay))
             del self._emails[KEEP:]
 
     def all(self) -> list[CaughtEmail]:
@@ -66,8 +70,8 @@ class Outbox:
 
 
 class _Handler:
-    def __init__(self, outbox: Outbox):
-        self.outbox = outbox
+    def __init__(self, outbox: Outbox, relay: str):
+        self.outbox, self.relay = outbox, relay
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in REFUSED:
@@ -79,18 +83,36 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        self.outbox.add(envelope.rcpt_tos, envelope.original_content or envelope.content)
+        self.outbox.add(envelope.rcpt_tos, envelope.original_content or envelope.content, self.relay)
         return "250 Caught by the demo outbox"
 
 
-def start_catcher(outbox: Outbox, port: int) -> Controller:
-    def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
-        ok = not outbox.refusing_logins and (auth_data.login, auth_data.password) == (
-            LOGIN.encode(), outbox.password.encode())
-        return AuthResult(success=ok, handled=False)
+def start_catchers(outbox: Outbox, ports: list[int]) -> list[Controller]:
+    """One catcher per relay in RELAYS; each takes its own login (the relay's name, the outbox password)."""
+    controllers = []
+    for relay, port in zip(RELAYS, ports):
+        def authenticate(server, session, envelope, mechanism, auth_data, relay=relay) -> AuthResult:
+            refusing = outbox.refusing_logins and relay == RELAYS[0]
+            ok = not refusing and (auth_data.login, auth_data.password) == (relay.encode(), outbox.password.encode())
+            return AuthResult(success=ok, handled=False)
 
-    # A local catcher on 127.0.0.1: the login goes without TLS, as it never leaves the machine.
-    controller = Controller(_Handler(outbox), hostname="127.0.0.1", port=port, auth_required=True,
-                            auth_require_tls=False, authenticator=authenticate)
-    controller.start()
-    return controller
+        # A local catcher on 127.0.0.1: the login goes without TLS, as it never leaves the machine.
+        controller = Controller(_Handler(outbox, relay), hostname="127.0.0.1", port=port, auth_required=True,
+                                auth_require_tls=False, authenticator=authenticate)
+        controller.start()
+        controllers.append(controller)
+    return controllers
+
+
+def relays_file(outbox: Outbox, ports: list[int]) -> str:
+    """The MAIL_RELAYS_FILE for the catchers: what a university with two sending accounts writes."""
+    return "".join(f"""[[relay]]
+name = "{relay}"
+server = "127.0.0.1"
+port = {port}
+username = "{relay}"
+password = "{outbox.password}"
+sender = "attendance@example.edu"
+connections = 4
+
+""" for relay, port in zip(RELAYS, ports))

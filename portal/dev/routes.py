@@ -3,6 +3,7 @@ import re
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from portal.dev import bp
+from portal.dev.outbox import RELAYS
 
 LINK = re.compile(r"https?://\S+/attendance\?token=[\w.-]+")
 # The email's own HTML uses inline styles; it is shown alone, in a sandboxed frame, with no script.
@@ -22,7 +23,7 @@ def outbox():
 
     outbox = _outbox()
     return render_template("dev/outbox.html", emails=outbox.all(), outbox=outbox, refused=REFUSED,
-                           greylisted=GREYLISTED)
+                           greylisted=GREYLISTED, relays=RELAYS)
 
 
 @bp.route("/outbox/logins", methods=["POST"])
@@ -30,9 +31,10 @@ def outbox_logins():
     """Make the demo's mail server refuse (or accept again) the portal's login."""
     outbox = _outbox()
     outbox.refusing_logins = request.form.get("refuse") == "yes"
-    flash("The demo mail server now refuses logins: the next emails pause delivery (see Admin → Delivery queue)."
-          if outbox.refusing_logins else "The demo mail server accepts logins again: resume delivery, or wait for "
-          "the workers' next probe.", "warning" if outbox.refusing_logins else "success")
+    flash(f"The demo relay {RELAYS[0]} now refuses logins: the next emails pause it, and {RELAYS[1]} carries them "
+          f"(see Admin → Delivery queue)." if outbox.refusing_logins else
+          f"The demo relay {RELAYS[0]} accepts logins again: resume it, or wait for the workers' next probe.",
+          "warning" if outbox.refusing_logins else "success")
     return redirect(url_for(".outbox"))
 
 
