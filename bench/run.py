@@ -23,6 +23,7 @@ def main() -> None:
         bench_pages,
         bench_register,
         bench_relay,
+        bench_relays,
         bench_scaleout,
     )
 
@@ -35,6 +36,7 @@ def main() -> None:
     suites = [
         ("generation", lambda: bench_generation.run(sizes["students"])),
         ("relay", lambda: bench_relay.run(sizes["relay_emails"], sizes["rate_emails"])),
+        ("two relays", lambda: bench_relays.run(sizes["relay_emails"])),
         ("delivery", lambda: bench_delivery.run(sizes["emails"])),
         ("scale-out", lambda: bench_scaleout.run(sizes["slow_emails"])),
         ("pages", lambda: bench_pages.run(sizes["rows"])),

@@ -43,6 +43,7 @@ class Batch:
         self._still_ours = still_ours
         self._ours: set[int] | None = None
         self._checked = 0.0
+        self._asking = threading.Lock()  # held by the thread asking the database which rows are still ours
         self.lock = threading.Lock()
         self.work: deque[Email] = deque()
         self.unanswered: set[int] = set()
@@ -118,10 +119,29 @@ class Batch:
         if self._still_ours is None:
             return False
         with self.lock:
-            if self._ours is None or time.monotonic() - self._checked >= self.CHECK_EVERY:
+            known, fresh = self._ours, self._fresh()
+        if fresh:
+            return email.id not in known
+        if known is not None and not self._asking.acquire(blocking=False):
+            return email.id not in known  # another thread is asking: the last answer will do meanwhile
+        if known is None:
+            self._asking.acquire()  # the first answer: ask for it, or wait for the thread asking
+        try:
+            with self.lock:
+                fresh = self._fresh()
                 waiting = {i: m for i, m in self.message_ids.items() if i in self.unanswered}
-                self._ours, self._checked = self._still_ours(waiting), time.monotonic()
-            return email.id not in self._ours
+            if not fresh:  # the query runs outside the batch's lock: the other threads go on meanwhile
+                ours = self._still_ours(waiting)
+                with self.lock:
+                    self._ours, self._checked = ours, time.monotonic()
+            with self.lock:
+                known = self._ours
+        finally:
+            self._asking.release()
+        return email.id not in known
+
+    def _fresh(self) -> bool:
+        return self._ours is not None and time.monotonic() - self._checked < self.CHECK_EVERY
 
     def wait(self, email: Email, reason: str, until: datetime | None, now: datetime) -> None:
         """Back to `pending` without counting an attempt, until `until` (None: until queued again)."""
