@@ -7,8 +7,10 @@
     connections.py  relay connections kept open between jobs in a worker
     smtp.py         one SMTP connection: verified TLS, timeouts, one login, what a reply means
     messages.py     the attendance email, built by the standard library
-    relays.py       which relay (server, port, account) a limit or a pause belongs to
-    pacing.py       limits shared by all workers, per relay: connection cap, rate limit, the relay's pace
+    relays.py       the relays sent through (MAIL_RELAYS_FILE, or the MAIL_* variables), each by name
+    lanes.py        one relay as a send job uses it: its limits, connections and pause
+    oauth.py        OAuth 2.0 access tokens for XOAUTH2 sign-in, shared through Redis
+    pacing.py       limits shared by all workers, per relay: connection cap, rate and daily limits, pace
     pause.py        pausing delivery through a relay, and probing it
     control.py      pausing and resuming by hand (admin page, command line) and the state people see
     backlog.py      the emails waiting, per session, and when each session's should be out
