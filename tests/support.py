@@ -98,6 +98,24 @@ def use_relays(app, path: Path, *tables: dict) -> None:
     app.config["MAIL_RELAYS"] = relays.read_file(str(path))
 
 
+def burst_workers_over_queued_jobs(app, course, count: int, log_dir: Path):
+    """Create a session for `course` whose send jobs are all queued before any worker starts, then
+    run `count` `python worker.py --burst` processes until the queue is empty. The session."""
+    import pytest
+
+    from portal.delivery.jobs import generate_notifications
+    from tests.factories import create_session
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("portal.delivery.queueing.enqueue_generation", lambda *args: True)
+        session, _ = create_session(course)
+    generate_notifications(session.id)  # every send job queued before the workers start
+    workers = [start_worker(env_for(app), log_dir / f"worker{n}.log") for n in range(count)]
+    for worker in workers:
+        assert worker.wait(timeout=120) == 0
+    return session
+
+
 def start_worker(env: dict, log_path: Path, burst: bool = True) -> subprocess.Popen:
     """`python worker.py` as a real process; its output goes to `log_path`."""
     return spawn([sys.executable, str(ROOT / "worker.py")] + (["--burst"] if burst else []), env, log_path)

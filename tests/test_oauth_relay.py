@@ -179,3 +179,15 @@ def test_a_token_endpoint_that_refuses_says_so_in_one_line(app, endpoint):
         AccessTokens.for_relay(Relay.of(app.config)).get()
     assert str(refused.value).startswith(f"the OAuth token endpoint {endpoint.url} refused the portal (invalid_client")
     assert "wrong-secret" not in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_the_seeds_sender_signs_in_with_oauth_too(app, endpoint):
+    """EmailSenderService.send_attendance_notification through a relay that takes XOAUTH2 only."""
+    from portal.delivery.messages import SAMPLE_EMAIL_CONTEXT
+    from portal.services.email_sender_service import EmailSenderService
+
+    client = endpoint.add_client()
+    use_oauth(app, endpoint, client)
+    with oauth_relay(app, endpoint) as relay, app.app_context():
+        assert EmailSenderService.from_app(app).send_attendance_notification("amina@example.edu", SAMPLE_EMAIL_CONTEXT)
+    assert relay.handler.recipients == ["amina@example.edu"] and relay.handler.sign_ins[0][2] is True

@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, DeliveryAttempt, EmailNotification, Role
 from tests.factories import create_session, emails_of, make_session, make_staff, make_students, statuses
 from tests.smtp_servers import ScriptedHandler, SMTPServer
-from tests.support import env_for, point_mail_at, running_worker, start_worker, wait_for
+from tests.support import burst_workers_over_queued_jobs, env_for, point_mail_at, running_worker, start_worker, wait_for
 
 pytestmark = pytest.mark.integration  # relays that misbehave (aiosmtpd), real Redis and workers
 
@@ -57,15 +57,7 @@ def test_connections_across_three_workers_stay_under_the_cap(app, course, tmp_pa
     app.config.update(MAIL_CONNECTIONS=4, MAIL_MAX_CONNECTIONS=3, MAIL_BATCH_SIZE=10)
     with relay(app, ScriptedHandler(latency=0.02)) as smtp:
         students = make_students(course.program, 90)
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("portal.delivery.queueing.enqueue_generation", lambda *args: True)
-            session, _ = create_session(course)
-        from portal.delivery.jobs import generate_notifications
-
-        generate_notifications(session.id)  # queues nine send jobs before any worker starts
-        workers = [start_worker(env_for(app), tmp_path / f"worker{n}.log") for n in range(3)]
-        for worker in workers:
-            assert worker.wait(timeout=120) == 0
+        session = burst_workers_over_queued_jobs(app, course, 3, tmp_path)  # nine send jobs, three workers
     assert statuses(session.id) == {"sent": 90}
     assert Counter(smtp.handler.recipients) == Counter(emails_of(students))
     assert smtp.peak_open <= 3

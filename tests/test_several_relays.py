@@ -184,21 +184,14 @@ def test_the_command_line_pauses_and_resumes_one_relay(app, tmp_path, cli):
 
 
 def test_worker_processes_read_the_relays_file_and_keep_each_relays_connection_cap(app, course, tmp_path):
-    from portal.delivery.jobs import generate_notifications
-    from tests.support import env_for, start_worker
+    from tests.support import burst_workers_over_queued_jobs
 
     app.config.update(MAIL_BATCH_SIZE=10)
     with SMTPServer(ScriptedHandler(latency=0.02)) as a, SMTPServer(ScriptedHandler(latency=0.02)) as b:
         use_relays(app, tmp_path / "relays.toml", table("a", a, connections=3, max_connections=2),
                    table("b", b, connections=3, max_connections=1))
         students = make_students(course.program, 60)
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("portal.delivery.queueing.enqueue_generation", lambda *args: True)
-            session, _ = create_session(course)
-        generate_notifications(session.id)  # six send jobs queued before the workers start
-        workers = [start_worker(env_for(app), tmp_path / f"worker{n}.log") for n in range(2)]
-        for worker in workers:
-            assert worker.wait(timeout=120) == 0
+        session = burst_workers_over_queued_jobs(app, course, 2, tmp_path)  # six send jobs, two workers
     assert statuses(session.id) == {"sent": 60}
     assert Counter(a.handler.recipients + b.handler.recipients) == Counter(emails_of(students))
     assert a.peak_open <= 2 and b.peak_open <= 1 and a.handler.received and b.handler.received

@@ -15,26 +15,34 @@ from flask import current_app
 from flask_mail import Mail
 
 from portal.delivery import messages
+from portal.delivery.oauth import AccessTokens
+from portal.delivery.relays import Relay
 from portal.delivery.smtp import CONNECTION_PROBLEMS, DeliveryResult, RelayConnection, permanent
 
 log = logging.getLogger(__name__)
 
 class EmailSenderService:
-    def __init__(self, mail: Mail, sender: str, batch_size: int = 50, timeout: float = 30):
+    def __init__(self, mail: "Mail | Relay", sender: str, batch_size: int = 50, timeout: float = 30,
+                 tokens: AccessTokens | None = None):
+        """`mail`: Flask-Mail's `Mail` or a `Relay` (the same settings); `tokens`: sign in with XOAUTH2."""
         self.mail = mail
         self.sender = sender
         self.batch_size = max(1, batch_size)
         self.timeout = timeout
+        self.tokens = tokens
         self.domain = messages.sender_domain(sender)
 
     @classmethod
     def from_app(cls, app=None) -> "EmailSenderService":
+        """Through the relay of the MAIL_* variables (with MAIL_AUTH=xoauth2, its OAuth 2.0 token)."""
         app = app or current_app
+        relay = Relay.of(app.config)
         return cls(
-            app.extensions["mail"],
+            relay if relay.auth == "xoauth2" else app.extensions["mail"],
             app.config["MAIL_DEFAULT_SENDER"],
             app.config["MAIL_BATCH_SIZE"],
             app.config["MAIL_TIMEOUT_SECONDS"],
+            tokens=AccessTokens.for_relay(relay),
         )
 
     def build_message(self, recipient_email: str, context: dict, message_id: str | None = None,
@@ -66,7 +74,7 @@ class EmailSenderService:
         return summary
 
     def _send_batch(self, batch: list[dict]) -> Iterable[tuple[dict, DeliveryResult]]:
-        relay = RelayConnection(self.mail, self.timeout)
+        relay = RelayConnection(self.mail, self.timeout, self.tokens)
         broken = None  # once the relay cannot be reached, the rest of the batch fails the same way
         try:
             for email in batch:
