@@ -70,6 +70,7 @@ def test_without_a_relays_file_the_mail_variables_are_one_relay_named_default():
     relay = Relay.of(config)
     assert (relay.name, relay.server, relay.port, relay.username, relay.rate_limit) == (
         "default", "smtp.campus.example.edu", 587, None, "30/minute")
+    assert str(relay) == "smtp.campus.example.edu:587"  # in logs and the audit trail
     assert str(CAMPUS) == "campus (smtp.campus.example.edu:587 (attendance@campus.example.edu))"
     assert len({relay.key("pace") for relay in (CAMPUS, CLOUD, SECOND_ACCOUNT)}) == 3
 

@@ -88,7 +88,9 @@ class Relay:
         return f"{self.server}:{self.port}" + (f" ({self.username})" if self.username else "")
 
     def __str__(self) -> str:
-        return self.name if self.name == DEFAULT_NAME else f"{self.name} ({self.where})"
+        """For logs and the audit trail: the one relay of the MAIL_* variables by its server, a named one
+        by its name and server."""
+        return self.where if self.name == DEFAULT_NAME else f"{self.name} ({self.where})"
 
 
 def configured(config=None) -> list[Relay]:
