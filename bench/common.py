@@ -106,11 +106,23 @@ class SMTPSink:
         self.process.wait(timeout=10)
         self.file.unlink(missing_ok=True)
 
+    def _lines(self) -> list[tuple[float, str]]:
+        return [(float(time_), what) for time_, what in (line.split() for line in self.file.read_text().splitlines()
+                                                         if line.strip())]
+
     def received(self) -> list[str]:
-        return [line.split()[1] for line in self.file.read_text().splitlines() if line.strip()]
+        return [what for _, what in self._lines() if what != "#connection"]
+
+    def accepted(self) -> list[tuple[float, str]]:
+        """(when, recipient) for every message accepted."""
+        return [(when, what) for when, what in self._lines() if what != "#connection"]
 
     def accepted_times(self) -> list[float]:
-        return sorted(float(line.split()[0]) for line in self.file.read_text().splitlines() if line.strip())
+        return sorted(when for when, _ in self.accepted())
+
+    def connections(self) -> int:
+        """Connections opened (each says EHLO once)."""
+        return sum(1 for _, what in self._lines() if what == "#connection")
 
     def reset(self) -> None:
         self.file.write_text("")

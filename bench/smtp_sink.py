@@ -3,7 +3,8 @@
     python -m bench.smtp_sink PORT RECIPIENTS_FILE [--delay SECONDS]
 
 Accepts everything; appends "<time accepted> <recipient>" to RECIPIENTS_FILE (so a
-benchmark can check that every message arrived exactly once, and when); `--delay` holds
+benchmark can check that every message arrived exactly once, and when), and
+"<time> #connection" for each connection's EHLO; `--delay` holds
 each reply (EHLO, MAIL, RCPT, end of DATA) for that long, like a relay across a network.
 """
 import argparse
@@ -13,6 +14,8 @@ import threading
 import time
 
 from aiosmtpd.controller import Controller
+
+CONNECTION = "#connection"  # the line a new connection's EHLO writes, beside the recipients
 
 
 class Sink:
@@ -26,6 +29,8 @@ class Sink:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         await self._wait()
         session.host_name = hostname
+        self.out.write(f"{time.time():.6f} {CONNECTION}\n")  # once per connection: counts them
+        self.out.flush()
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
