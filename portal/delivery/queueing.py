@@ -178,8 +178,10 @@ QUEUE_DOWN = ("The delivery queue is not reachable right now; "
 def enqueue_generation(session_id: int, starts_at: datetime | None = None) -> bool:
     """Queue the generation job of a committed session; marks it `queued` when that worked."""
     try:
+        # At the front of its queue: it only writes the rows (a fraction of a second), and every send
+        # job takes the most urgent rows there are, so a class's rows must not wait behind others' sending.
         enqueue_once(GENERATE_JOB, (session_id,), f"generate-session-{session_id}", job_timeout=1800,
-                     priority=priority_for(starts_at))
+                     priority=priority_for(starts_at), at_front=True)
     except RedisError as exc:
         log.warning("queue unreachable, session %s waits for the sweep: %s", session_id, exc)
         return False

@@ -86,7 +86,10 @@ class DeliveryService:
             log.info("batch of %d: delivery is paused, nothing claimed", len(notification_ids))
             return {"claimed": 0, "paused": len(notification_ids)}
         now = self.now()
-        claimed = self.notifications.claim(notification_ids, now, f"{uuid.uuid4().hex[:16]}@{self.domain}")
+        # As many emails as the job was queued for, but the most urgent ones waiting, whoever queued
+        # them: a class starting now never waits behind one created earlier for later in the day.
+        claimed = self.notifications.claim_most_urgent(len(notification_ids), now,
+                                                       f"{uuid.uuid4().hex[:16]}@{self.domain}")
         db.session.commit()
         rows = self.notifications.load_for_delivery(claimed) if claimed else []
         db.session.commit()  # end the read transaction before any SMTP traffic

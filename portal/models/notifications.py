@@ -59,6 +59,9 @@ class EmailNotification(db.Model):
     # Set when the email is first claimed and reused by every later attempt, so mail
     # clients can tell a re-sent copy is the same email.
     message_id: Mapped[str | None] = mapped_column(String(255))
+    # When this email should be out, if not when its session starts: an admin's bulk retry gives way to
+    # every class starting within BULK_RETRY_GIVES_WAY (see EmailNotificationRepository.claim_most_urgent).
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

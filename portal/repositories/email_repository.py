@@ -2,7 +2,7 @@ import functools
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import Row, String, cast, func, literal, or_, select, update
+from sqlalchemy import Row, String, case, cast, func, literal, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.database import driver_time, utcnow
@@ -84,7 +84,22 @@ class EmailNotificationRepository:
             query = query.where(_due(now))
         return list(db.session.scalars(query.order_by(EmailNotification.id)))
 
-    def claim(self, ids: list[int], now: datetime, message_id_suffix: str) -> list[int]:
+    def claim_most_urgent(self, limit: int, now: datetime, message_id_suffix: str) -> list[int]:
+        """Atomically move the `limit` most urgent due `pending` rows to `sending`, whichever send job
+        queued them: earliest deadline first (the session's start, or the row's own `deadline`), ties
+        to the session created first. Rows another worker is claiming are skipped, not waited for
+        (PostgreSQL; SQLite has one writer at a time). The rows claimed, most urgent first."""
+        most_urgent = (
+            select(EmailNotification.id)
+            .join(AttendanceSession, AttendanceSession.id == EmailNotification.session_id)
+            .where(EmailNotification.status == Status.PENDING, _due(now))
+            .order_by(*URGENCY)
+            .limit(limit)
+            .with_for_update(of=EmailNotification, skip_locked=True)
+        )
+        return self._claim(EmailNotification.id.in_(most_urgent.scalar_subquery()), now, message_id_suffix)
+
+    def _claim(self, which, now: datetime, message_id_suffix: str) -> list[int]:
         """Atomically move due `pending` rows to `sending`; rows claimed elsewhere are left alone.
 
         A row gets its Message-ID (`<id.suffix>`) on its first claim and keeps it.
@@ -93,7 +108,7 @@ class EmailNotificationRepository:
         message_id = literal("<") + cast(EmailNotification.id, String) + literal(f".{message_id_suffix}>")
         statement = (
             update(EmailNotification)
-            .where(EmailNotification.id.in_(ids), EmailNotification.status == Status.PENDING, _due(now))
+            .where(which, EmailNotification.status == Status.PENDING, _due(now))
             .values(
                 status=Status.SENDING,
                 claimed_at=now,
@@ -133,7 +148,7 @@ class EmailNotificationRepository:
             .join(AttendanceSession, AttendanceSession.id == EmailNotification.session_id)
             .join(Course, Course.id == AttendanceSession.course_id)
             .where(EmailNotification.id.in_(ids))
-            .order_by(EmailNotification.id)
+            .order_by(*URGENCY)
         )
         return list(db.session.execute(query))
 
@@ -215,11 +230,13 @@ class EmailNotificationRepository:
         )
         return [tuple(row) for row in db.session.execute(query)]
 
-    def reset_to_pending(self, ids: list[int], now: datetime) -> None:
+    def reset_to_pending(self, ids: list[int], now: datetime, deadline: datetime | None = None) -> None:
+        """`deadline`: when they should be out, if not by their session's start (an admin's bulk retry)."""
         db.session.execute(
             update(EmailNotification)
             .where(EmailNotification.id.in_(ids))
-            .values(status=Status.PENDING, sent_at=None, attempts=0, next_attempt_at=None, updated_at=now)
+            .values(status=Status.PENDING, sent_at=None, attempts=0, next_attempt_at=None, updated_at=now,
+                    deadline=deadline)
             .execution_options(synchronize_session=False)
         )
 
@@ -330,6 +347,14 @@ def _copy_insert(connection, rows: list[tuple]) -> int:
         "ON CONFLICT (session_id, student_profile_id) DO NOTHING"
     )
     return cursor.rowcount
+
+
+# Most urgent first: the earliest deadline (the session's start, or the row's own when that is later:
+# an admin's bulk retry gives way), ties to the session created first, then the student's row. Needs
+# AttendanceSession joined.
+URGENCY = (case((EmailNotification.deadline > AttendanceSession.starts_at, EmailNotification.deadline),
+                else_=AttendanceSession.starts_at),
+           EmailNotification.session_id, EmailNotification.id)
 
 
 def _due(now: datetime):

@@ -2,7 +2,7 @@
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 
 GENERATION_TRIES = 5
+RETRY_GIVES_WAY = timedelta(hours=2)  # an admin's retry goes after every class starting sooner
 
 
 class NotificationGenerationService:
@@ -107,7 +108,9 @@ class NotificationGenerationService:
                 errors.append(f"Notification {email_id} skipped: its link expired at {expired}")
             else:
                 retried.append(email_id)
-        self.notifications.reset_to_pending(retried, now)
+        # An admin's retry gives way to every class starting within the next two hours (the workers
+        # send the most urgent email first: see EmailNotificationRepository.claim_most_urgent).
+        self.notifications.reset_to_pending(retried, now, deadline=now + RETRY_GIVES_WAY)
         db.session.commit()
         queued = bool(self.dispatch(retried)) if retried and self.dispatch else None
         # The seed's summary, plus whether the retried rows reached the queue (None: nothing dispatched).

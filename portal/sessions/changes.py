@@ -250,8 +250,9 @@ def _send_again(row: EmailNotification, kind: EmailKind, now, reason: str) -> No
 
 
 def _make_pending(row: EmailNotification, now, reason: str | None) -> None:
+    """Due at once, as urgent as its session (an earlier admin's retry no longer holds it back)."""
     row.status, row.attempts, row.next_attempt_at, row.sent_at = Status.PENDING, 0, None, None
-    row.last_error, row.updated_at = reason, now
+    row.last_error, row.updated_at, row.deadline = reason, now, None
 
 
 def _withdraw(row: EmailNotification, now, reason: str) -> None:

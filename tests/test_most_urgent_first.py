@@ -1,0 +1,67 @@
+"""The morning rush: every send job sends the most urgent emails waiting, whoever queued them
+(the class that starts first, ties to the session created first), so the order of creation
+never decides who waits. Real RQ workers, a real relay, SQLite and PostgreSQL."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.delivery import queueing
+from portal.extensions import db
+from portal.models import EmailNotification
+from portal.services.jwt_service import JWTTokenService
+from portal.services.notification_generation_service import NotificationGenerationService
+from tests.factories import make_session, make_students, statuses
+
+pytestmark = pytest.mark.integration
+
+
+def sent_between(session) -> tuple:
+    """When the session's first and last email were accepted."""
+    return db.session.execute(select(func.min(EmailNotification.sent_at), func.max(EmailNotification.sent_at))
+                              .where(EmailNotification.session_id == session.id)).one()
+
+
+def queued(session):
+    queueing.enqueue_generation(session.id, session.starts_at)
+    return session
+
+
+def test_classes_created_in_reverse_start_order_are_sent_in_start_order(app, course, run_worker):
+    app.config.update(MAIL_BATCH_SIZE=4)
+    make_students(course.program, 4)
+    late, middle, first = (queued(make_session(course, starts_in=timedelta(minutes=minutes)))
+                           for minutes in (50, 30, 10))  # created latest-first
+    run_worker()
+    assert all(statuses(session.id) == {"sent": 4} for session in (late, middle, first))
+    assert sent_between(first)[1] < sent_between(middle)[0]
+    assert sent_between(middle)[1] < sent_between(late)[0]
+
+
+def test_a_bulk_retry_and_next_weeks_class_give_way_to_a_class_starting_now(app, course, run_worker, smtp_server):
+    app.config.update(MAIL_BATCH_SIZE=3)
+    make_students(course.program, 3)
+    under_way = make_session(course, starts_in=timedelta(minutes=-30))  # its links still work
+    NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(
+        under_way.id)
+    db.session.execute(EmailNotification.__table__.update().values(status="failed", last_error="550 5.1.1"))
+    db.session.commit()
+    retry = NotificationGenerationService(JWTTokenService.from_config(app.config),
+                                          dispatch=lambda ids: queueing.enqueue_send_batches(ids, bulk=True))
+    assert retry.retry_failed_notifications(list(db.session.scalars(select(EmailNotification.id))))["retried"] == 3
+    next_week = queued(make_session(course, starts_in=timedelta(days=7)))
+    starting_now = queued(make_session(course, starts_in=timedelta(minutes=2)))  # created last of all
+    run_worker()
+    assert all(statuses(session.id) == {"sent": 3} for session in (under_way, next_week, starting_now))
+    assert sent_between(starting_now)[1] < sent_between(under_way)[0]  # the retry gave way
+    assert sent_between(under_way)[1] < sent_between(next_week)[0]  # and went before next week's class
+
+
+def test_at_a_paced_relay_the_earlier_class_finishes_first_whatever_the_creation_order(app, course, run_worker):
+    app.config.update(MAIL_BATCH_SIZE=5, MAIL_CONNECTIONS=2, MAIL_RATE_LIMIT="5/second")
+    make_students(course.program, 10)
+    half_past_nine = queued(make_session(course, starts_in=timedelta(minutes=90)))
+    eight = queued(make_session(course, starts_in=timedelta(minutes=5)))
+    run_worker()
+    assert statuses() == {"sent": 20}
+    assert sent_between(eight)[1] < sent_between(half_past_nine)[0]
