@@ -7,6 +7,7 @@ an idle worker does not hold slots another worker needs.
 """
 import threading
 import time
+import uuid
 
 from portal.delivery.pacing import ConnectionSlots
 from portal.delivery.smtp import RelayConnection
@@ -34,6 +35,21 @@ class RelayPool:
         with self._lock:
             self._idle.append((key, relay, lease, slots, time.monotonic()))
 
+    def count(self, key: tuple) -> int:
+        with self._lock:
+            return sum(1 for entry in self._idle if entry[0] == key)
+
+    def trim(self, key: tuple, keep: int) -> int:
+        """Close this relay's idle connections beyond `keep` (their slots go to other workers)."""
+        with self._lock:
+            mine = [entry for entry in self._idle if entry[0] == key]
+            extra = mine[:max(0, len(mine) - keep)]  # the oldest first
+            self._idle = [entry for entry in self._idle if entry not in extra]
+        for _, relay, lease, slots, _ in extra:
+            relay.close()
+            slots.release(lease)
+        return len(extra)
+
     def close_idle(self, older_than: float = IDLE_SECONDS) -> int:
         now = time.monotonic()
         with self._lock:
@@ -46,3 +62,4 @@ class RelayPool:
 
 
 POOL = RelayPool()
+WORKER = uuid.uuid4().hex  # this process, as the workers sharing a relay's connection cap count it

@@ -13,7 +13,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from portal.delivery import pause
-from portal.delivery.connections import POOL
+from portal.delivery.connections import POOL, WORKER
 from portal.delivery.oauth import AccessTokens
 from portal.delivery.pacing import ConnectionSlots, RateLimit, Throttle, parse_rate
 from portal.delivery.relays import Relay
@@ -42,6 +42,21 @@ class Lane:
         self.throttle = Throttle(redis, relay)
         self.pool_key = (relay.name, relay.server, relay.port, relay.username, relay.use_tls, relay.use_ssl)
         self._running_until = 0.0  # see `paused`
+        self.share: int | None = None  # this worker's share of the relay's connection cap, during a job
+
+    def start_job(self) -> int:
+        """How many connections this job may use through this relay: its own `connections`, or this
+        worker's fair share of the relay's cap when other workers send through it too. Idle connections
+        kept beyond the share are closed, so that their slots go to the other workers."""
+        self.share = self.slots.share(WORKER)
+        if self.share is None:
+            return self.relay.connections
+        POOL.trim(self.pool_key, self.share)
+        return min(self.relay.connections, self.share)
+
+    def end_job(self) -> None:
+        if self.share is not None:
+            self.slots.share(WORKER, sending=False)
 
     @property
     def name(self) -> str:
@@ -103,8 +118,10 @@ class Lane:
         return (RelayConnection(self.relay, self.timeout, self.tokens), lease) if lease else (None, None)
 
     def put_back(self, connection: RelayConnection, lease: str) -> None:
-        """Keep the connection for the next job, unless it broke or another worker waits for a slot."""
-        if connection.is_open and not self.slots.contended():
+        """Keep the connection for the next job (within this worker's share of a capped relay): a
+        connection carries many messages, and opening one costs several round trips."""
+        keep = self.share is None or POOL.count(self.pool_key) < self.share
+        if connection.is_open and keep:
             POOL.give(self.pool_key, connection, lease, self.slots)
         else:
             self.drop(connection, lease)

@@ -57,7 +57,7 @@ class ConnectionSlots:
 
     def acquire(self, timeout: float, give_up=lambda: False) -> str | None:
         """A lease for one more open connection, waiting up to `timeout` (or until `give_up()`);
-        None if none came free. A waiting worker lets the others know (`contended`)."""
+        None if none came free (the other workers keep to their `share`, so one comes free soon)."""
         lease = uuid.uuid4().hex
         if not self.cap:
             return lease
@@ -66,7 +66,6 @@ class ConnectionSlots:
             try:
                 if self._acquire(keys=[self.key], args=[time.time(), self.ttl, self.cap, lease]):
                     return lease
-                self.redis.set(f"{self.key}:wanted", "1", px=2000)
             except RedisError as exc:
                 log.warning("connection cap not checked (Redis: %s)", exc)
                 return lease
@@ -74,14 +73,24 @@ class ConnectionSlots:
                 return None
             time.sleep(0.05)
 
-    def contended(self) -> bool:
-        """Whether some worker waited for a slot in the last two seconds."""
+    def share(self, sender: str, sending: bool = True) -> int | None:
+        """This worker's fair share of the cap while it sends (`sending`: it starts a send job; False:
+        it has finished one): the cap divided among the workers sending through this relay now. Each
+        keeps its share of connections open from job to job instead of closing them for the others
+        and opening new ones (None: no cap, no share to keep to)."""
         if not self.cap:
-            return False
+            return None
+        key, now = f"{self.key}:senders", time.time()
         try:
-            return bool(self.redis.exists(f"{self.key}:wanted"))
+            pipe = self.redis.pipeline(transaction=False).zremrangebyscore(key, "-inf", now)
+            if sending:
+                pipe.zadd(key, {sender: now + self.ttl})
+            else:
+                pipe.zrem(key, sender)
+            senders = pipe.zcard(key).expire(key, int(self.ttl) + 1).execute()[-2]
         except RedisError:
-            return False
+            senders = 1
+        return max(1, -(-self.cap // max(1, senders)))
 
     def renew(self, lease: str) -> None:
         if self.cap:

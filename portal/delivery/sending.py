@@ -188,20 +188,24 @@ class DeliveryService:
                     batch.leave(driver)
                     db.session.remove()
 
-        threads = []
-        for lane in (lane for lane in self.lanes if not lane.paused()):
-            for n in range(min(lane.relay.connections, len(batch.work))):
+        threads, lanes = [], [lane for lane in self.lanes if not lane.paused()]
+        for lane in lanes:
+            for n in range(min(lane.start_job(), len(batch.work))):
                 threads.append(threading.Thread(target=drive, args=(lane, batch.enter(lane.name)),
                                                 name=f"smtp-{lane.name}-{n}", daemon=True))
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(self.heartbeat_every)
-                in_flight = batch.in_flight()
-                if thread.is_alive() and in_flight:  # a working batch keeps its rows from looking abandoned
-                    self.notifications.touch_claims(in_flight, self.now())
-                    db.session.commit()
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(self.heartbeat_every)
+                    in_flight = batch.in_flight()
+                    if thread.is_alive() and in_flight:  # a working batch keeps its rows from looking abandoned
+                        self.notifications.touch_claims(in_flight, self.now())
+                        db.session.commit()
+        finally:
+            for lane in lanes:
+                lane.end_job()
 
     # --- one connection ---------------------------------------------------------------
 
