@@ -64,4 +64,37 @@ def test_at_a_paced_relay_the_earlier_class_finishes_first_whatever_the_creation
     eight = queued(make_session(course, starts_in=timedelta(minutes=5)))
     run_worker()
     assert statuses() == {"sent": 20}
-    assert sent_between(eight)[1] < sent_between(half_past_nine)[0]
+    eight_done = sent_between(eight)[1]
+    assert eight_done < sent_between(half_past_nine)[1]
+    ahead = db.session.scalar(select(func.count()).where(EmailNotification.session_id == half_past_nine.id,
+                                                         EmailNotification.sent_at < eight_done))
+    assert ahead <= 2  # at most the messages in flight on the other connection
+
+
+def test_a_job_under_way_takes_a_class_created_meanwhile_before_its_own_later_emails(app, course, tmp_path):
+    """A job sending a later class claims a few emails at a time, the most urgent first: a class
+    starting sooner, whose emails appear while it runs, goes next, not after the whole batch."""
+    from tests.smtp_servers import ScriptedHandler, SMTPServer
+    from tests.support import point_mail_at, running_worker, wait_for
+
+    app.config.update(MAIL_BATCH_SIZE=50, MAIL_CONNECTIONS=1)
+    with SMTPServer(ScriptedHandler(latency=0.04)) as relay:  # about 6 emails a second
+        point_mail_at(app, relay.port)
+        make_students(course.program, 30)
+        later = queued(make_session(course, starts_in=timedelta(minutes=60)))
+        with running_worker(app, tmp_path / "worker.log"):
+            wait_for(lambda: len(relay.handler.received) >= 3, timeout=20, what="the later class's first emails")
+            sooner = make_session(course, starts_in=timedelta(minutes=5))
+            # Generated as its generation job would (here, while the only worker is busy), its job queued
+            # behind the one under way.
+            NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(
+                sooner.id)
+            queueing.enqueue_send_batches(list(db.session.scalars(select(EmailNotification.id).where(
+                EmailNotification.session_id == sooner.id))), starts_at=sooner.starts_at)
+            wait_for(lambda: statuses(later.id) == {"sent": 30} and statuses(sooner.id) == {"sent": 30},
+                     timeout=60, what="both classes")
+    db.session.expire_all()
+    assert sent_between(sooner)[1] < sent_between(later)[1]
+    later_after_sooner = db.session.scalar(select(func.count()).where(
+        EmailNotification.session_id == later.id, EmailNotification.sent_at > sent_between(sooner)[1]))
+    assert later_after_sooner >= 10  # the later class's rest waited for the sooner one

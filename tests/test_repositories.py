@@ -42,3 +42,22 @@ def test_eligible_count_matches_the_list(app):
     for stream_id in (None, program.streams[0].id):
         assert repo.count_eligible(program.id, stream_id) == len(repo.get_by_program_and_stream(program.id, stream_id))
     assert repo.count_eligible(program.id, None) == 3
+
+
+def test_claiming_the_most_urgent_takes_exactly_that_many_earliest_class_first(app):
+    """On PostgreSQL a plain `IN (… LIMIT n FOR UPDATE SKIP LOCKED)` can run once per updated row
+    and claim far more than n; the claim chooses its rows once."""
+    from tests.factories import add_notifications
+
+    course = make_course(make_program("CS", streams=()))
+    profiles = make_students(course.program, 30)
+    later = make_session(course, starts_in=timedelta(hours=2))
+    sooner = make_session(course, starts_in=timedelta(minutes=5))  # created after, starts first
+    add_notifications(later, profiles, status="pending")
+    add_notifications(sooner, profiles, status="pending")
+    repo = EmailNotificationRepository()
+    claimed = repo.claim_most_urgent(10, datetime.now(timezone.utc), "x@example.edu")
+    db.session.commit()
+    rows = db.session.scalars(select(EmailNotification).where(EmailNotification.status == "sending")).all()
+    assert len(claimed) == 10 and {row.id for row in rows} == set(claimed)
+    assert {row.session_id for row in rows} == {sooner.id}

@@ -42,6 +42,7 @@ class Batch:
         self.message_ids = dict(message_ids or {})
         self._still_ours = still_ours
         self._ours: set[int] | None = None
+        self._asked: set[int] = set()  # the rows the last answer was about
         self._checked = 0.0
         self._asking = threading.Lock()  # held by the thread asking the database which rows are still ours
         self.lock = threading.Lock()
@@ -52,6 +53,9 @@ class Batch:
         self.starts_at: datetime | None = None  # the earliest session start in the batch (its priority)
         self.connected = 0  # threads of this batch holding a connection
         self.drivers: list[Driver] = []
+        self.refill: Callable[[], int] | None = None  # claims more emails into the batch: how many
+        self.exhausted = False  # nothing more to claim: threads that run out of emails leave
+        self._refilling = threading.Lock()
 
     def connect(self, change: int) -> None:
         with self.lock:
@@ -67,14 +71,32 @@ class Batch:
         with self.lock:
             driver.active = False
 
-    def next_for(self, driver: Driver) -> Email | None:
-        """The next email for this thread; None when none is left, and the thread has left (at once, so
-        that no other thread hands an email back to it in between)."""
+    def claimed(self, rows: list) -> None:
+        """Rows the job has just claimed (with the Message-ID of that claim) and their session starts."""
         with self.lock:
-            if self.work:
-                return self.work.popleft()
-            driver.active = False
-            return None
+            self.counts["claimed"] += len(rows)
+            self.message_ids.update({row.id: row.message_id for row in rows})
+            self.starts_at = min([row.starts_at for row in rows] + ([self.starts_at] if self.starts_at else []),
+                                 default=None)
+
+    def next_for(self, driver: Driver) -> Email | None:
+        """The next email for this thread, claiming more (`refill`) when the list runs out; None when
+        none is left, and the thread has left (at once, so that no other thread hands an email back to
+        it in between)."""
+        while True:
+            with self.lock:
+                if self.work:
+                    return self.work.popleft()
+                if self.refill is None or self.exhausted:
+                    driver.active = False
+                    return None
+            with self._refilling:
+                with self.lock:
+                    if self.work or self.exhausted:
+                        continue
+                if not self.refill():
+                    with self.lock:
+                        self.exhausted = True
 
     def hand_back(self, email: Email, driver: Driver) -> bool:
         """Give an email to the threads of the other relays, and leave; False (and nothing done) when no
@@ -119,11 +141,12 @@ class Batch:
         if self._still_ours is None:
             return False
         with self.lock:
-            known, fresh = self._ours, self._fresh()
+            known, asked, fresh = self._ours, self._asked, self._fresh()
+        # An email claimed after the last question was asked is the batch's own until the next one.
         if fresh:
-            return email.id not in known
+            return email.id in asked and email.id not in known
         if known is not None and not self._asking.acquire(blocking=False):
-            return email.id not in known  # another thread is asking: the last answer will do meanwhile
+            return email.id in asked and email.id not in known  # another thread asks: the last answer will do
         if known is None:
             self._asking.acquire()  # the first answer: ask for it, or wait for the thread asking
         try:
@@ -133,12 +156,12 @@ class Batch:
             if not fresh:  # the query runs outside the batch's lock: the other threads go on meanwhile
                 ours = self._still_ours(waiting)
                 with self.lock:
-                    self._ours, self._checked = ours, time.monotonic()
+                    self._ours, self._asked, self._checked = ours, set(waiting), time.monotonic()
             with self.lock:
-                known = self._ours
+                known, asked = self._ours, self._asked
         finally:
             self._asking.release()
-        return email.id not in known
+        return email.id in asked and email.id not in known
 
     def _fresh(self) -> bool:
         return self._ours is not None and time.monotonic() - self._checked < self.CHECK_EVERY

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 MAX_TURN_WAIT = 30.0  # a message whose turn is further away than this waits in the database instead
 MAX_THROTTLES = 10  # "slow down" answers for one message before it waits in the database
 HAND_BACK_WAIT = 2.0  # a turn further away than this goes to another relay, when one is sending
+DRAIN_SECONDS = 2.0  # a job goes on taking the most urgent emails this long beyond its own number
 
 
 class DeliveryService:
@@ -85,20 +86,12 @@ class DeliveryService:
         if self._paused():
             log.info("batch of %d: delivery is paused, nothing claimed", len(notification_ids))
             return {"claimed": 0, "paused": len(notification_ids)}
-        now = self.now()
-        # As many emails as the job was queued for, but the most urgent ones waiting, whoever queued
-        # them: a class starting now never waits behind one created earlier for later in the day.
-        claimed = self.notifications.claim_most_urgent(len(notification_ids), now,
-                                                       f"{uuid.uuid4().hex[:16]}@{self.domain}")
-        db.session.commit()
-        rows = self.notifications.load_for_delivery(claimed) if claimed else []
-        db.session.commit()  # end the read transaction before any SMTP traffic
-
         with OutcomeWriter.open() as writer:
-            batch = Batch(writer, len(claimed), {row.id: row.message_id for row in rows}, self._still_ours)
+            batch = Batch(writer, 0, {}, self._still_ours)
+            budget, chunk = len(notification_ids), max(10, 2 * sum(lane.relay.connections for lane in self.lanes))
+            batch.refill = lambda: self._take_more(batch, budget, chunk, started)
             try:
-                batch.add([email for row in rows if (email := self._prepare(batch, row))])
-                batch.starts_at = min((row.starts_at for row in rows), default=None)
+                self._take_more(batch, budget, chunk, started)
                 self._run(batch)
             finally:
                 self._release_untried(batch)
@@ -113,6 +106,24 @@ class DeliveryService:
                  counts["retrying"], counts["waiting"], counts["expired"], counts["superseded"],
                  time.monotonic() - started)
         return dict(counts)
+
+    def _take_more(self, batch: Batch, budget: int, chunk: int, started: float) -> int:
+        """Claim the next most urgent emails waiting, whoever queued them, `chunk` at a time, so that a
+        class starting now never waits behind one created earlier for later in the day, nor behind more
+        than the emails in flight. A job takes as many as it was queued for (`budget`), and goes on taking
+        for DRAIN_SECONDS, so its connections do not idle at the end of every job. How many were claimed
+        (0: the job is done)."""
+        claimed = batch.counts["claimed"]
+        if claimed >= budget and time.monotonic() - started >= DRAIN_SECONDS or self._paused():
+            return 0
+        want = min(chunk, budget - claimed) if claimed < budget else chunk
+        ids = self.notifications.claim_most_urgent(want, self.now(), f"{uuid.uuid4().hex[:16]}@{self.domain}")
+        db.session.commit()
+        rows = self.notifications.load_for_delivery(ids) if ids else []
+        db.session.commit()  # end the read transaction before any SMTP traffic
+        batch.claimed(rows)
+        batch.add([email for row in rows if (email := self._prepare(batch, row))])
+        return len(ids)
 
     def _prepare(self, batch: Batch, row) -> Email | None:
         """The email to send for this row, or None when the row is settled instead: its session

@@ -96,8 +96,11 @@ class EmailNotificationRepository:
             .order_by(*URGENCY)
             .limit(limit)
             .with_for_update(of=EmailNotification, skip_locked=True)
+            # Chosen once: PostgreSQL may run a plain IN (subquery) again for each row it updates, and
+            # SKIP LOCKED then finds new rows each time, so far more than `limit` would be claimed.
+            .cte("most_urgent").prefix_with("MATERIALIZED", dialect="postgresql")
         )
-        return self._claim(EmailNotification.id.in_(most_urgent.scalar_subquery()), now, message_id_suffix)
+        return self._claim(EmailNotification.id.in_(select(most_urgent.c.id)), now, message_id_suffix)
 
     def _claim(self, which, now: datetime, message_id_suffix: str) -> list[int]:
         """Atomically move due `pending` rows to `sending`; rows claimed elsewhere are left alone.
