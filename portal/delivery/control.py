@@ -45,11 +45,6 @@ class DeliveryState:
     def paused_relays(self) -> list[RelayState]:
         return [state for state in self.relays if state.pause]
 
-    # The one relay's figures, for a portal with one relay (the command line's first lines).
-    @property
-    def pace(self) -> float | None:
-        return self.relays[0].pace if len(self.relays) == 1 else None
-
 
 def whole_pause(pauses: list[pause.PauseState | None]) -> pause.PauseState | None:
     """Delivery as a whole is paused when every relay is: since the last of them paused, for all their
@@ -69,13 +64,12 @@ def whole_pause(pauses: list[pause.PauseState | None]) -> pause.PauseState | Non
 
 def chosen(name: str | None) -> list[Relay]:
     """The relay named `name` (the admin page's and the command line's `--relay`), or every relay."""
-    every = relays.configured()
     if not name:
-        return every
-    relay = next((relay for relay in every if relay.name == name), None)
+        return relays.configured()
+    relay = relays.named(name)
     if relay is None:
         raise ValidationError(f"There is no relay named {name!r}; the relays are "
-                              f"{', '.join(relay.name for relay in every)}")
+                              f"{', '.join(relay.name for relay in relays.configured())}")
     return [relay]
 
 
