@@ -206,3 +206,31 @@ def test_every_staff_page_fits_a_phone(browser, portal_url, people, app, run_wor
     shot(phone, "phone-sessions")
     context.close()
     assert not too_wide, f"pages wider than the phone (scroll width, screen width): {too_wide}"
+
+
+def test_the_form_says_when_the_last_email_leaves_and_warns_before_saving(page, app, portal_url, people):
+    import time
+
+    from portal.delivery.pacing import record_sent
+    from portal.delivery.relays import Relay
+
+    make_students(people["course"].program, 600)
+    now = int(time.time())
+    for second in range(now - 70, now - 60):  # the relay's pace a minute ago: 2 emails a second
+        record_sent(app.extensions["redis"], Relay.of(app.config), second, 2)
+    sign_in(page, portal_url, "lecturer@example.edu")
+    page.goto(f"{portal_url}/sessions/new")
+    fill_session(page, people["course"].id)
+    timing = page.locator("#timing")
+    expect(timing).to_contain_text("The last email should leave by")  # as soon as saved, tomorrow is far off
+
+    page.get_by_label("Before the session starts").check()
+    page.get_by_label("Minutes before the start").fill("2")  # 600 emails take 5 minutes
+    expect(timing).to_contain_text(re.compile(r"That is after the link opens at .*08:00"))
+    expect(timing).to_contain_text("Email the students 10 minutes before the start, or earlier")
+    expect(timing).to_have_class(re.compile("alert-warning"))
+    shot(page, "session-form-timing")
+
+    page.get_by_label("Minutes before the start").fill("10")
+    expect(timing).not_to_contain_text("after the link opens")
+    expect(timing).not_to_have_class(re.compile("alert-warning"))

@@ -98,3 +98,32 @@ def test_a_job_under_way_takes_a_class_created_meanwhile_before_its_own_later_em
     later_after_sooner = db.session.scalar(select(func.count()).where(
         EmailNotification.session_id == later.id, EmailNotification.sent_at > sent_between(sooner)[1]))
     assert later_after_sooner >= 10  # the later class's rest waited for the sooner one
+
+
+def test_the_time_given_before_saving_is_within_a_fifth_of_the_measured_finish_at_a_paced_relay(
+        app, course, smtp_server, tmp_path):
+    """The lecturer reads when the last email will leave, saves, and it leaves then: a class ahead
+    of it and its own emails, at a relay limited to 20 a second, two real worker processes."""
+    from rq import Worker
+
+    from portal.delivery.backlog import forecast
+    from portal.delivery.queueing import get_redis
+    from tests.support import running_worker, wait_for
+
+    app.config.update(MAIL_RATE_LIMIT="20/second", MAIL_CONNECTIONS=4, MAIL_BATCH_SIZE=50)
+    make_students(course.program, 120)
+    with running_worker(app, tmp_path / "one.log"), running_worker(app, tmp_path / "two.log"):
+        wait_for(lambda: len(Worker.all(connection=get_redis())) == 2, timeout=30, what="two workers ready")
+        earlier = queued(make_session(course, starts_in=timedelta(minutes=30)))
+        later = make_session(course, starts_in=timedelta(minutes=60))
+        expected = forecast(later.starts_at, None, 120, session_id=later.id)
+        assert expected.ahead == 120 and not expected.late
+        started = expected.send_at
+        queued(later)
+        wait_for(lambda: statuses(earlier.id) == {"sent": 120} and statuses(later.id) == {"sent": 120},
+                 timeout=60, what="both classes")
+    db.session.expire_all()
+    measured = (sent_between(later)[1] - started).total_seconds()
+    predicted = (expected.done_by - started).total_seconds()  # 240 emails at 20 a second: 12 s
+    assert predicted == pytest.approx(12.0, abs=0.1)
+    assert abs(measured - predicted) <= 0.2 * measured, (measured, predicted)

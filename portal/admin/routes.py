@@ -115,7 +115,7 @@ def queue():
     try:
         overview = queue_overview(current_app.extensions["rq_queues"])
         overview["delivery"] = control.current_state()
-        overview["backlog"] = backlog(paused=overview["delivery"].pause is not None)
+        overview["backlog"] = backlog()
     except RedisError:
         overview = None
     return render_template("admin/queue.html", overview=overview), 200 if overview else 503

@@ -13,7 +13,7 @@
     pacing.py       limits shared by all workers, per relay: connection cap, rate and daily limits, pace
     pause.py        pausing delivery through a relay, and probing it
     control.py      pausing and resuming by hand (admin page, command line) and the state people see
-    backlog.py      the emails waiting, per session, and when each session's should be out
+    backlog.py      the emails waiting, and when a session's last should leave (the queue played forward)
     outcomes.py     writing each answer and the email's history
     sweep.py        nothing stays waiting, pending or sending forever; retries when due; resume
     upkeep.py       what every worker does each second beside its jobs

@@ -27,6 +27,8 @@ from portal.delivery.relays import Relay
 log = logging.getLogger(__name__)
 
 DAY = 24 * 3600
+SECONDS_KEPT = 3600  # each second's count of messages sent is kept an hour: the relay's pace (busy_pace)
+BUSY_GAP = 5  # seconds: a longer silence between two messages means the queue was empty, not the relay slow
 RATE_FORMAT = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
 
 
@@ -259,11 +261,8 @@ class Throttle:
             count, self._unsent, self._flushed = self._unsent, 0, time.monotonic()
         if not count:
             return
-        now = int(time.time())
-        key, minutes = self.relay.key(f"sent:{now}"), self.relay.key("sent-minutes")
         try:
-            (self.redis.pipeline(transaction=False).incrby(key, count).expire(key, 10)
-             .hincrby(minutes, str(now // 60), count).expire(minutes, DAY + 120).execute())
+            record_sent(self.redis, self.relay, int(time.time()), count)
         except RedisError:
             pass
 
@@ -286,10 +285,9 @@ class Throttle:
         began if that is sooner: a relay that says "slow down" a second into a batch is halved
         from the pace it saw in that second, not from a fifth of it."""
         now = time.time()
-        seconds = range(int(now) - 5, int(now) + 1)
-        counts = [int(c or 0) for c in self.redis.mget([self.relay.key(f"sent:{s}") for s in seconds])]
-        first = next((second for second, count in zip(seconds, counts) if count), int(now))
-        return sum(counts) / max(1.0, now - first)
+        counts = sent_per_second(self.redis, self.relay, int(now) - 5, int(now))
+        first = min(counts, default=int(now))
+        return sum(counts.values()) / max(1.0, now - first)
 
     def current_rate(self) -> float | None:
         value = self.redis.hget(self.key, "rate")
@@ -307,3 +305,58 @@ def sent_recently(redis: Redis, relay: Relay) -> tuple[int, int]:
     hour = sum(count for minute, count in counts.items() if minute > now_minute - 60)
     day = sum(count for minute, count in counts.items() if minute > now_minute - DAY // 60)
     return hour, day
+
+
+def record_sent(redis: Redis, relay: Relay, second: int, count: int) -> None:
+    """`count` messages the relay accepted in `second` (epoch seconds): kept per second for an hour
+    (a hash a minute, each expiring by itself), for its pace; per minute for a day, for the queue page."""
+    seconds, minutes = relay.key(f"sent-seconds:{second // 60}"), relay.key("sent-minutes")
+    (redis.pipeline(transaction=False).hincrby(seconds, str(second), count).expire(seconds, SECONDS_KEPT + 60)
+     .hincrby(minutes, str(second // 60), count).expire(minutes, DAY + 120).execute())
+
+
+def sent_per_second(redis: Redis, relay: Relay, first: int, last: int) -> dict[int, int]:
+    """Messages the relay accepted in each second from `first` to `last` (epoch seconds; only the
+    seconds with any), as `Throttle.flush` counts them. Kept SECONDS_KEPT."""
+    pipe = redis.pipeline(transaction=False)
+    for minute in range(first // 60, last // 60 + 1):
+        pipe.hgetall(relay.key(f"sent-seconds:{minute}"))
+    counts = {}
+    for fields in pipe.execute():
+        for second, count in fields.items():
+            if first <= int(second) <= last:
+                counts[int(second)] = int(count)
+    return counts
+
+
+def busy_pace(redis: Redis, relay: Relay, now: float | None = None) -> float | None:
+    """Messages a second the relay accepts while there is work for it: what the estimates of when
+    the last email leaves divide by. Measured over the runs of sending (no silence longer than
+    BUSY_GAP) of the last ten minutes, else of the last hour, each run without its first and last
+    second (partly idle), so a quiet queue does not read as a slow relay. The last measure is
+    remembered for a month: the first class of the morning is estimated at yesterday's pace.
+    None: never measured (a run needs three seconds or more)."""
+    now = int(now or time.time())
+    key = relay.key("busy-pace")
+    counts = sent_per_second(redis, relay, now - SECONDS_KEPT, now)
+    for since in (now - 600, now - SECONDS_KEPT):
+        pace = _pace_of_runs({second: n for second, n in counts.items() if second >= since})
+        if pace:
+            redis.set(key, pace, ex=30 * DAY)
+            return pace
+    remembered = redis.get(key)
+    return float(remembered) if remembered else None
+
+
+def _pace_of_runs(counts: dict[int, int]) -> float | None:
+    messages = seconds = 0
+    run: list[int] = []
+    for second in [*sorted(counts), None]:
+        if run and (second is None or second - run[-1] > BUSY_GAP):
+            if run[-1] - run[0] >= 2:
+                messages += sum(counts[s] for s in run[1:-1])
+                seconds += run[-1] - run[0] - 1
+            run = []
+        if second is not None:
+            run.append(second)
+    return messages / seconds if messages and seconds else None

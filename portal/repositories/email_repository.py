@@ -2,10 +2,10 @@ import functools
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import Row, String, case, cast, func, literal, or_, select, update
+from sqlalchemy import Row, String, case, cast, func, literal, or_, select, type_coerce, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.database import driver_time, utcnow
+from portal.database import UTCDateTime, driver_time, utcnow
 from portal.extensions import db
 from portal.models import AttendanceSession, Course, EmailNotification, StudentProfile, User
 from portal.models import NotificationStatus as Status
@@ -248,25 +248,22 @@ class EmailNotificationRepository:
         query = select(EmailNotification.status, func.count()).group_by(EmailNotification.status)
         return Counter(dict(db.session.execute(query).all()))
 
-    def waiting_by_session(self) -> list[Row]:
-        """(session_id, course_code, starts_at, waiting) for every session with emails pending or
-        sending, earliest class first (the order the workers send them in)."""
+    def waiting_by_deadline(self) -> list[Row]:
+        """(session_id, course_code, starts_at, deadline, waiting) for the emails pending or sending,
+        a row per session and deadline (an admin's bulk retry has its own, later one), most urgent
+        first: the order the workers send them in (URGENCY)."""
+        deadline = type_coerce(URGENCY[0], UTCDateTime).label("deadline")
         query = (
             select(AttendanceSession.id.label("session_id"), Course.course_code, AttendanceSession.starts_at,
-                   func.count().label("waiting"))
+                   deadline, func.count().label("waiting"))
             .select_from(EmailNotification)
             .join(AttendanceSession, AttendanceSession.id == EmailNotification.session_id)
             .join(Course, Course.id == AttendanceSession.course_id)
             .where(EmailNotification.status.in_((Status.PENDING, Status.SENDING)))
-            .group_by(AttendanceSession.id, Course.course_code, AttendanceSession.starts_at)
-            .order_by(AttendanceSession.starts_at, AttendanceSession.id)
+            .group_by(AttendanceSession.id, Course.course_code, AttendanceSession.starts_at, deadline)
+            .order_by(deadline, AttendanceSession.id)
         )
         return list(db.session.execute(query).all())
-
-    def sent_since(self, moment: datetime) -> int:
-        """How many emails were sent after `moment` (the current pace, over a recent window)."""
-        return db.session.scalar(select(func.count()).select_from(EmailNotification).where(
-            EmailNotification.status == Status.SENT, EmailNotification.sent_at > moment))
 
     def counts_by_session(self, session_ids: list[int]) -> dict[int, Counter]:
         """Per-status counts for many sessions in one GROUP BY."""

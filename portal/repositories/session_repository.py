@@ -1,11 +1,11 @@
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Row, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.database import utcnow
 from portal.extensions import db
-from portal.models import AttendanceSession, GenerationStatus
+from portal.models import AttendanceSession, Course, GenerationStatus
 
 
 class SessionRepository:
@@ -34,6 +34,20 @@ class SessionRepository:
                 or_(AttendanceSession.notify_at.is_(None), due))
         query = query.where(AttendanceSession.cancelled_at.is_(None))
         return list(db.session.scalars(query.order_by(AttendanceSession.id)))
+
+    def awaiting_emails(self, until: datetime) -> list[Row]:
+        """Sessions whose emails are still to be made, to be sent before `until`: (session_id,
+        course_code, starts_at, notify_at, program_id, stream_id). Not cancelled, not register-only."""
+        query = (
+            select(AttendanceSession.id.label("session_id"), Course.course_code, AttendanceSession.starts_at,
+                   AttendanceSession.notify_at, AttendanceSession.program_id, AttendanceSession.stream_id)
+            .join(Course, Course.id == AttendanceSession.course_id)
+            .where(AttendanceSession.generation_status.in_((GenerationStatus.WAITING, GenerationStatus.QUEUED)),
+                   AttendanceSession.cancelled_at.is_(None), AttendanceSession.register_only.is_(False),
+                   or_(AttendanceSession.notify_at.is_(None), AttendanceSession.notify_at < until))
+            .order_by(AttendanceSession.starts_at, AttendanceSession.id)
+        )
+        return list(db.session.execute(query).all())
 
     def mark_queued(self, session_id: int) -> None:
         """Its generation job is on the queue (only a session still `waiting` changes)."""

@@ -143,8 +143,8 @@ def validate(request: SessionRequest, current: AttendanceSession | None = None) 
 def audience(program_id: int | None, stream_id: int | None) -> str | None:
     """Who a session for this program (and stream) emails: "all 21 active students of BBA (all streams)";
     None for a program or stream that does not exist (or do not belong together)."""
-    program = get(Program, program_id) if _an_id(program_id) else None
-    stream = get(Stream, stream_id) if _an_id(stream_id) else None
+    program = get(Program, program_id) if an_id(program_id) else None
+    stream = get(Stream, stream_id) if an_id(stream_id) else None
     if program is None or (stream_id and (stream is None or stream.program_id != program.id)):
         return None
     count = StudentProfileRepository().count_eligible(program.id, stream_id)
@@ -156,7 +156,7 @@ def audience(program_id: int | None, stream_id: int | None) -> str | None:
     return f"all {count} active students of {who}"
 
 
-def _an_id(value) -> bool:
+def an_id(value) -> bool:
     return isinstance(value, int) and 1 <= value <= MAX_ID  # a bigger one overflows the database's integer
 
 

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime, time
 from types import SimpleNamespace
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -21,6 +21,7 @@ from portal.sessions.forms import CancelSessionForm, EditSessionForm, SessionFil
 from portal.sessions.listing import listed
 from portal.sessions.planning import SessionRequest, audience, create_sessions, created_message
 from portal.sessions.progress import progress_of
+from portal.sessions.timing import for_form, for_session
 from portal.timefmt import local, portal_zone
 
 
@@ -58,22 +59,42 @@ def new():
             exc.apply_to(form)
         else:
             queued = all([queueing.enqueue_generation_if_due(session) for session in sessions])
-            flash(created_message(sessions, queued), "success" if queued else "warning")
+            message, first = created_message(sessions, queued), sessions[0]
+            expected = None if first.register_only or not queued else for_session(first)
+            flash(f"{message} {expected.text}" if expected else message,
+                  "success" if queued and not (expected and expected.late) else "warning")
             return redirect(url_for(".detail", session_id=sessions[0].id))
     return _form_page("sessions/new.html", form)
 
 
 def _form_page(template: str, form: SessionForm, **context):
-    """The form with who it emails (refreshed by the page as the choices change)."""
+    """The form with who it emails and, on the new-session form, when the last email should leave
+    (both refreshed by the page as the choices change)."""
+    if "notify_at" in form and "repeat_weeks" in form:
+        context["timing"] = for_form(form.program_id.data, form.stream_id.data, form.session_date.data,
+                                     form.start_time.data, form.notify_at.data, form.notify_minutes_before.data)
     return form_page(template, form, audience=audience(form.program_id.data, form.stream_id.data), **context)
 
 
 @bp.route("/audience")
 @staff_required
 def audience_count():
-    """Who a session for `program_id` (and `stream_id`) would email, for the form's live preview."""
-    return jsonify({"audience": audience(request.args.get("program_id", type=int),
-                                         request.args.get("stream_id", type=int))})
+    """Who a session for `program_id` (and `stream_id`) would email, for the form's live preview; with
+    `session_date`, `start_time`, `notify_at` and `notify_minutes_before`, when its last email should leave."""
+    args = request.args
+    program_id, stream_id = args.get("program_id", type=int), args.get("stream_id", type=int)
+    found = for_form(program_id, stream_id, _parsed(args.get("session_date"), date.fromisoformat),
+                     _parsed(args.get("start_time"), time.fromisoformat), args.get("notify_at"),
+                     args.get("notify_minutes_before", type=int))
+    return jsonify({"audience": audience(program_id, stream_id),
+                    "timing": {"text": found.text, "late": found.late} if found else None})
+
+
+def _parsed(text: str | None, parse):
+    try:
+        return parse(text) if text else None
+    except ValueError:
+        return None
 
 
 @bp.route("/<id:session_id>/edit", methods=["GET", "POST"])
@@ -235,8 +256,13 @@ def detail(session_id: int):
     if session.series_id:
         members = SessionRepository().series(session.series_id)
         series = SimpleNamespace(sessions=members, index=members.index(session) + 1)
+    waiting = counts[Status.PENDING] + counts[Status.SENDING]
+    to_make = session.generated_at is None and session.generation_status in ("waiting", "queued")
+    expected = None
+    if not (session.cancelled or session.register_only) and (waiting or to_make):
+        expected = for_session(session)
     return render_template("sessions/detail.html", session=session, progress=progress_of(session, counts),
-                           pagination=pagination, series=series, listed=counts[Status.NOT_EMAILED])
+                           pagination=pagination, series=series, listed=counts[Status.NOT_EMAILED], timing=expected)
 
 
 @bp.route("/<id:session_id>/progress")

@@ -168,25 +168,51 @@
     program.addEventListener("change", showMismatch);
     showMismatch();
 
-    // Who the session emails, as the program and stream change.
+    // Who the session emails and (new sessions) when its last email should leave, as the choices change.
     var audienceBox = document.getElementById("audience");
+    var timingBox = document.getElementById("timing");
+    var fields = ["program_id", "stream_id", "session_date", "start_time", "notify_minutes_before"];
     var refreshAudience = function () {
       if (!program.value) { audienceBox.textContent = "Choose a program to see who this emails."; return; }
-      var url = sessionForm.dataset.audienceUrl + "?program_id=" + encodeURIComponent(program.value) +
-        "&stream_id=" + encodeURIComponent(stream.value);
-      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      var query = new URLSearchParams();
+      fields.forEach(function (name) {
+        var input = sessionForm.elements[name];
+        if (input) { query.set(name, input.value); }
+      });
+      var notifyAt = sessionForm.querySelector('input[name="notify_at"]:checked');
+      if (notifyAt) { query.set("notify_at", notifyAt.value); }
+      fetch(sessionForm.dataset.audienceUrl + "?" + query.toString(),
+            { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
         .then(function (data) {
-          if (!data.audience) { return; }
-          var strong = document.createElement("strong");
-          strong.id = "audience-text";
-          strong.textContent = data.audience;
-          audienceBox.replaceChildren(audienceBox.dataset.intro + " ", strong, ".");
+          if (data.audience) {
+            var strong = document.createElement("strong");
+            strong.id = "audience-text";
+            strong.textContent = data.audience;
+            audienceBox.replaceChildren(audienceBox.dataset.intro + " ", strong, ".");
+          }
+          if (timingBox) {
+            timingBox.textContent = data.timing ? data.timing.text : "";
+            timingBox.classList.toggle("d-none", !data.timing);
+            timingBox.classList.toggle("alert-warning", Boolean(data.timing && data.timing.late));
+            timingBox.classList.toggle("alert-light", !(data.timing && data.timing.late));
+          }
         })
-        .catch(function () { /* the count stays as it was; saving still works */ });
+        .catch(function () { /* the preview stays as it was; saving still works */ });
     };
     program.addEventListener("change", refreshAudience);
     stream.addEventListener("change", refreshAudience);
+    if (timingBox) {
+      var typing;
+      var afterTyping = function () { clearTimeout(typing); typing = setTimeout(refreshAudience, 300); };
+      ["session_date", "start_time", "notify_minutes_before"].forEach(function (name) {
+        var input = sessionForm.elements[name];
+        if (input) { input.addEventListener("input", afterTyping); }
+      });
+      sessionForm.querySelectorAll('input[name="notify_at"]').forEach(function (radio) {
+        radio.addEventListener("change", refreshAudience);
+      });
+    }
 
     // The minutes matter only when the emails go out before the start.
     var minutes = sessionForm.querySelector("#notify_minutes_before");
