@@ -26,7 +26,7 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
-MAX_ID = 2**63 - 1  # the largest id PostgreSQL's BIGINT and SQLite's INTEGER hold
+MAX_ID = 2**31 - 1  # the largest id the tables hold: PostgreSQL's INTEGER (SQLite's holds more)
 
 
 def utcnow() -> datetime:

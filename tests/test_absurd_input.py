@@ -43,9 +43,15 @@ def test_a_page_past_the_end_shows_an_empty_page_not_an_error(signed_in, people)
 @pytest.mark.parametrize("path", [
     f"/sessions/{HUGE}", f"/sessions/{HUGE}/progress", f"/sessions/{HUGE}/attendance",
     f"/sessions/{HUGE}/attendance.csv", f"/notifications/{HUGE}", "/sessions/0",
+    f"/sessions/{2**31}", f"/notifications/{2**31}",  # past PostgreSQL's INTEGER
 ])
 def test_out_of_range_ids_in_paths_are_404(signed_in, path):
     assert signed_in.get(path).status_code == 404
+
+
+def test_the_forms_preview_of_an_id_past_the_databases_integer_is_nobody(signed_in):
+    preview = signed_in.get(f"/sessions/audience?program_id={2**31}&session_date=2030-01-07&start_time=08:00")
+    assert preview.get_json() == {"audience": None, "timing": None}
 
 
 def test_a_huge_session_page_number_on_a_session_page_is_clamped(signed_in, people):
