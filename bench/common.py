@@ -107,8 +107,10 @@ class SMTPSink:
         self.file.unlink(missing_ok=True)
 
     def _lines(self) -> list[tuple[float, str]]:
-        return [(float(time_), what) for time_, what in (line.split() for line in self.file.read_text().splitlines()
-                                                         if line.strip())]
+        """The complete lines written so far (the sink may be half way through writing the last one)."""
+        text = self.file.read_text()
+        complete = text[:text.rfind("\n") + 1]
+        return [(float(time_), what) for time_, what in (line.split() for line in complete.splitlines() if line.strip())]
 
     def received(self) -> list[str]:
         return [what for _, what in self._lines() if what != "#connection"]

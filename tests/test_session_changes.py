@@ -398,6 +398,40 @@ def test_an_answer_does_not_undo_a_withdrawal_or_land_on_a_newer_claim(app, peop
     assert db.session.scalars(select(DeliveryAttempt.outcome)).all() == ["sent", "sent"]
 
 
+def test_answers_given_at_once_are_committed_together_and_one_refused_loses_no_other(people):
+    """The writer's group commit: ten threads' answers, one the database refuses (its history names
+    no email); the nine others are committed, and only its thread hears the error."""
+    import threading
+
+    from portal.delivery.outcomes import Attempt
+    from tests.factories import make_notification
+
+    rows = [make_notification(people["own_session"], student, status="sending")
+            for student in make_students(people["course"].program, 9)]
+    for row in rows:
+        row.message_id = f"<{row.id}@example.edu>"
+    db.session.commit()
+    answers = [(row.id, row.message_id) for row in rows] + [(2**31 - 1, "<none@example.edu>")]
+    errors, start = {}, threading.Barrier(len(answers))
+    with OutcomeWriter.open() as writer:
+        def answer(row_id, message_id):
+            start.wait()
+            try:
+                writer.record(row_id, message_id, "sent", None, utcnow(), sent_at=utcnow(),
+                              attempt=Attempt("sent", 250, "OK"), counts=True)
+            except Exception as exc:
+                errors[row_id] = exc
+        threads = [threading.Thread(target=answer, args=pair) for pair in answers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert list(errors) == [2**31 - 1]
+    db.session.expire_all()
+    assert {db.session.get(EmailNotification, row.id).status for row in rows} == {"sent"}
+    assert len(db.session.scalars(select(DeliveryAttempt.outcome)).all()) == 9
+
+
 # --- the subject and the command line ---------------------------------------------------------
 
 def test_the_subject_can_be_worded_by_the_institution(lecturer, people, form, app, run_worker, smtp_server):
