@@ -58,6 +58,7 @@ def load_settings(app: Flask, overrides: dict) -> None:
 
 def register_extensions(app: Flask) -> None:
     from portal import database
+    from portal.auth import oidc
     from portal.delivery import queueing
 
     db.init_app(app)
@@ -71,6 +72,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     limiter.init_app(app)
     queueing.init_app(app)
+    oidc.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from portal.exceptions import ConfigurationError
@@ -91,8 +92,28 @@ def check_settings(config: dict) -> None:
                             ("ATTENDANCE_MAX_ACCURACY_METRES", 1, 10_000)):
         if not low <= config[name] <= high:
             raise ConfigurationError(f"{name} must be a whole number from {low} to {high}")
+    _check_sign_in(config)
     if not 0 <= config["REGISTER_LOW_ATTENDANCE"] <= 100:
         raise ConfigurationError("REGISTER_LOW_ATTENDANCE must be a percentage from 0 to 100")
+
+
+def _check_sign_in(config: dict) -> None:
+    """The university sign-in's settings: all three OpenID Connect ones or none, over HTTPS (plain
+    HTTP only on this machine), and what SSO_AUTO_CREATE may create."""
+    oidc = ("SSO_OIDC_METADATA_URL", "SSO_OIDC_CLIENT_ID", "SSO_OIDC_CLIENT_SECRET")
+    given = [name for name in oidc if config.get(name)]
+    if given and len(given) != len(oidc):
+        missing = ", ".join(name for name in oidc if name not in given)
+        raise ConfigurationError(f"OpenID Connect sign-in needs {', '.join(oidc)}: {missing} is not set")
+    if given:
+        url = urlsplit(config["SSO_OIDC_METADATA_URL"])
+        local = url.hostname in ("localhost", "127.0.0.1", "::1")
+        if url.scheme != "https" and not (url.scheme == "http" and local):
+            raise ConfigurationError("SSO_OIDC_METADATA_URL must be an https:// address (the provider's "
+                                     f".well-known/openid-configuration), got {config['SSO_OIDC_METADATA_URL']!r}")
+    if config.get("SSO_AUTO_CREATE") not in ("", "lecturer"):
+        raise ConfigurationError("SSO_AUTO_CREATE must be empty (only existing staff accounts sign in) or lecturer "
+                                 f"(admins are never created by signing in), got {config['SSO_AUTO_CREATE']!r}")
 
 
 def _env_list(name: str) -> list[str]:
@@ -171,6 +192,14 @@ class Config:
             "EMAIL_SUBJECT_TEMPLATE": os.environ.get("EMAIL_SUBJECT_TEMPLATE", "").strip()
                                       or "Attendance Session Created: {course_name}",
             "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+            # Staff sign-in through the university's OpenID Connect provider (portal.auth.oidc): its
+            # discovery document (…/.well-known/openid-configuration) and this portal's client there.
+            "SSO_OIDC_METADATA_URL": os.environ.get("SSO_OIDC_METADATA_URL") or None,
+            "SSO_OIDC_CLIENT_ID": os.environ.get("SSO_OIDC_CLIENT_ID") or None,
+            "SSO_OIDC_CLIENT_SECRET": os.environ.get("SSO_OIDC_CLIENT_SECRET") or None,
+            # `lecturer`: a university account with no staff account here becomes a lecturer at its
+            # first sign-in; empty: only existing, active staff accounts get in.
+            "SSO_AUTO_CREATE": os.environ.get("SSO_AUTO_CREATE", "").strip().lower(),
             # Failed sign-ins per account and client network before it is locked from there.
             "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 15 minutes"),
             # ... and per account from any address (a ceiling on guessing from many addresses).

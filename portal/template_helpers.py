@@ -88,3 +88,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(same_query)
     app.add_template_filter(register_cells, "register_cells")
     app.add_template_global(lambda: app.config["PORTAL_TIMEZONE"], "portal_timezone")
+    app.add_template_global(lambda: bool(app.config.get("SSO_OIDC_METADATA_URL")), "university_sign_in")

@@ -44,16 +44,21 @@ class PageChecks:
         self.html_checker = html_checker
         self.sent: dict[str, str] = {}  # "GET /path (200)" → the HTML
         self.audited: dict[str, list[str]] = {}  # path → axe's serious and critical problems
+        self.hosts: set[str] = set()  # the portal's (host:port), as the browser addresses it
         self.script = axe_script()
 
     def record(self, response):
         """after_request: keep each HTML page the portal sends."""
+        self.hosts.add(request.host)
         if response.mimetype == "text/html" and response.status_code < 300 and not response.direct_passthrough:
             self.sent[f"{request.method} {request.path} ({response.status_code})"] = response.get_data(as_text=True)
         return response
 
     def report(self, url: str, problems: list[str]) -> None:
-        self.audited.setdefault(urlsplit(url).path, []).extend(problems)
+        """axe-core's findings on a page; only the portal's: another site on the way (the university's
+        sign-in page) is not ours to check."""
+        if urlsplit(url).netloc in self.hosts:
+            self.audited.setdefault(urlsplit(url).path, []).extend(problems)
 
     def watch(self, context) -> None:
         context.add_init_script(script=self.script)

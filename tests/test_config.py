@@ -247,3 +247,28 @@ def test_a_refresh_token_needs_no_client_secret(production_env, monkeypatch):
     with production_env(GOOD, OTHER).app_context():
         (relay,) = relays.configured()
     assert (relay.name, relay.auth, relay.oauth_refresh_token) == ("default", "xoauth2", "1//refresh")
+
+
+OIDC = {"SSO_OIDC_METADATA_URL": "https://login.example.ac.ke/.well-known/openid-configuration",
+        "SSO_OIDC_CLIENT_ID": "attendance-portal", "SSO_OIDC_CLIENT_SECRET": "s3cret"}
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"SSO_OIDC_METADATA_URL": OIDC["SSO_OIDC_METADATA_URL"]},
+     "OpenID Connect sign-in needs .*: SSO_OIDC_CLIENT_ID, SSO_OIDC_CLIENT_SECRET is not set"),
+    ({**OIDC, "SSO_OIDC_METADATA_URL": "http://login.example.ac.ke/.well-known/openid-configuration"},
+     "SSO_OIDC_METADATA_URL must be an https:// address"),
+    ({**OIDC, "SSO_AUTO_CREATE": "admin"}, "SSO_AUTO_CREATE must be empty .* or lecturer"),
+])
+def test_university_sign_in_settings_are_checked_at_start_up(production_env, monkeypatch, settings, message):
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=message):
+        production_env(GOOD, OTHER)
+
+
+def test_university_sign_in_settings_are_read(production_env, monkeypatch):
+    for name, value in {**OIDC, "SSO_AUTO_CREATE": "Lecturer"}.items():
+        monkeypatch.setenv(name, value)
+    app = production_env(GOOD, OTHER)
+    assert app.config["SSO_AUTO_CREATE"] == "lecturer" and "university_oidc" in app.extensions

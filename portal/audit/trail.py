@@ -18,6 +18,8 @@ ACTIONS = {
     "staff.password": "Staff password set",
     "staff.active": "Staff account activated or deactivated",
     "staff.unlock": "Staff account's sign-in unlocked",
+    "sign_in.university": "Signed in with a university account",
+    "sign_in.refused": "University sign-in refused",
     "account.password": "Own password changed",
     "student.edit": "Student edited",
     "students.import": "Students imported",

@@ -1,7 +1,9 @@
 """Signing staff in and out, and who may do what.
 
-    routes.py    /login, /logout, /account (change one's own password)
+    routes.py    /login, /login/oidc (and its callback), /logout, /account (change one's own password)
     sign_in.py   checking a password (the same work for every refusal), the sign-in limits
+    oidc.py      the university's OpenID Connect provider (Authlib): the redirect and the checked claims
+    university.py who gets in with a university account (existing staff, or a new lecturer), audited
     access.py    loading the signed-in user; staff_required, admin_required; a session or
                  course the user may see (404 otherwise)
     forms.py     the sign-in and password forms

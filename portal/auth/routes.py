@@ -1,9 +1,9 @@
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from portal.auth import bp, sign_in
+from portal.auth import bp, oidc, sign_in, university
 from portal.auth.access import staff_required
 from portal.auth.forms import ChangePasswordForm, LoginForm
 from portal.errors import status_of
@@ -42,6 +42,35 @@ def login():
         login_user(user)
         return redirect(safe_next(request.args.get("next")) or url_for("sessions.index"))
     return form_page("auth/login.html", form)
+
+
+@bp.route("/login/oidc")
+def oidc_login():
+    """To the university's sign-in page; back at `oidc_callback`, then to `next` (a path here)."""
+    if not oidc.configured():
+        return redirect(url_for(".login"))
+    session["sign_in_next"] = safe_next(request.args.get("next"))
+    try:
+        return oidc.start(current_app.config["PORTAL_BASE_URL"].rstrip("/") + url_for(".oidc_callback"))
+    except SignInRefusedError as refused:
+        return _refused(refused)
+
+
+@bp.route("/login/oidc/callback")
+def oidc_callback():
+    if not oidc.configured():
+        return redirect(url_for(".login"))
+    try:
+        user = university.staff_for(oidc.finish(), via="OpenID Connect")
+    except SignInRefusedError as refused:
+        return _refused(refused)
+    login_user(user)
+    return redirect(session.pop("sign_in_next", None) or url_for("sessions.index"))
+
+
+def _refused(refused: SignInRefusedError):
+    flash(str(refused), "danger")
+    return render_template("auth/login.html", form=LoginForm()), status_of(refused)
 
 
 @bp.route("/logout", methods=["POST"])
