@@ -111,6 +111,9 @@ def _check_sign_in(config: dict) -> None:
         if url.scheme != "https" and not (url.scheme == "http" and local):
             raise ConfigurationError("SSO_OIDC_METADATA_URL must be an https:// address (the provider's "
                                      f".well-known/openid-configuration), got {config['SSO_OIDC_METADATA_URL']!r}")
+    if not config.get("PASSWORD_SIGN_IN", True) and not given:
+        raise ConfigurationError("PASSWORD_SIGN_IN=false needs a university sign-in (SSO_OIDC_METADATA_URL, …): "
+                                 "nobody could sign in otherwise")
     if config.get("SSO_AUTO_CREATE") not in ("", "lecturer"):
         raise ConfigurationError("SSO_AUTO_CREATE must be empty (only existing staff accounts sign in) or lecturer "
                                  f"(admins are never created by signing in), got {config['SSO_AUTO_CREATE']!r}")
@@ -200,6 +203,10 @@ class Config:
             # `lecturer`: a university account with no staff account here becomes a lecturer at its
             # first sign-in; empty: only existing, active staff accounts get in.
             "SSO_AUTO_CREATE": os.environ.get("SSO_AUTO_CREATE", "").strip().lower(),
+            # false: staff sign in only with the university account, except the one break-glass admin
+            # named by PASSWORD_SIGN_IN_ADMIN (for the day the university's sign-in is down).
+            "PASSWORD_SIGN_IN": _env_bool("PASSWORD_SIGN_IN", True),
+            "PASSWORD_SIGN_IN_ADMIN": (os.environ.get("PASSWORD_SIGN_IN_ADMIN") or "").strip().lower() or None,
             # Failed sign-ins per account and client network before it is locked from there.
             "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 15 minutes"),
             # ... and per account from any address (a ceiling on guessing from many addresses).

@@ -259,6 +259,7 @@ OIDC = {"SSO_OIDC_METADATA_URL": "https://login.example.ac.ke/.well-known/openid
     ({**OIDC, "SSO_OIDC_METADATA_URL": "http://login.example.ac.ke/.well-known/openid-configuration"},
      "SSO_OIDC_METADATA_URL must be an https:// address"),
     ({**OIDC, "SSO_AUTO_CREATE": "admin"}, "SSO_AUTO_CREATE must be empty .* or lecturer"),
+    ({"PASSWORD_SIGN_IN": "false"}, "PASSWORD_SIGN_IN=false needs a university sign-in"),
 ])
 def test_university_sign_in_settings_are_checked_at_start_up(production_env, monkeypatch, settings, message):
     for name, value in settings.items():

@@ -174,3 +174,17 @@ def test_the_browser_journey_through_the_university_page(page, app, portal_url, 
     page.get_by_role("button", name="lee", exact=True).click()  # the provider's own page
     expect(page).to_have_url(f"{portal_url}/sessions")
     expect(page.get_by_text("Lee Lecturer")).to_be_visible()
+
+
+def test_with_password_sign_in_off_only_the_break_glass_admin_uses_a_password(client, app, people):
+    from tests.factories import PASSWORD, make_staff
+
+    make_staff("second.admin@example.edu", Role.ADMIN)
+    app.config.update(PASSWORD_SIGN_IN=False, PASSWORD_SIGN_IN_ADMIN="admin@example.edu")
+    page = client.get("/login").get_data(as_text=True)
+    assert "Emergency sign-in for the administrator" in page and "or with a password" not in page
+    for email in ("lecturer@example.edu", "second.admin@example.edu"):
+        refused = client.post("/login", data={"email": email, "password": PASSWORD})
+        assert refused.status_code == 401 and "Email or password is incorrect" in refused.get_data(as_text=True)
+    assert client.post("/login", data={"email": "Admin@example.edu", "password": PASSWORD}).status_code == 302
+    assert "admin@example.edu" in signed_in_as(client)

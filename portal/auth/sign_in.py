@@ -24,7 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from portal.auth.access import STAFF
 from portal.errors import DOMAIN_ERRORS
 from portal.exceptions import SignInRefusedError
-from portal.models import User
+from portal.models import Role, User
 from portal.security import client_network
 from portal.staff import accounts
 
@@ -38,11 +38,20 @@ def authenticate(email: str, password: str) -> User:
     """The active staff account with this email and password; SignInRefusedError otherwise
     (one answer for every reason, so it says nothing about which accounts exist)."""
     user = accounts.user_with_email(email)
-    usable = bool(user and user.is_active and user.role in STAFF and user.password_hash)
+    usable = bool(user and user.is_active and user.role in STAFF and user.password_hash and password_allowed(user))
     matches = check_password_hash(user.password_hash if usable else _decoy_hash(), password)
     if not (usable and matches):
         raise SignInRefusedError(REFUSED)
     return user
+
+
+def password_allowed(user: User) -> bool:
+    """With PASSWORD_SIGN_IN=false only the break-glass admin (PASSWORD_SIGN_IN_ADMIN) signs in with a
+    password; everyone else with their university account."""
+    config = current_app.config
+    if config["PASSWORD_SIGN_IN"]:
+        return True
+    return user.role == Role.ADMIN and user.email.lower() == config["PASSWORD_SIGN_IN_ADMIN"]
 
 
 @functools.cache
