@@ -195,6 +195,9 @@ class Config:
             "EMAIL_SUBJECT_TEMPLATE": os.environ.get("EMAIL_SUBJECT_TEMPLATE", "").strip()
                                       or "Attendance Session Created: {course_name}",
             "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+            # Requests for a password reset link per client network, and per address asked about.
+            "PASSWORD_RESET_RATE_LIMIT": os.environ.get("PASSWORD_RESET_RATE_LIMIT", "10 per hour"),
+            "PASSWORD_RESET_ACCOUNT_RATE_LIMIT": os.environ.get("PASSWORD_RESET_ACCOUNT_RATE_LIMIT", "3 per hour"),
             # Staff sign-in through the university's OpenID Connect provider (portal.auth.oidc): its
             # discovery document (…/.well-known/openid-configuration) and this portal's client there.
             "SSO_OIDC_METADATA_URL": os.environ.get("SSO_OIDC_METADATA_URL") or None,

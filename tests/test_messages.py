@@ -15,9 +15,12 @@ NAMES = {"ascii": ("amina.otieno@example.edu", "Amina", "Otieno"),
          "non-ascii": ("zoe.nunez@example.edu", "Zoë", "Núñez Çelik")}
 
 
-def context(first_name: str) -> dict:
+def context(first_name: str, address: str = "ana@example.edu") -> dict:
+    """The students' emails' placeholders, and the staff account emails' (an invitation, a reset)."""
     return {**messages.SAMPLE_EMAIL_CONTEXT, "student_first_name": first_name, "location_required": True,
-            "attendance_link": "https://portal.example.edu/attendance?token=eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"}
+            "attendance_link": "https://portal.example.edu/attendance?token=eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl",
+            "first_name": first_name, "email": address, "link": "https://portal.example.edu/password/reset?token=eyJ1",
+            "expires": "2026-11-26 11:15 EAT", "days": 7, "portal": "https://portal.example.edu"}
 
 
 def readable(raw: bytes) -> str:
@@ -35,7 +38,8 @@ def readable(raw: bytes) -> str:
 def test_each_email_matches_its_snapshot(app, kind, names):
     address, first, last = NAMES[names]
     with app.app_context():
-        built = messages.build(address, f"{first} {last}", context(first), "<0123abcd@example.edu>", kind=kind)
+        built = messages.build(address, f"{first} {last}", context(first, address), "<0123abcd@example.edu>",
+                               kind=kind)
     got = readable(built.as_bytes())
     snapshot = SNAPSHOTS / f"{kind}-{names}.txt"
     if os.environ.get("UPDATE_SNAPSHOTS"):

@@ -37,6 +37,14 @@ def test_every_page_is_valid_html(app, client, auth, people, html_checker):
     get("sign-in", "/login")
     post("sign-in refused", "/login", {"email": "nobody@example.edu", "password": "wrong password"})
     get("not found", "/no-such-page")
+    get("forgot password", "/password/forgot")
+    post("forgot password, asked", "/password/forgot", {"email": "nobody@example.edu"})
+    from portal.staff import password_links
+
+    link = f"/password/reset?token={password_links.make(people['lecturer'], password_links.INVITATION)}"
+    get("choose a password", link)
+    post("choose a password with errors", link, {"password": "short", "confirm": "other"})
+    get("password link refused", "/password/reset?token=garbage")
     token = db.session.scalar(select(EmailNotification.token).where(EmailNotification.session_id == open_session.id))
     get("student confirm", f"/attendance?token={token}")
     post("student too far", "/attendance", {"token": token, "latitude": "0", "longitude": "0"})
@@ -123,7 +131,7 @@ def test_every_page_is_valid_html(app, client, auth, people, html_checker):
                                              "confirm_password": "y"})
     post("attendance marks with errors", f"/sessions/{session.id}/attendance/marks", {"status": "nope"})
 
-    assert len(pages) == 55
+    assert len(pages) == 60
     errors = html_checker.errors(pages)
     assert not errors, "\n".join(errors)
 

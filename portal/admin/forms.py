@@ -43,8 +43,7 @@ class StaffForm(FlaskForm):
     first_name = StringField("First name", validators=[DataRequired(), Length(max=100)])
     last_name = StringField("Last name", validators=[DataRequired(), Length(max=100)])
     role = SelectField("Role", choices=[SelectChoice("lecturer", "Lecturer"), SelectChoice("admin", "Admin")])
-    password = PasswordField("Initial password", validators=[DataRequired(), NEW_PASSWORD_LENGTH])
-    submit = SubmitField("Create account")
+    submit = SubmitField("Create account and invite")
 
 
 class ImportForm(FlaskForm):

@@ -1,10 +1,10 @@
 """Admin pages: programs and streams, courses, staff accounts, student import and cards, the queue."""
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from redis.exceptions import RedisError
 from wtforms import SelectChoice
 
-from portal import catalog
+from portal import audit, catalog
 from portal.admin import bp
 from portal.admin.forms import CourseForm, ProgramForm, StaffForm, StreamForm
 from portal.admin.queue_overview import queue_overview
@@ -13,11 +13,12 @@ from portal.delivery import control, queueing
 from portal.delivery.backlog import backlog
 from portal.delivery.sweep import describe
 from portal.exceptions import ValidationError
-from portal.models import Program, StudentProfile
+from portal.models import Program, StudentProfile, User
 from portal.pages import form_page
 from portal.repositories import CatalogRepository, StudentProfileRepository, get_or_404
 from portal.request_args import id_arg
-from portal.staff import accounts
+from portal.staff import account_emails, accounts, password_links
+from portal.staff.accounts import STAFF_ROLES
 from portal.students import card_codes
 
 
@@ -73,14 +74,35 @@ def staff():
     form = StaffForm()
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(form.email.data, form.password.data, form.role.data,
+            user = accounts.create_user(form.email.data, None, form.role.data,
                                         form.first_name.data, form.last_name.data, by=current_user)
         except ValidationError as exc:
             exc.apply_to(form)
         else:
-            flash(f"Account for {user.email} created.", "success")
+            if account_emails.enqueue(password_links.INVITATION, user.email):
+                flash(f"Account for {user.email} created; an invitation to choose a password is on its way to them.",
+                      "success")
+            else:
+                flash(f"Account for {user.email} created, but the invitation could not be queued: "
+                      "send it again from this page in a moment.", "warning")
             return redirect(url_for(".staff"))
     return form_page("admin/staff.html", form, accounts=accounts.staff_by_name())
+
+
+@bp.route("/staff/<id:user_id>/invite", methods=["POST"])
+def invite_staff(user_id: int):
+    """Email a staff member a link to choose a password (again: an invitation that expired, a
+    forgotten password)."""
+    user = get_or_404(User, user_id)
+    if user.role not in STAFF_ROLES:
+        abort(404)
+    purpose = password_links.RESET if user.password_hash else password_links.INVITATION
+    if account_emails.enqueue(purpose, user.email):
+        audit.record_now(current_user, "staff.invite", user.email, f"{purpose} link emailed")
+        flash(f"A link to choose a password is on its way to {user.email}.", "success")
+    else:
+        flash(queueing.QUEUE_DOWN, "warning")
+    return redirect(url_for(".staff"), 303)
 
 
 @bp.route("/staff/<id:user_id>/active", methods=["POST"])

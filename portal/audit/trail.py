@@ -21,6 +21,8 @@ ACTIONS = {
     "sign_in.university": "Signed in with a university account",
     "sign_in.refused": "University sign-in refused",
     "account.password": "Own password changed",
+    "account.password_link": "Password set with an emailed link",
+    "staff.invite": "Invitation to set a password emailed",
     "student.edit": "Student edited",
     "students.import": "Students imported",
     "students.sync": "Students synchronised",

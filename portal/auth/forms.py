@@ -22,3 +22,16 @@ class ChangePasswordForm(FlaskForm):
     confirm_password = PasswordField("New password again", validators=[
         DataRequired(), EqualTo("new_password", "The two new passwords are not the same")])
     submit = SubmitField("Change password")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    submit = SubmitField("Email me a link")
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+                             validators=[DataRequired(), NEW_PASSWORD_LENGTH])
+    confirm = PasswordField("New password again", validators=[
+        DataRequired(), EqualTo("password", "The two passwords are not the same")])
+    submit = SubmitField("Set my password")

@@ -5,12 +5,12 @@ from flask_login import current_user, login_user, logout_user
 
 from portal.auth import bp, oidc, sign_in, university
 from portal.auth.access import staff_required
-from portal.auth.forms import ChangePasswordForm, LoginForm
+from portal.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
 from portal.errors import status_of
 from portal.exceptions import SignInRefusedError, ValidationError
 from portal.extensions import limiter
 from portal.pages import form_page
-from portal.staff import accounts
+from portal.staff import account_emails, accounts, password_links
 
 
 def safe_next(target: str | None) -> str | None:
@@ -71,6 +71,49 @@ def oidc_callback():
 def _refused(refused: SignInRefusedError):
     flash(str(refused), "danger")
     return render_template("auth/login.html", form=LoginForm()), status_of(refused)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PASSWORD_RESET_RATE_LIMIT"], methods=["POST"],
+               error_message="Too many requests from your network. Wait a while, then try again.")
+@limiter.limit(lambda: current_app.config["PASSWORD_RESET_ACCOUNT_RATE_LIMIT"], methods=["POST"],
+               key_func=lambda: "reset:" + sign_in.typed_email(),
+               error_message="A link was asked for this address several times already: use the newest email, "
+                             "or wait an hour.")
+def forgot_password():
+    """Ask for a reset link. The answer, and the work behind it (one job on the queue), are the same
+    whether or not the account exists: the job finds out, and sends only to an active staff account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        account_emails.enqueue(password_links.RESET, form.email.data)
+        return render_template("auth/forgot_password.html", form=None, asked=form.email.data.strip())
+    return form_page("auth/forgot_password.html", form, asked=None)
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
+               error_message="Too many attempts. Wait a minute, then try again.")
+def reset_password():
+    """Choose a password through an emailed link (an invitation or a reset). The link works once;
+    it does not sign anyone in: the person then signs in with the new password."""
+    token = request.args.get("token")
+    try:
+        user, purpose = password_links.check(token)
+    except password_links.LinkRefused as refused:
+        return render_template("auth/link_refused.html", expired=str(refused) == "expired"), 410
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_password_with_link(user, form.password.data)
+        except ValidationError as exc:
+            exc.apply_to(form)
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            flash("Your password is set, and any other sign-in of your account has ended. Sign in with it now.",
+                  "success")
+            return redirect(url_for(".login"), 303)
+    return form_page("auth/reset_password.html", form, user=user, purpose=purpose)
 
 
 @bp.route("/logout", methods=["POST"])

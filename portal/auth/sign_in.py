@@ -60,8 +60,8 @@ def _decoy_hash() -> str:
     return generate_password_hash(secrets.token_urlsafe(24))
 
 
-def _account() -> str:
-    """The account a sign-in is for (as typed, normalised)."""
+def typed_email() -> str:
+    """The account a sign-in (or a reset request) is for, as typed, normalised: the key of its limits."""
     return (request.form.get("email") or "").strip().lower()[:254]
 
 
@@ -77,13 +77,13 @@ def unlock_epoch(email: str) -> str:
 def account_key() -> str:
     """Failed sign-ins to one account from one client network: a stranger elsewhere cannot lock
     out a staff member signing in from their usual place."""
-    account = _account()
+    account = typed_email()
     return f"account:{account}:{unlock_epoch(account)}:{client_network()}"
 
 
 def account_anywhere_key() -> str:
     """Failed sign-ins to one account from anywhere: the ceiling on guessing from many addresses."""
-    account = _account()
+    account = typed_email()
     return f"account-anywhere:{account}:{unlock_epoch(account)}"
 
 

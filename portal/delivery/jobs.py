@@ -81,3 +81,10 @@ def send_notifications(notification_ids: list[int]) -> dict:
 @in_app_context
 def sweep() -> dict:
     return run_sweep()
+
+
+@in_app_context
+def send_account_email(purpose: str, email: str) -> str:
+    from portal.staff import account_emails
+
+    return account_emails.send(purpose, email)

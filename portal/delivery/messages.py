@@ -28,10 +28,14 @@ from flask import current_app
 
 # What each kind of email says (see EmailKind): its templates (.txt and .html) and subject.
 # The invitation's subject is EMAIL_SUBJECT_TEMPLATE (by default the seed's).
+# Staff accounts' emails (portal.staff.account_emails) are built the same way.
 TEMPLATES = {"invitation": "emails/attendance_notification", "changed": "emails/session_changed",
-             "cancelled": "emails/session_cancelled"}
+             "cancelled": "emails/session_cancelled", "staff_invitation": "emails/staff_invitation",
+             "password_reset": "emails/password_reset"}
 SUBJECTS = {"changed": "Session changed: {course_name} on {session_date}",
-            "cancelled": "Session cancelled: {course_name} on {session_date}"}
+            "cancelled": "Session cancelled: {course_name} on {session_date}",
+            "staff_invitation": "Your account on the attendance portal: choose your password",
+            "password_reset": "Reset your password for the attendance portal"}
 
 # The placeholders every template and subject can use, with sample values (to check a subject template).
 SAMPLE_EMAIL_CONTEXT = {

@@ -32,9 +32,10 @@ log = logging.getLogger(__name__)
 GENERATE_JOB = "portal.delivery.jobs.generate_notifications"
 SEND_JOB = "portal.delivery.jobs.send_notifications"
 SWEEP_JOB = "portal.delivery.jobs.sweep"
+ACCOUNT_EMAIL_JOB = "portal.delivery.jobs.send_account_email"  # an invitation or a reset (portal.staff)
 
 # What a worker may run: these, and their old names (portal.tasks) for jobs queued before an upgrade.
-PORTAL_JOBS = frozenset({GENERATE_JOB, SEND_JOB, SWEEP_JOB} | {
+PORTAL_JOBS = frozenset({GENERATE_JOB, SEND_JOB, SWEEP_JOB, ACCOUNT_EMAIL_JOB} | {
     f"portal.tasks.{name.rpartition('.')[2]}" for name in (GENERATE_JOB, SEND_JOB, SWEEP_JOB)})
 
 

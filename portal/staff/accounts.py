@@ -40,8 +40,10 @@ def usable_email(email: str, account: User | None = None) -> tuple[str, str | No
                    else f"{email} is already another account's email")
 
 
-def create_user(email: str, password: str, role: str, first_name: str, last_name: str, *,
+def create_user(email: str, password: str | None, role: str, first_name: str, last_name: str, *,
                 by: User | None = None) -> User:
+    """A staff account; without a password (the admin page) its owner chooses one through the
+    invitation the caller sends once this is committed (`account_emails.enqueue`)."""
     first_name, last_name = first_name.strip(), last_name.strip()
     errors = name_problems({"first_name": ("First name", first_name, max_length(User.first_name)),
                             "last_name": ("Last name", last_name, max_length(User.last_name))})
@@ -50,14 +52,15 @@ def create_user(email: str, password: str, role: str, first_name: str, last_name
         errors["email"] = problem
     if role not in STAFF_ROLES:
         errors["role"] = f"role must be one of {', '.join(STAFF_ROLES)} (students come from the CSV import)"
-    if problem := password_problem(password):
+    if password is not None and (problem := password_problem(password)):
         errors["password"] = problem
     if errors:
         raise ValidationError(errors)
     user = User(email=email, role=role, first_name=first_name, last_name=last_name, is_active=True)
-    user.set_password(password)
+    if password is not None:
+        user.set_password(password)
     db.session.add(user)
-    audit.record(by, "staff.create", email, f"role {role}")
+    audit.record(by, "staff.create", email, f"role {role}" + ("" if password else "; invited to choose a password"))
     db.session.commit()
     return user
 
@@ -82,6 +85,17 @@ def set_user_password(user: User, password: str, *, by: User | None = None) -> U
                  "every other signed-in session ended")
     db.session.commit()
     return user
+
+
+def set_password_with_link(user: User, password: str) -> None:
+    """The password chosen through an emailed link (an invitation or a reset): every session of the
+    account ends, and the link dies with the old password (see password_links)."""
+    if problem := password_problem(password):
+        raise ValidationError({"password": problem})
+    user.set_password(password)
+    user.end_sessions()
+    audit.record(user, "account.password_link", user.email, "every signed-in session ended")
+    db.session.commit()
 
 
 def change_own_password(user: User, current: str, new: str) -> None:
