@@ -6,6 +6,7 @@ real secrets), `development` (demo) or `testing`.
 import json
 import os
 import secrets
+import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -111,8 +112,19 @@ def _check_sign_in(config: dict) -> None:
         if url.scheme != "https" and not (url.scheme == "http" and local):
             raise ConfigurationError("SSO_OIDC_METADATA_URL must be an https:// address (the provider's "
                                      f".well-known/openid-configuration), got {config['SSO_OIDC_METADATA_URL']!r}")
-    if not config.get("PASSWORD_SIGN_IN", True) and not given:
-        raise ConfigurationError("PASSWORD_SIGN_IN=false needs a university sign-in (SSO_OIDC_METADATA_URL, …): "
+    saml = config.get("SSO_SAML_IDP_METADATA")
+    if saml:
+        if not saml.startswith("https://") and not Path(saml).is_file():
+            raise ConfigurationError(f"SSO_SAML_IDP_METADATA must be the identity provider's metadata file or an "
+                                     f"https:// address, got {saml!r}")
+        for name in ("SSO_SAML_SP_CERT_FILE", "SSO_SAML_SP_KEY_FILE"):
+            if not config.get(name) or not Path(config[name]).is_file():
+                raise ConfigurationError(f"SAML sign-in needs {name}: this portal's PEM file "
+                                         f"({config.get(name)!r} is not a readable file)")
+        if not shutil.which("xmlsec1"):
+            raise ConfigurationError("SAML sign-in needs xmlsec1 to check signatures: apt-get install xmlsec1")
+    if not config.get("PASSWORD_SIGN_IN", True) and not (given or saml):
+        raise ConfigurationError("PASSWORD_SIGN_IN=false needs a university sign-in (SSO_OIDC_… or SSO_SAML_…): "
                                  "nobody could sign in otherwise")
     if config.get("SSO_AUTO_CREATE") not in ("", "lecturer"):
         raise ConfigurationError("SSO_AUTO_CREATE must be empty (only existing staff accounts sign in) or lecturer "
@@ -206,6 +218,12 @@ class Config:
             # `lecturer`: a university account with no staff account here becomes a lecturer at its
             # first sign-in; empty: only existing, active staff accounts get in.
             "SSO_AUTO_CREATE": os.environ.get("SSO_AUTO_CREATE", "").strip().lower(),
+            # Staff sign-in through a SAML 2.0 identity provider (portal.auth.saml): its metadata (a file,
+            # or an https:// address), this portal's own certificate and key, and the email attribute.
+            "SSO_SAML_IDP_METADATA": os.environ.get("SSO_SAML_IDP_METADATA") or None,
+            "SSO_SAML_SP_CERT_FILE": os.environ.get("SSO_SAML_SP_CERT_FILE") or None,
+            "SSO_SAML_SP_KEY_FILE": os.environ.get("SSO_SAML_SP_KEY_FILE") or None,
+            "SSO_SAML_EMAIL_ATTRIBUTE": os.environ.get("SSO_SAML_EMAIL_ATTRIBUTE") or "urn:oid:0.9.2342.19200300.100.1.3",
             # false: staff sign in only with the university account, except the one break-glass admin
             # named by PASSWORD_SIGN_IN_ADMIN (for the day the university's sign-in is down).
             "PASSWORD_SIGN_IN": _env_bool("PASSWORD_SIGN_IN", True),

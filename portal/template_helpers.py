@@ -74,6 +74,19 @@ def _ask_about_the_pause():
         return None
 
 
+def university_sign_in() -> list[tuple[str, str]]:
+    """The sign-in page's university buttons: (endpoint, label), one per configured way."""
+    config = current_app.config
+    both = bool(config.get("SSO_OIDC_METADATA_URL") and config.get("SSO_SAML_IDP_METADATA"))
+    ways = []
+    if config.get("SSO_OIDC_METADATA_URL"):
+        ways.append(("auth.oidc_login", "Sign in with your university account"))
+    if config.get("SSO_SAML_IDP_METADATA"):
+        ways.append(("auth.saml_login", "Sign in through your institution (SAML)" if both
+                     else "Sign in with your university account"))
+    return ways
+
+
 def init_app(app: Flask) -> None:
     app.add_template_global(delivery_pause)
     app.add_template_filter(lambda moment: timefmt.local_datetime(moment) if moment else "", "local_datetime")
@@ -88,4 +101,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(same_query)
     app.add_template_filter(register_cells, "register_cells")
     app.add_template_global(lambda: app.config["PORTAL_TIMEZONE"], "portal_timezone")
-    app.add_template_global(lambda: bool(app.config.get("SSO_OIDC_METADATA_URL")), "university_sign_in")
+    app.add_template_global(university_sign_in)

@@ -11,7 +11,9 @@ from tests.factories import add_notifications, make_students
 
 
 def actions() -> list[str]:
-    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    """What was done, without the sign-ins that came with it (test_sign_ins_are_recorded)."""
+    return list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.not_like("sign_in.%"))
+                                   .order_by(AuditEvent.id)))
 
 
 def test_session_edits_send_now_and_the_sweep_button_are_recorded(client, auth, people):
@@ -33,7 +35,8 @@ def test_session_edits_send_now_and_the_sweep_button_are_recorded(client, auth, 
     auth.logout()
     auth.login("admin@example.edu")
     assert client.post("/admin/queue/sweep").status_code == 302
-    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action.not_like("sign_in.%"))
+                                .order_by(AuditEvent.id)).all()
     assert [e.action for e in events] == ["session.edit", "session.send_now", "delivery.sweep"]
     assert "room: — → LT 9" in events[0].details and "starts at: " in events[0].details
     assert events[0].actor_id == people["lecturer"].id and events[2].actor_id == people["admin"].id
@@ -81,7 +84,7 @@ def test_each_admin_action_is_recorded(client, auth, people, cli, tmp_path):
                          "account.password", "student.card", "delivery.pause", "delivery.resume", "staff.password"]
     page = client.get("/admin/audit").get_data(as_text=True)
     rows = page.split('id="audit"')[1].split("<tbody>")[1].split("</tbody>")[0].split("<tr")[1:]
-    assert len(rows) == 15
+    assert len(rows) == 16  # and the admin's sign-in, the oldest
     assert "command line" in rows[0] and "lecturer@example.edu" in rows[0]  # newest first
     assert "Delivery paused" in rows[2] and "Relay maintenance tonight" in rows[2]
     assert 'data-action="attendance.mark"' in rows[10] and "1 marked excused" in rows[10] and "Sick note" in rows[10]
@@ -100,7 +103,8 @@ def test_filters(client, auth, people, cli):
     def listed(query):
         response = client.get(f"/admin/audit?{query}")
         assert response.status_code == 200
-        return re.findall(r'data-action="([^"]+)"', response.get_data(as_text=True))
+        return [action for action in re.findall(r'data-action="([^"]+)"', response.get_data(as_text=True))
+                if not action.startswith("sign_in.")]
 
     assert listed("") == ["staff.password", "staff.active", "session.cancel"]
     assert listed("action=staff.active") == ["staff.active"]
@@ -111,3 +115,13 @@ def test_filters(client, auth, people, cli):
     assert listed(f"date_to={today - timedelta(days=30)}") == ["session.cancel"]
     for bad in ("action=nope", "actor=999999", "date_from=2026-02-30", "date_from=2026-11-20&date_to=2026-11-01"):
         assert client.get(f"/admin/audit?{bad}").status_code == 400
+
+
+def test_sign_ins_are_recorded(client, auth, people):
+    auth.login("lecturer@example.edu", "a wrong password")
+    auth.login("nobody@example.edu", "a wrong password")
+    auth.login("lecturer@example.edu")
+    recorded = db.session.execute(select(AuditEvent.action, AuditEvent.subject, AuditEvent.actor_id)
+                                  .order_by(AuditEvent.id)).all()
+    assert recorded == [("sign_in.refused", "lecturer@example.edu", None), ("sign_in.refused", "nobody@example.edu", None),
+                        ("sign_in.password", "lecturer@example.edu", people["lecturer"].id)]

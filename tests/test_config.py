@@ -273,3 +273,21 @@ def test_university_sign_in_settings_are_read(production_env, monkeypatch):
         monkeypatch.setenv(name, value)
     app = production_env(GOOD, OTHER)
     assert app.config["SSO_AUTO_CREATE"] == "lecturer" and "university_oidc" in app.extensions
+
+
+def test_saml_settings_are_checked_at_start_up(production_env, monkeypatch, tmp_path):
+    metadata = tmp_path / "idp.xml"
+    metadata.write_text("<EntityDescriptor/>")
+    monkeypatch.setenv("SSO_SAML_IDP_METADATA", str(tmp_path / "missing.xml"))
+    with pytest.raises(ConfigurationError, match="SSO_SAML_IDP_METADATA must be the identity provider's metadata"):
+        production_env(GOOD, OTHER)
+    monkeypatch.setenv("SSO_SAML_IDP_METADATA", str(metadata))
+    with pytest.raises(ConfigurationError, match="SAML sign-in needs SSO_SAML_SP_CERT_FILE"):
+        production_env(GOOD, OTHER)
+    (tmp_path / "sp.crt").write_text("certificate")
+    (tmp_path / "sp.key").write_text("key")
+    monkeypatch.setenv("SSO_SAML_SP_CERT_FILE", str(tmp_path / "sp.crt"))
+    monkeypatch.setenv("SSO_SAML_SP_KEY_FILE", str(tmp_path / "sp.key"))
+    monkeypatch.setenv("PASSWORD_SIGN_IN", "false")  # SAML is a university sign-in too
+    app = production_env(GOOD, OTHER)
+    assert app.config["SSO_SAML_EMAIL_ATTRIBUTE"] == "urn:oid:0.9.2342.19200300.100.1.3"

@@ -111,8 +111,9 @@ def test_validation_is_linear(program):
         return time.perf_counter() - started
 
     seconds(500)  # warm up
-    small, large = seconds(3_000), seconds(24_000)
-    assert large < small * 8 * 2.5, (small, large)
+    # The best of a few runs each: a busy machine (CI runs two suites at once) slows one run, not all.
+    small, large = min(seconds(3_000) for _ in range(3)), min(seconds(24_000) for _ in range(2))
+    assert large < small * 8 * 3, (small, large)  # quadratic would be 64×
 
 
 def upload(client, text: str):

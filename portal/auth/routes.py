@@ -1,14 +1,15 @@
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from portal.auth import bp, oidc, sign_in, university
+from portal import audit
+from portal.auth import bp, oidc, saml, sign_in, university
 from portal.auth.access import staff_required
 from portal.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
 from portal.errors import status_of
 from portal.exceptions import SignInRefusedError, ValidationError
-from portal.extensions import limiter
+from portal.extensions import csrf, limiter
 from portal.pages import form_page
 from portal.staff import account_emails, accounts, password_links
 
@@ -37,8 +38,11 @@ def login():
         try:
             user = sign_in.authenticate(form.email.data, form.password.data)
         except SignInRefusedError as refused:
+            audit.record_now(None, "sign_in.refused", sign_in.typed_email(), "with a password",
+                             by=audit.THE_PORTAL)
             flash(str(refused), "danger")
             return render_template("auth/login.html", form=form), status_of(refused)
+        audit.record_now(user, "sign_in.password", user.email, "with a password")
         login_user(user)
         return redirect(safe_next(request.args.get("next")) or url_for("sessions.index"))
     return form_page("auth/login.html", form)
@@ -66,6 +70,38 @@ def oidc_callback():
         return _refused(refused)
     login_user(user)
     return redirect(session.pop("sign_in_next", None) or url_for("sessions.index"))
+
+
+@bp.route("/saml/metadata")
+def saml_metadata():
+    """This portal as a SAML service provider, for the identity provider's administrator."""
+    if not saml.configured():
+        return redirect(url_for(".login"))
+    return Response(saml.metadata(), mimetype="application/samlmetadata+xml")
+
+
+@bp.route("/login/saml")
+def saml_login():
+    if not saml.configured():
+        return redirect(url_for(".login"))
+    try:
+        return redirect(saml.start(safe_next(request.args.get("next"))))
+    except SignInRefusedError as refused:
+        return _refused(refused)
+
+
+@bp.route("/saml/acs", methods=["POST"])
+@csrf.exempt  # the provider posts here: the request it answers and its signature are what is checked
+def saml_acs():
+    if not saml.configured():
+        return redirect(url_for(".login"))
+    try:
+        claims, next_path = saml.finish(request.form.get("SAMLResponse"))
+        user = university.staff_for(claims, via="SAML")
+    except SignInRefusedError as refused:
+        return _refused(refused)
+    login_user(user)
+    return redirect(safe_next(next_path) or url_for("sessions.index"), 303)
 
 
 def _refused(refused: SignInRefusedError):

@@ -5,5 +5,6 @@
     account_emails.py  emailing those links (a job ahead of attendance mail)
 
 Signing in: portal/auth/ (sign_in.py checks the password; routes.py has /login, /account
-and /password/forgot, /password/reset). Pages: the admin blueprint's /admin/staff; commands: `create-user`, `set-password`.
+and /password/forgot, /password/reset). Pages: the admin blueprint's /admin/staff; commands:
+`create-user`, `set-password`.
 """
