@@ -23,6 +23,7 @@ PEOPLE = [
     {"sub": "new", "email": "new.person@example.edu", "email_verified": True, "given_name": "Neema",
      "family_name": "Mwangi"},
     {"sub": "unsure", "email": "other@example.edu", "email_verified": False},
+    {"sub": "odd", "email": "not an address", "email_verified": True},
 ]
 
 
@@ -111,6 +112,14 @@ def test_with_auto_create_an_unknown_account_becomes_a_lecturer(client, app, peo
     assert client.get("/sessions/new").status_code == 200
     assert client.get("/admin/staff").status_code == 403  # a lecturer, never an admin
     assert "first sign-in through OpenID Connect" in audit("staff.create")[0].details
+
+
+def test_auto_create_makes_no_account_of_an_unusable_address(client, app, people):
+    app.config["SSO_AUTO_CREATE"] = "lecturer"
+    response = client.get(at_provider(client, "odd"))
+    assert response.status_code == 401 and signed_in_as(client) is None
+    assert db.session.scalar(select(User).where(User.email == "not an address")) is None
+    assert "cannot create an account: email is not valid" in audit("sign_in.refused")[0].details
 
 
 def test_an_email_the_university_does_not_vouch_for_is_refused(client, people):

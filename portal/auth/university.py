@@ -28,6 +28,10 @@ def staff_for(claims: dict, *, via: str) -> User:
                                  "which account is yours. Ask your IT service to release a verified email.")
     user = accounts.user_with_email(email)
     if user is None and _auto_create():
+        email, problem = accounts.usable_email(email)
+        if problem:  # an address no email could be sent to, or another account's in another spelling
+            _refused(email, via, f"cannot create an account: {problem}")
+            raise SignInRefusedError(NOT_STAFF.format(email=email))
         return _create_lecturer(email, claims, via)
     if user is None or user.role not in STAFF or not user.is_active:
         reason = "no staff account" if user is None or user.role not in STAFF else "account deactivated"
