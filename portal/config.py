@@ -94,8 +94,20 @@ def check_settings(config: dict) -> None:
         if not low <= config[name] <= high:
             raise ConfigurationError(f"{name} must be a whole number from {low} to {high}")
     _check_sign_in(config)
+    _check_languages(config)
     if not 0 <= config["REGISTER_LOW_ATTENDANCE"] <= 100:
         raise ConfigurationError("REGISTER_LOW_ATTENDANCE must be a percentage from 0 to 100")
+
+
+def _check_languages(config: dict) -> None:
+    from portal import languages
+
+    for code in config["PORTAL_LANGUAGES"]:
+        if not languages.known(code):
+            raise ConfigurationError(f"PORTAL_LANGUAGES: {code!r} is not a language code such as en, sw or fr")
+    if config["PORTAL_DEFAULT_LANGUAGE"] not in config["PORTAL_LANGUAGES"]:
+        raise ConfigurationError(f"PORTAL_DEFAULT_LANGUAGE ({config['PORTAL_DEFAULT_LANGUAGE']!r}) must be one of "
+                                 f"PORTAL_LANGUAGES ({', '.join(config['PORTAL_LANGUAGES'])})")
 
 
 def _check_sign_in(config: dict) -> None:
@@ -192,6 +204,10 @@ class Config:
             "PENDING_STALE_SECONDS": _env_int("PENDING_STALE_SECONDS", 300),
             "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
             "PORTAL_TIMEZONE": os.environ.get("PORTAL_TIMEZONE", "UTC"),
+            # The languages students and staff can read the portal in (portal.languages), and the one
+            # for whoever has not chosen.
+            "PORTAL_LANGUAGES": [code.lower() for code in _env_list("PORTAL_LANGUAGES")] or ["en", "sw", "fr"],
+            "PORTAL_DEFAULT_LANGUAGE": (os.environ.get("PORTAL_DEFAULT_LANGUAGE") or "en").strip().lower(),
             "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
             # Counted in the queue's Redis (shared by all web processes; see load_settings);
             # if Redis is down, each process counts for itself until it is back.

@@ -291,3 +291,14 @@ def test_saml_settings_are_checked_at_start_up(production_env, monkeypatch, tmp_
     monkeypatch.setenv("PASSWORD_SIGN_IN", "false")  # SAML is a university sign-in too
     app = production_env(GOOD, OTHER)
     assert app.config["SSO_SAML_EMAIL_ATTRIBUTE"] == "urn:oid:0.9.2342.19200300.100.1.3"
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"PORTAL_LANGUAGES": "en,xx-bogus"}, "PORTAL_LANGUAGES: 'xx-bogus' is not a language code"),
+    ({"PORTAL_LANGUAGES": "en,sw", "PORTAL_DEFAULT_LANGUAGE": "fr"}, "PORTAL_DEFAULT_LANGUAGE \\('fr'\\) must be one of"),
+])
+def test_language_settings_are_checked_at_start_up(production_env, monkeypatch, settings, message):
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=message):
+        production_env(GOOD, OTHER)

@@ -144,3 +144,18 @@ def test_only_admins(client, auth, directory):
     assert client.get("/admin/students").status_code == 403
     assert client.get(f"/admin/students/{directory['amara'].id}/edit").status_code == 403
     assert client.post(f"/admin/students/{directory['amara'].id}/edit", data={}).status_code == 403
+
+
+def test_a_students_language_is_chosen_from_the_portals(admin, directory):
+    amara = directory["amara"]
+    form = admin.get(f"/admin/students/{amara.id}/edit").get_data(as_text=True)
+    assert "The portal&#39;s default (English)" in form and ">Kiswahili<" in form and ">Français<" in form
+    fields = {"first_name": "Amara", "last_name": "Okafor", "email": amara.user.email,
+              "program_id": directory["cs"].id, "stream_id": directory["a"].id, "active": "y"}
+    assert admin.post(f"/admin/students/{amara.id}/edit", data={**fields, "language": "sw"}).status_code == 303
+    db.session.refresh(amara)
+    assert amara.language == "sw"
+    refused = admin.post(f"/admin/students/{amara.id}/edit", data={**fields, "language": "de"})
+    assert refused.status_code == 400 and "language must be one of en, sw, fr" in refused.get_data(as_text=True)
+    db.session.refresh(amara)
+    assert amara.language == "sw"

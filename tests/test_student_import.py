@@ -216,7 +216,19 @@ def test_the_template_has_the_header_and_opens_as_utf8_in_excel(client, auth, pe
     assert "attachment" in response.headers["Content-Disposition"]
     data = response.get_data()
     assert data.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs
-    assert data.decode("utf-8-sig").splitlines() == [HEADER + ",active,card_code"]
-    filled = data + "S1,Ann,Lee,ann@example.edu,CS,A,,\r\n".encode()
+    assert data.decode("utf-8-sig").splitlines() == [HEADER + ",active,card_code,language"]
+    filled = data + "S1,Ann,Lee,ann@example.edu,CS,A,,,sw\r\n".encode()
     assert upload_bytes(client, filled).status_code == 302 and students() == 1
     assert 'href="/admin/import/template.csv"' in client.get("/admin/import").get_data(as_text=True)
+
+
+def test_each_students_language_is_read_and_checked(program):
+    import_students(HEADER + ",language\n" + "\n".join(["S1,Ann,Lee,ann@example.edu,CS,A,SW", "S2,Bob,Ray,bob@example.edu,CS,,",
+                                                         "S3,Cy,Roe,cy@example.edu,CS,,fr"]) + "\n")
+    languages = dict(db.session.execute(select(StudentProfile.student_number, StudentProfile.language)).all())
+    assert languages == {"S1": "sw", "S2": None, "S3": "fr"}  # none: the portal's default
+    db.session.execute(StudentProfile.__table__.delete())
+    db.session.execute(User.__table__.delete())
+    db.session.commit()
+    problems = problems_of(HEADER + ",language\nS4,Di,Ng,di@example.edu,CS,,de\n")
+    assert problems == ["Line 2: language must be one of en, sw, fr (or empty for en), got 'de'"]

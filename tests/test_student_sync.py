@@ -199,3 +199,18 @@ def test_two_admins_confirming_one_preview_at_once_apply_it_once(app, admin, reg
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                              .where(AuditEvent.action == "students.sync")) == 1
     assert student("S1").user.last_name == "Mensah-Owusu"
+
+
+def test_a_language_column_sets_each_students_language_and_its_absence_keeps_it(admin, registry):
+    with_language = HEADER.rstrip("\n") + ",language\n" + "S1,Ama,Mensah,ama@example.edu,CS,A,fr\n"
+    html = upload(admin, with_language).get_data(as_text=True)
+    assert "fr" in html
+    confirm(admin, html)
+    assert student("S1").language == "fr"
+    html = upload(admin, HEADER + "S1,Ama,Mensah,ama@example.edu,CS,A\n").get_data(as_text=True)
+    confirm(admin, html)
+    assert student("S1").language == "fr"  # a file without the column changes nobody's language
+    html = upload(admin, HEADER.rstrip("\n") + ",language\nS1,Ama,Mensah,ama@example.edu,CS,A,\n").get_data(
+        as_text=True)
+    confirm(admin, html)
+    assert student("S1").language is None  # an empty one: back to the portal's default

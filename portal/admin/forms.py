@@ -77,6 +77,8 @@ class StudentForm(FlaskForm):
     card_code = StringField("New card code (optional)", validators=[Length(max=128)],
                             description="What the QR code on a card you print yourselves holds. Leave empty to keep "
                                         "the current code.")
+    language = SelectField("Language", coerce=str, validate_choice=False,
+                           description="The language of the student's emails and pages.")
     submit = SubmitField("Save student")
 
 

@@ -5,6 +5,7 @@ from flask import redirect, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from portal import languages
 from portal.admin import bp
 from portal.admin.directory import flash_changes
 from portal.admin.forms import StudentFilterForm, StudentForm
@@ -44,12 +45,14 @@ def edit_student(profile_id: int):
     programs = all_programs()
     form.program_id.choices = [SelectChoice(p.id, f"{p.code} — {p.name}") for p in programs]
     form.stream_id.choices = [SelectChoice("", "No stream")] + _stream_choices(programs)
+    form.language.choices = [SelectChoice("", f"The portal's default ({languages.name(languages.default())})")] + [
+        SelectChoice(code, languages.name(code)) for code in languages.offered()]
     if form.validate_on_submit():
         try:
             changes = update_student(
                 profile, first_name=form.first_name.data, last_name=form.last_name.data, email=form.email.data,
                 program_id=form.program_id.data, stream_id=record_id(form.stream_id.data), active=form.active.data,
-                card_code=form.card_code.data or "", by=current_user)
+                card_code=form.card_code.data or "", language=form.language.data or "", by=current_user)
         except ValidationError as exc:
             exc.apply_to(form)
         else:
@@ -62,4 +65,5 @@ def _as_form_data(profile: StudentProfile) -> SimpleNamespace:
     return SimpleNamespace(first_name=profile.user.first_name, last_name=profile.user.last_name,
                            email=profile.user.email, program_id=profile.program_id,
                            stream_id=str(profile.stream_id) if profile.stream_id else "",
-                           active=profile.is_active and profile.user.is_active, card_code="")
+                           active=profile.is_active and profile.user.is_active, card_code="",
+                           language=profile.language or "")

@@ -69,6 +69,8 @@ class StudentProfile(db.Model):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), index=True)
     stream_id: Mapped[int | None] = mapped_column(ForeignKey("streams.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The language the student reads the portal in (one of PORTAL_LANGUAGES); None: PORTAL_DEFAULT_LANGUAGE.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     user: Mapped[User] = relationship(back_populates="student_profile")
     program: Mapped[Program] = relationship()

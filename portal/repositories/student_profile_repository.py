@@ -95,7 +95,8 @@ class StudentProfileRepository:
         db.session.execute(insert(profiles), [
             {"user_id": user_id, "student_number": s["student_number"],
              "card_code": s["card_code"], "program_id": s["program"].id,
-             "stream_id": s["stream"].id if s["stream"] else None, "is_active": s["active"]}
+             "stream_id": s["stream"].id if s["stream"] else None, "is_active": s["active"],
+             "language": s.get("language")}
             for user_id, s in zip(user_ids, students, strict=True)
         ])
 

@@ -1,8 +1,8 @@
-"""An admin's edits to one student: name, email, program, stream, active, card code. Checked
+"""An admin's edits to one student: name, email, program, stream, active, card code, language. Checked
 like the import (names, a unique email and card code, a stream of the program), saved with an
 audit entry, and deactivation ends the student's links at once (eligibility requires active)."""
 
-from portal import audit
+from portal import audit, languages
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Program, Stream, StudentProfile, User
@@ -14,9 +14,11 @@ from portal.students.card_codes import masked_change
 
 
 def update_student(profile: StudentProfile, *, first_name: str, last_name: str, email: str, program_id: int,
-                   stream_id: int | None, active: bool, card_code: str, by: User) -> list[str]:
+                   stream_id: int | None, active: bool, card_code: str, by: User, language: str | None = None
+                   ) -> list[str]:
     """Apply the edit (committed, with an audit entry); returns what changed, in words.
-    `card_code` empty keeps the current code."""
+    `card_code` empty keeps the current code; `language` None keeps the current one, "" means the
+    portal's default."""
     first_name, last_name, email, card_code = first_name.strip(), last_name.strip(), email.strip(), card_code.strip()
     errors = name_problems({"first_name": ("First name", first_name, max_length(User.first_name)),
                             "last_name": ("Last name", last_name, max_length(User.last_name))})
@@ -35,17 +37,24 @@ def update_student(profile: StudentProfile, *, first_name: str, last_name: str, 
             errors["card_code"] = f"The card code must be at most {CARD_CODE_LIMIT} characters"
         elif StudentProfileRepository().card_code_taken(card_code, by_other_than=profile.id):
             errors["card_code"] = "That card code is already another student's"
+    if language is not None:
+        language, problem = languages.read(language)
+        if problem:
+            errors["language"] = problem
+    else:
+        language = profile.language
     if errors:
         raise ValidationError(errors)
 
     user = profile.user
     card_before, card_after = masked_change(profile.card_code, card_code)
     before = _described(user.full_name, user.email, profile.program, profile.stream,
-                        profile.is_active and user.is_active, card_before)
-    after = _described(f"{first_name} {last_name}", email, program, stream, active, card_after)
+                        profile.is_active and user.is_active, card_before, profile.language)
+    after = _described(f"{first_name} {last_name}", email, program, stream, active, card_after, language)
     user.first_name, user.last_name, user.email = first_name, last_name, email
     profile.program_id, profile.stream_id = program.id, stream.id if stream else None
     profile.is_active = user.is_active = active
+    profile.language = language
     if card_code:
         profile.card_code = card_code
     changes = [f"{field}: {before[field]} → {after[field]}" for field in before if before[field] != after[field]]
@@ -56,7 +65,7 @@ def update_student(profile: StudentProfile, *, first_name: str, last_name: str, 
 
 
 def _described(name: str, email: str, program: Program, stream: Stream | None, active: bool,
-               card_code: str) -> dict[str, str]:
+               card_code: str, language: str | None) -> dict[str, str]:
     """The editable fields as an admin reads them (`card_code` already masked)."""
     return {"name": name, "email": email, "program": program.code, "stream": stream.name if stream else "none",
-            "active": "yes" if active else "no", "card code": card_code}
+            "active": "yes" if active else "no", "card code": card_code, "language": language or "default"}

@@ -4,7 +4,8 @@ Built for a whole university in one request (50,000 rows in seconds): the rows a
 once, the student numbers, emails and card codes already taken are fetched whole (cheaper
 than asking about 50,000 values), each row is checked against them in memory, and the
 accepted rows are inserted in bulk. The optional `card_code` column says what each
-student's card's QR code holds (the student number when empty or absent).
+student's card's QR code holds (the student number when empty or absent); the optional
+`language` column the language they read the portal in (PORTAL_DEFAULT_LANGUAGE when empty).
 
 Files are read as spreadsheets save them (`decode`, `read_rows`): UTF-8 with or without a
 BOM, or UTF-16 (Excel's "Unicode text", some "CSV UTF-8" saves); commas, semicolons (Excel
@@ -17,7 +18,7 @@ import io
 
 from email_validator import EmailNotValidError, validate_email
 
-from portal import audit
+from portal import audit, languages
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import StudentProfile, User
@@ -33,7 +34,8 @@ MAX_ROWS = 100_000  # twice a large university; more is surely the wrong file
 MAX_PROBLEMS_LISTED = 200  # past this, the rest are counted, not listed
 FIELD_LIMIT = csv.field_size_limit()  # 128 KB: far past any real field
 
-OTHER_FIELDS = ("email", "program_code", "stream", "active", "card_code")
+OTHER_FIELDS = ("email", "program_code", "stream", "active", "card_code", "language")
+OPTIONAL = ("active", "card_code", "language")
 NAME_LIMITS = {"student_number": max_length(StudentProfile.student_number),
                "first_name": max_length(User.first_name), "last_name": max_length(User.last_name)}
 
@@ -128,7 +130,7 @@ def decode(data: bytes) -> str:
 def template() -> str:
     """An empty import file: the header row, the optional columns too. It starts with a UTF-8 BOM,
     which is how Excel knows to open it as UTF-8 (and saves it back the same way)."""
-    return "\ufeff" + ",".join(COLUMNS + ["active", "card_code"]) + "\r\n"
+    return "\ufeff" + ",".join(COLUMNS + list(OPTIONAL)) + "\r\n"
 
 
 def _delimiter(first_line: str) -> str:
@@ -145,7 +147,7 @@ def read_rows(text: str) -> list[tuple[int, dict]]:
         header = [name.strip() for name in next(reader, [])]
         missing = [name for name in COLUMNS if name not in header]
         if missing:
-            raise ValidationError(f"The header must be {','.join(COLUMNS)} (optional: active, card_code); "
+            raise ValidationError(f"The header must be {','.join(COLUMNS)} (optional: {', '.join(OPTIONAL)}); "
                                   f"missing: {', '.join(missing)}")
         line = reader.line_num + 1
         for fields in reader:
@@ -194,10 +196,13 @@ def check_row(row: dict, programs: dict) -> tuple[list[str], dict]:
     active_word = row.get("active", "").lower()
     if active_word not in ACTIVE_WORDS:
         reasons.append(f"active must be true or false, got {active_word[:20]!r}")
+    language, problem = languages.read(row.get("language", "")) if "language" not in unreadable else (None, None)
+    if problem:
+        reasons.append(problem)
     student = {"student_number": row["student_number"], "card_code": row.get("card_code") or None,
                "first_name": row["first_name"],
                "last_name": row["last_name"], "email": email, "program": program, "stream": stream,
-               "active": active_word in TRUE_WORDS}
+               "active": active_word in TRUE_WORDS, "language": language}
     return reasons, student
 
 

@@ -3,7 +3,8 @@
 A sync is planned first and applied only when an admin confirms the plan:
 
 - a row whose student number exists updates that student (name, email, program, stream,
-  active; the card code only where the file gives one);
+  active; the card code only where the file gives one; the language when the file has
+  that column, an empty one meaning PORTAL_DEFAULT_LANGUAGE);
 - a row with a new student number adds the student, as the import does;
 - with `deactivate_missing`, active students of the file's programs who are not in the
   file are deactivated (never deleted: their attendance stays).
@@ -32,7 +33,7 @@ from portal.students.card_codes import masked_change
 from portal.students.importing import UniqueValues, check_row, insert_students, listed, read_rows
 from portal.timefmt import local_datetime
 
-FIELDS = ("first_name", "last_name", "email", "program", "stream", "active", "card_code")
+FIELDS = ("first_name", "last_name", "email", "program", "stream", "active", "card_code", "language")
 PREVIEW_LIFETIME = timedelta(days=1)
 PREVIEW_GONE = "This preview has expired or was already used; upload the file again."
 
@@ -104,7 +105,7 @@ def plan_sync(text: str, deactivate_missing: bool) -> SyncPlan:
         if current is None:
             student["card_code"] = card
             plan.added.append(student)
-        elif change := _change(current, student, has_active="active" in row):
+        elif change := _change(current, student, has_active="active" in row, has_language="language" in row):
             plan.changed.append(change)
         else:
             plan.unchanged += 1
@@ -120,23 +121,26 @@ def plan_sync(text: str, deactivate_missing: bool) -> SyncPlan:
     return plan
 
 
-def _change(profile: StudentProfile, student: dict, has_active: bool) -> Change | None:
+def _change(profile: StudentProfile, student: dict, has_active: bool, has_language: bool) -> Change | None:
     user = profile.user
     active = student["active"] if has_active else True  # listed in the registry's export: a current student
+    language = student["language"] if has_language else profile.language  # a file without the column keeps it
     card_before, card_after = masked_change(profile.card_code, student.get("card_code"))
     before = {"first_name": user.first_name, "last_name": user.last_name, "email": user.email,
               "program": profile.program.code, "stream": profile.stream.name if profile.stream else "",
-              "active": "yes" if profile.is_active and user.is_active else "no", "card_code": card_before}
+              "active": "yes" if profile.is_active and user.is_active else "no", "card_code": card_before,
+              "language": profile.language or ""}
     after = {"first_name": student["first_name"], "last_name": student["last_name"], "email": student["email"],
              "program": student["program"].code, "stream": student["stream"].name if student["stream"] else "",
-             "active": "yes" if active else "no", "card_code": card_after}
+             "active": "yes" if active else "no", "card_code": card_after, "language": language or ""}
     differs = {name for name in FIELDS if before[name] != after[name]}
     if not differs:
         return None
     values = {"user": {"first_name": student["first_name"], "last_name": student["last_name"],
                        "email": student["email"], "is_active": active},
               "profile": {"program_id": student["program"].id,
-                          "stream_id": student["stream"].id if student["stream"] else None, "is_active": active}}
+                          "stream_id": student["stream"].id if student["stream"] else None, "is_active": active,
+                          "language": language}}
     if student.get("card_code"):
         values["profile"]["card_code"] = student["card_code"]
     return Change(profile.id, user.id, profile.student_number, user.full_name,
