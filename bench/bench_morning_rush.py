@@ -60,10 +60,12 @@ def _relays_file(sinks: list[SMTPSink]):
     if len(sinks) == 1:
         yield {"MAIL_MAX_CONNECTIONS": CAP}
         return
+    from portal.delivery.relays import as_toml
+
     path = Path(tempfile.mkstemp(prefix="relays-", suffix=".toml")[1])
-    path.write_text("".join(f'[[relay]]\nname = "relay{n}"\nserver = "127.0.0.1"\nport = {sink.port}\n'
-                            f'sender = "attendance@example.edu"\nmax_connections = {CAP // len(sinks)}\n\n'
-                            for n, sink in enumerate(sinks, start=1)))
+    path.write_text(as_toml([{"name": f"relay{n}", "server": "127.0.0.1", "port": sink.port,
+                              "sender": "attendance@example.edu", "max_connections": CAP // len(sinks)}
+                             for n, sink in enumerate(sinks, start=1)]))
     try:
         yield {"MAIL_RELAYS_FILE": str(path)}
     finally:

@@ -56,10 +56,12 @@ def _measure(app, sinks: list[SMTPSink], course, count: int) -> float:
     ids = list(db.session.scalars(select(EmailNotification.id)))
     for sink in sinks:
         sink.reset()
+    from portal.delivery.relays import as_toml
+
     relays = Path(tempfile.mkstemp(prefix="relays-", suffix=".toml")[1])
-    relays.write_text("".join(f'[[relay]]\nname = "relay{n}"\nserver = "127.0.0.1"\nport = {sink.port}\n'
-                              f'sender = "attendance@example.edu"\nconnections = {CAP}\nmax_connections = {CAP}\n\n'
-                              for n, sink in enumerate(sinks, start=1)))
+    relays.write_text(as_toml([{"name": f"relay{n}", "server": "127.0.0.1", "port": sink.port,
+                                "sender": "attendance@example.edu", "connections": CAP, "max_connections": CAP}
+                               for n, sink in enumerate(sinks, start=1)]))
     try:
         with workers(app, 1, MAIL_RELAYS_FILE=str(relays)):
             started = time.perf_counter()

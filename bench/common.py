@@ -110,7 +110,8 @@ class SMTPSink:
         """The complete lines written so far (the sink may be half way through writing the last one)."""
         text = self.file.read_text()
         complete = text[:text.rfind("\n") + 1]
-        return [(float(time_), what) for time_, what in (line.split() for line in complete.splitlines() if line.strip())]
+        return [(float(time_), what)
+                for time_, what in (line.split() for line in complete.splitlines() if line.strip())]
 
     def received(self) -> list[str]:
         return [what for _, what in self._lines() if what != "#connection"]

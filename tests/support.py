@@ -1,6 +1,5 @@
 """What tests use besides data: processes they start (workers, the demo), waiting for
 something to happen, signing in, and pointing an app at other services."""
-import json
 import os
 import re
 import signal
@@ -89,11 +88,7 @@ def use_relays(app, path: Path, *tables: dict) -> None:
     at start-up (worker processes started with `env_for` read the same file)."""
     from portal.delivery import relays
 
-    def value(item):
-        return str(item).lower() if isinstance(item, bool) else json.dumps(item)
-
-    path.write_text("".join("[[relay]]\n" + "".join(f"{key} = {value(item)}\n" for key, item in table.items()) + "\n"
-                            for table in tables))
+    path.write_text(relays.as_toml(list(tables)))
     app.config["MAIL_RELAYS_FILE"] = str(path)
     app.config["MAIL_RELAYS"] = relays.read_file(str(path))
 

@@ -23,6 +23,7 @@ window, the pace it asked for, its pause, what it sent): a relay that said "slow
 or refused our login must not slow or stop another one. The file is read and checked
 once, at start-up, with a one-line refusal for anything wrong in it.
 """
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -120,6 +121,16 @@ _TYPES = {"name": str, "server": str, "port": int, "use_tls": bool, "use_ssl": b
           "oauth_client_secret": str, "oauth_scope": str, "oauth_refresh_token": str, "sender": str,
           "connections": int, "max_connections": int, "rate_limit": str, "daily_limit": int}
 assert set(_TYPES) == {f.name for f in fields(Relay)}
+
+
+def as_toml(tables: list[dict]) -> str:
+    """`[[relay]]` tables as MAIL_RELAYS_FILE holds them (what `read_file` reads): for the demo's
+    relays, the tests' and the benchmarks'."""
+    def value(item) -> str:
+        return str(item).lower() if isinstance(item, bool) else json.dumps(item)
+
+    return "".join("[[relay]]\n" + "".join(f"{key} = {value(item)}\n" for key, item in table.items()) + "\n"
+                   for table in tables)
 
 
 def read_file(path: str) -> list[dict]:

@@ -17,6 +17,8 @@ from email.message import EmailMessage
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
+from portal.delivery import relays
+
 KEEP = 2000
 
 
@@ -106,13 +108,6 @@ def start_catchers(outbox: Outbox, ports: list[int]) -> list[Controller]:
 
 def relays_file(outbox: Outbox, ports: list[int]) -> str:
     """The MAIL_RELAYS_FILE for the catchers: what a university with two sending accounts writes."""
-    return "".join(f"""[[relay]]
-name = "{relay}"
-server = "127.0.0.1"
-port = {port}
-username = "{relay}"
-password = "{outbox.password}"
-sender = "attendance@example.edu"
-connections = 4
-
-""" for relay, port in zip(RELAYS, ports))
+    return relays.as_toml([{"name": relay, "server": "127.0.0.1", "port": port, "username": relay,
+                            "password": outbox.password, "sender": "attendance@example.edu", "connections": 4}
+                           for relay, port in zip(RELAYS, ports)])
