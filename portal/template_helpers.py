@@ -76,12 +76,13 @@ def _ask_about_the_pause():
 
 def university_sign_in() -> list[tuple[str, str]]:
     """The sign-in page's university buttons: (endpoint, label), one per configured way."""
-    config = current_app.config
-    both = bool(config.get("SSO_OIDC_METADATA_URL") and config.get("SSO_SAML_IDP_METADATA"))
+    from portal.auth import oidc, saml
+
+    both = oidc.configured() and saml.configured()
     ways = []
-    if config.get("SSO_OIDC_METADATA_URL"):
+    if oidc.configured():
         ways.append(("auth.oidc_login", "Sign in with your university account"))
-    if config.get("SSO_SAML_IDP_METADATA"):
+    if saml.configured():
         ways.append(("auth.saml_login", "Sign in through your institution (SAML)" if both
                      else "Sign in with your university account"))
     return ways

@@ -190,19 +190,29 @@ def test_every_staff_page_fits_a_phone(browser, portal_url, people, app, run_wor
     session = people["own_session"]
     student = make_students(people["course"].program, 1)[0]
     link_for(app, session, student)
+    from portal.staff import password_links
+
     context = browser.new_context(**PHONE)
     phone = context.new_page()
-    sign_in(phone, portal_url, "admin@example.edu")
+    signed_out = ["/login", "/password/forgot", "/password/reset?token=expired-or-broken",
+                  f"/password/reset?token={password_links.make(people['lecturer'], password_links.INVITATION)}"]
     paths = ["/sessions", "/sessions/new", f"/sessions/{session.id}", f"/sessions/{session.id}/edit",
              f"/sessions/{session.id}/cancel", f"/sessions/{session.id}/attendance", "/notifications",
              "/admin/programs", "/admin/courses", f"/admin/courses/{people['course'].id}", "/admin/staff", "/admin/import",
-             "/admin/queue", f"/courses/{people['course'].id}/register"]
+             "/admin/queue", f"/courses/{people['course'].id}/register", f"/admin/students/{student.id}/edit"]
     too_wide = {}
-    for path in paths:
+
+    def measure(path):
         phone.goto(portal_url + path)
         width = phone.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
         if width[0] > width[1]:
             too_wide[path] = width
+
+    for path in signed_out:
+        measure(path)
+    sign_in(phone, portal_url, "admin@example.edu")
+    for path in paths:
+        measure(path)
     shot(phone, "phone-sessions")
     context.close()
     assert not too_wide, f"pages wider than the phone (scroll width, screen width): {too_wide}"

@@ -137,7 +137,7 @@ def queue():
     try:
         overview = queue_overview(current_app.extensions["rq_queues"])
         overview["delivery"] = control.current_state()
-        overview["backlog"] = backlog()
+        overview["backlog"] = backlog(state=overview["delivery"])
     except RedisError:
         overview = None
     return render_template("admin/queue.html", overview=overview), 200 if overview else 503

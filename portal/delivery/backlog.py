@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 
 from portal import link_window
 from portal.database import utcnow
-from portal.delivery import pause, queueing, relays
-from portal.delivery.pacing import Throttle, busy_pace, parse_rate, sent_recently
+from portal.delivery import control, queueing
+from portal.delivery.control import DeliveryState
+from portal.delivery.pacing import busy_pace, parse_rate
 from portal.repositories import EmailNotificationRepository, SessionRepository, StudentProfileRepository
 
 HORIZON = timedelta(days=1)  # sessions whose emails are made further ahead than this are not played
@@ -128,27 +129,26 @@ class Pace:
         return self.capacity.pace if self.capacity else 0.0
 
 
-def relays_pace() -> Pace:
-    """Each relay's pace and what it may still send today, from Redis (RedisError if unreachable)."""
+def relays_pace(state: DeliveryState | None = None) -> Pace:
+    """Each relay's pace and what it may still send today, from its state (`control.current_state`,
+    read from Redis when not given; RedisError if unreachable)."""
+    state = state or control.current_state()
     redis = queueing.get_redis()
-    lanes, paused, limited = [], [], False
-    for relay in relays.configured():
-        if pause.state(redis, relay):
-            paused.append(relay)
+    lanes, limited = [], False
+    for relay_state in state.relays:
+        relay = relay_state.relay
+        if relay_state.pause:
             continue
         limit = parse_rate(relay.rate_limit)
         limit_pace = limit.amount / limit.get_expiry() if limit else None
-        measured = busy_pace(redis, relay)
-        paces = [pace for pace in (measured, limit_pace, Throttle(redis, relay).current_rate()) if pace]
+        paces = [pace for pace in (busy_pace(redis, relay), limit_pace, relay_state.pace) if pace]
         if not paces:
             continue
         limited = limited or (limit_pace is not None and min(paces) == limit_pace)
-        left = math.inf
-        if relay.daily_limit is not None:
-            left = max(0, relay.daily_limit - sent_recently(redis, relay)[1])
+        left = math.inf if relay.daily_limit is None else max(0, relay.daily_limit - relay_state.sent_last_day)
         lanes.append((min(paces), left))
     if not lanes:
-        return Pace(None, paused=len(paused) == len(relays.configured()))
+        return Pace(None, paused=bool(state.relays) and len(state.paused_relays) == len(state.relays))
     return Pace(Capacity(lanes), rate_limited=limited)
 
 
@@ -220,10 +220,11 @@ class _Queue:
         return self._counts[key]
 
 
-def backlog(now: datetime | None = None) -> Backlog:
-    """Every session with emails waiting, earliest class first, with when its last should leave."""
+def backlog(now: datetime | None = None, state: DeliveryState | None = None) -> Backlog:
+    """Every session with emails waiting, earliest class first, with when its last should leave
+    (`state`: the relays' state, when the caller has read it already)."""
     now = now or utcnow()
-    queue, pace = _Queue(now), relays_pace()
+    queue, pace = _Queue(now), relays_pace(state)
     finished = play(queue.work(), pace.capacity).finished if pace.capacity else {}
     sessions: dict[int, Waiting] = {}
     for row in queue.rows:

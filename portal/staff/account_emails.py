@@ -15,9 +15,9 @@ from redis.exceptions import RedisError
 
 from portal.auth.access import STAFF
 from portal.database import utcnow
-from portal.delivery import messages, pause, queueing, relays
+from portal.delivery import pause, queueing, relays
 from portal.delivery.oauth import AccessTokens
-from portal.delivery.smtp import RelayConnection
+from portal.services.email_sender_service import EmailSenderService
 from portal.staff import accounts, password_links
 from portal.timefmt import local_date, zoned_time
 
@@ -55,16 +55,13 @@ def send(purpose: str, email: str) -> str:
         if pause.state(redis, relay):
             problems.append(f"{relay}: paused")
             continue
-        message = messages.build(user.email, user.full_name, context,
-                                 messages.new_message_id(messages.sender_domain(relay.sender)), relay.sender,
-                                 KINDS[purpose])
-        connection = RelayConnection(relay, current_app.config["MAIL_TIMEOUT_SECONDS"], AccessTokens.for_relay(relay))
-        try:
-            result = connection.send(message)
-        finally:
-            connection.close()
-        if result.sent:
+        results = []
+        sender = EmailSenderService(relay, relay.sender, timeout=current_app.config["MAIL_TIMEOUT_SECONDS"],
+                                    tokens=AccessTokens.for_relay(relay))
+        sender.send_bulk_emails([{"recipient_email": user.email, "name": user.full_name, "context": context,
+                                  "kind": KINDS[purpose]}], on_result=lambda _, result: results.append(result))
+        if results and results[0].sent:
             log.info("%s email sent to %s through %s", purpose, user.email, relay)
             return f"sent through {relay}"
-        problems.append(f"{relay}: {result.reason}")
+        problems.append(f"{relay}: {results[0].reason if results else 'not tried'}")
     raise RuntimeError(f"the {purpose} email to {user.email} was not sent: " + "; ".join(problems))
