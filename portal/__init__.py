@@ -57,7 +57,7 @@ def load_settings(app: Flask, overrides: dict) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from portal import database
+    from portal import database, languages
     from portal.auth import oidc
     from portal.delivery import queueing
 
@@ -73,6 +73,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     queueing.init_app(app)
     oidc.init_app(app)
+    languages.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -75,7 +75,7 @@ def check_settings(config: dict) -> None:
         raise ConfigurationError("MAIL_RETRY_DELAYS must be delays in seconds, the last at least 1 "
                                  "(it repeats until the link expires)")
     try:
-        subject = subject_line(config["EMAIL_SUBJECT_TEMPLATE"], SAMPLE_EMAIL_CONTEXT)
+        subject = subject_line(config["EMAIL_SUBJECT_TEMPLATE"] or "", SAMPLE_EMAIL_CONTEXT)
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         raise ConfigurationError(f"EMAIL_SUBJECT_TEMPLATE: {type(exc).__name__} {exc}; use placeholders "
                                  f"such as {{course_name}}: {', '.join(sorted(SAMPLE_EMAIL_CONTEXT))}") from None
@@ -219,9 +219,9 @@ class Config:
             "ATTENDANCE_TOKEN_RATE_LIMIT": os.environ.get("ATTENDANCE_TOKEN_RATE_LIMIT", "10 per minute"),
             # The new-session form's default for "students must scan their student card".
             "ATTENDANCE_REQUIRE_ID_SCAN": _env_bool("ATTENDANCE_REQUIRE_ID_SCAN", False),
-            # The attendance email's subject, with the templates' placeholders ({course_name}, …).
-            "EMAIL_SUBJECT_TEMPLATE": os.environ.get("EMAIL_SUBJECT_TEMPLATE", "").strip()
-                                      or "Attendance Session Created: {course_name}",
+            # The attendance email's subject, with the templates' placeholders ({course_name}, …), in
+            # every language; None: the seed's ("Attendance Session Created: {course_name}"), translated.
+            "EMAIL_SUBJECT_TEMPLATE": os.environ.get("EMAIL_SUBJECT_TEMPLATE", "").strip() or None,
             "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
             # Requests for a password reset link per client network, and per address asked about.
             "PASSWORD_RESET_RATE_LIMIT": os.environ.get("PASSWORD_RESET_RATE_LIMIT", "10 per hour"),

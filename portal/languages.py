@@ -1,15 +1,30 @@
-"""The languages the portal is read in (PORTAL_LANGUAGES), and each student's.
+"""The languages the portal is read in (PORTAL_LANGUAGES), and which one each reader gets.
 
 A student's language is a code of PORTAL_LANGUAGES kept with their record (the import's and the
 sync's optional `language` column, the directory's edit), or none: PORTAL_DEFAULT_LANGUAGE then.
-Languages are named in themselves ("Kiswahili", "français"), as their readers look for them.
+Each email is rendered in its recipient's language (`messages.build`, inside `force_locale`);
+a page in the language `select` picks for its reader. Languages are named in themselves
+("Kiswahili", "Français"), as their readers look for them.
+
+The texts are English in the code and templates (gettext message ids); the other languages'
+catalogues live in translations/<code>/LC_MESSAGES/messages.po and are compiled to .mo files by
+`make translations` (pybabel): see the README's "Languages".
 """
+import logging
 import re
+from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from flask import current_app
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import Babel
+
+from portal.exceptions import ConfigurationError
+
+log = logging.getLogger(__name__)
 
 CODE = re.compile(r"^[a-z]{2,3}$")
+SOURCE = "en"  # the language of the message ids: it needs no catalogue
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 
 def known(code: str) -> bool:
@@ -44,3 +59,65 @@ def read(value: str) -> tuple[str | None, str | None]:
     if code not in offered():
         return None, f"language must be one of {', '.join(offered())} (or empty for {default()}), got {code[:20]!r}"
     return code, None
+
+
+def usable(code: str | None) -> str:
+    """A recorded language if the portal still offers it, else the default (a language taken off
+    PORTAL_LANGUAGES leaves its readers on the default, not on a catalogue no longer checked)."""
+    return code if code in offered() else default()
+
+
+def catalogue(code: str) -> Path:
+    return TRANSLATIONS / code / "LC_MESSAGES" / "messages.mo"
+
+
+def check_catalogues(codes: list[str]) -> None:
+    """Every offered language but the source one has a compiled catalogue (a missing one would show
+    English while claiming another language); one older than its .po is only warned about."""
+    for code in codes:
+        if code == SOURCE:
+            continue
+        compiled = catalogue(code)
+        source = compiled.with_suffix(".po")
+        if not compiled.exists():
+            hint = ("run `make translations` (pybabel compile -d translations)" if source.exists()
+                    else "it has no translation yet: see the README's \"Adding a language\"")
+            raise ConfigurationError(f"PORTAL_LANGUAGES: {code!r} has no compiled catalogue "
+                                     f"(translations/{code}/LC_MESSAGES/messages.mo); {hint}")
+        if source.exists() and source.stat().st_mtime > compiled.stat().st_mtime:
+            log.warning("%s is older than its .po: run `make translations`", compiled)
+
+
+def select() -> str:
+    """The language of a page: the one a view chose for its reader (a student's link page: see
+    `use`), else the signed-in staff member's setting, else the one picked with the switch, else
+    the browser's best offered match (Accept-Language), else the default."""
+    from flask_login import current_user
+
+    chosen = g.get("language")
+    if chosen:
+        return chosen
+    if not has_request_context():
+        return default()
+    account = getattr(current_user, "language", None) if current_user and current_user.is_authenticated else None
+    if account in offered():
+        return account
+    from flask import session
+
+    if session.get("language") in offered():
+        return session["language"]
+    return request.accept_languages.best_match(offered()) or default()
+
+
+def use(code: str | None) -> None:
+    """Show this request's page in `code` (a student's recorded language), unless the reader chose
+    another with the switch on this device."""
+    from flask import session
+
+    g.language = session.get("language") if session.get("language") in offered() else usable(code)
+
+
+def init_app(app: Flask) -> None:
+    check_catalogues(app.config["PORTAL_LANGUAGES"])
+    Babel(app, locale_selector=select, default_locale=SOURCE, default_timezone=app.config["PORTAL_TIMEZONE"],
+          default_translation_directories=str(TRANSLATIONS))

@@ -3,6 +3,7 @@ import time
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 from redis.exceptions import RedisError
@@ -90,6 +91,7 @@ def university_sign_in() -> list[tuple[str, str]]:
 
 def init_app(app: Flask) -> None:
     app.add_template_global(delivery_pause)
+    app.add_template_global(lambda: str(get_locale() or app.config["PORTAL_DEFAULT_LANGUAGE"]), "page_language")
     app.add_template_filter(lambda moment: timefmt.local_datetime(moment) if moment else "", "local_datetime")
     app.add_template_filter(lambda moment: timefmt.local_timestamp(moment) if moment else "", "local_timestamp")
     app.add_template_filter(lambda moment: timefmt.local_date(moment) if moment else "", "local_date")

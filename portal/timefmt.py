@@ -7,7 +7,9 @@ means its first occurrence (Python's fold=0), and is shown with its UTC offset.
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from flask import current_app, has_app_context
+from flask_babel import force_locale, gettext
 
 
 def portal_zone() -> ZoneInfo:
@@ -65,6 +67,23 @@ def zoned_time(moment: datetime) -> str:
     """For students and emails, who may be anywhere: "11:00 EAT"."""
     here = local(moment)
     return f"{here:%H:%M} {zone_name(here)}"
+
+
+def email_date(moment: datetime, language: str) -> str:
+    """A day in an email, for a reader of `language`: the seed's form in English ("2026-11-26");
+    in any other language its own long form, by Babel ("Alhamisi, 26 Novemba 2026", "jeudi 26
+    novembre 2026"), which no reader mistakes for another day."""
+    day = local(moment).date()
+    return day.isoformat() if language == "en" else format_date(day, "full", locale=language)
+
+
+def email_moment(moment: datetime, language: str) -> str:
+    """A day and time in an email ("2026-11-26 11:15 EAT"; "jeudi 26 novembre 2026 à 11:15 EAT"):
+    the time of day in 24 hours everywhere, with the zone, as students may be anywhere."""
+    with force_locale(language):
+        # TRANSLATORS: a day and a time of day, such as "2026-11-26 11:15 EAT"; keep {date} and {time}.
+        pattern = gettext("{date} {time}")
+    return pattern.format(date=email_date(moment, language), time=zoned_time(moment))
 
 
 def day_name(moment: datetime) -> str:

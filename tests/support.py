@@ -65,6 +65,8 @@ def env_for(app) -> dict:
         "REDIS_URL": config["REDIS_URL"],
         "RQ_QUEUE_NAME": config["RQ_QUEUE_NAME"],
         "PORTAL_TIMEZONE": config["PORTAL_TIMEZONE"],
+        "PORTAL_LANGUAGES": ",".join(config["PORTAL_LANGUAGES"]),
+        "PORTAL_DEFAULT_LANGUAGE": config["PORTAL_DEFAULT_LANGUAGE"],
         "MAIL_SERVER": config["MAIL_SERVER"],
         "MAIL_PORT": str(config["MAIL_PORT"]),
         "MAIL_DEFAULT_SENDER": config["MAIL_DEFAULT_SENDER"],

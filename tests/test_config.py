@@ -296,6 +296,7 @@ def test_saml_settings_are_checked_at_start_up(production_env, monkeypatch, tmp_
 @pytest.mark.parametrize("settings, message", [
     ({"PORTAL_LANGUAGES": "en,xx-bogus"}, "PORTAL_LANGUAGES: 'xx-bogus' is not a language code"),
     ({"PORTAL_LANGUAGES": "en,sw", "PORTAL_DEFAULT_LANGUAGE": "fr"}, "PORTAL_DEFAULT_LANGUAGE \\('fr'\\) must be one of"),
+    ({"PORTAL_LANGUAGES": "en,sw,de"}, "'de' has no compiled catalogue .*it has no translation yet"),
 ])
 def test_language_settings_are_checked_at_start_up(production_env, monkeypatch, settings, message):
     for name, value in settings.items():

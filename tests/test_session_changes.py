@@ -468,7 +468,7 @@ def test_the_start_up_check_knows_every_placeholder_an_email_has(app):
     service = DeliveryService.__new__(DeliveryService)
     service.base_url = "https://portal.example.edu"
     with app.app_context():
-        assert set(service._context(row)) == set(SAMPLE_EMAIL_CONTEXT)
+        assert set(service._context(row, "en")) == set(SAMPLE_EMAIL_CONTEXT)
 
 
 def test_the_cli_schedules_a_series(cli, app, people):

@@ -1,7 +1,8 @@
 """The emails students get, built by the standard library from their two templates.
 
 Each kind (invitation, changed, cancelled) has a `.txt` and an `.html` template rendered
-from one context; `build` puts both in an `email.message.EmailMessage`
+from one context, in the recipient's language (`force_locale`: the templates and the subject
+are gettext message ids, see `portal.languages`); `build` puts both in an `email.message.EmailMessage`
 (multipart/alternative, UTF-8, quoted-printable) under the `SMTP` policy, which encodes
 non-ASCII names and subjects (RFC 2047) and folds long headers. An address whose local
 part is not ASCII can only travel with SMTPUTF8: that message uses the `SMTPUTF8` policy,
@@ -25,17 +26,21 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 
 # What each kind of email says (see EmailKind): its templates (.txt and .html) and subject.
-# The invitation's subject is EMAIL_SUBJECT_TEMPLATE (by default the seed's).
-# Staff accounts' emails (portal.staff.account_emails) are built the same way.
+# The invitation's subject is EMAIL_SUBJECT_TEMPLATE when it is set (in every language: it is the
+# university's own), else the seed's, translated. Staff accounts' emails (portal.staff.account_emails)
+# are built the same way.
 TEMPLATES = {"invitation": "emails/attendance_notification", "changed": "emails/session_changed",
              "cancelled": "emails/session_cancelled", "staff_invitation": "emails/staff_invitation",
              "password_reset": "emails/password_reset"}
-SUBJECTS = {"changed": "Session changed: {course_name} on {session_date}",
-            "cancelled": "Session cancelled: {course_name} on {session_date}",
-            "staff_invitation": "Your account on the attendance portal: choose your password",
-            "password_reset": "Reset your password for the attendance portal"}
+SUBJECTS = {"invitation": _l("Attendance Session Created: {course_name}"),
+            "changed": _l("Session changed: {course_name} on {session_date}"),
+            "cancelled": _l("Session cancelled: {course_name} on {session_date}"),
+            "staff_invitation": _l("Your account on the attendance portal: choose your password"),
+            "password_reset": _l("Reset your password for the attendance portal")}
 
 # The placeholders every template and subject can use, with sample values (to check a subject template).
 SAMPLE_EMAIL_CONTEXT = {
@@ -85,15 +90,18 @@ class AttendanceEmail:
 
 
 def build(recipient: str, name: str, context: dict, message_id: str, sender: str | None = None,
-          kind: str = "invitation") -> AttendanceEmail:
-    """The email for one student: both templates of its kind rendered from the same context.
-    Raises BadHeaderError when a header (the name, the subject) would hold a line break."""
+          kind: str = "invitation", language: str | None = None) -> AttendanceEmail:
+    """The email for one recipient: both templates of its kind rendered from the same context, in
+    `language` (the portal's default when None). Raises BadHeaderError when a header (the name,
+    the subject) would hold a line break."""
     app = current_app
     sender = sender or app.config["MAIL_DEFAULT_SENDER"]
     env = app.jinja_env
-    text = env.get_template(f"{TEMPLATES[kind]}.txt").render(context)
-    html = env.get_template(f"{TEMPLATES[kind]}.html").render(context)
-    subject = subject_line(SUBJECTS.get(kind) or app.config["EMAIL_SUBJECT_TEMPLATE"], context)
+    with force_locale(language or app.config["PORTAL_DEFAULT_LANGUAGE"]):
+        text = env.get_template(f"{TEMPLATES[kind]}.txt").render(context)
+        html = env.get_template(f"{TEMPLATES[kind]}.html").render(context)
+        own = app.config["EMAIL_SUBJECT_TEMPLATE"] if kind == "invitation" else None
+        subject = subject_line(own or str(SUBJECTS[kind]), context)
 
     ascii_recipient = ascii_address(recipient)
     envelope_to = ascii_recipient or recipient

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
-from portal import link_window
+from portal import languages, link_window
 from portal.database import utcnow
 from portal.delivery import control, messages, pause, queueing, relays
 from portal.delivery.batch import Batch, Driver, Email
@@ -43,7 +43,7 @@ from portal.models import EmailKind
 from portal.models import NotificationStatus as Status
 from portal.repositories import EmailNotificationRepository
 from portal.services.email_sender_service import EmailSenderService
-from portal.timefmt import local_date, local_datetime, local_time, zoned_time
+from portal.timefmt import email_date, email_moment, local_datetime, local_time, zoned_time
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +148,10 @@ class DeliveryService:
         if email.message is not None and email.built_for == lane.name:
             return True
         row = email.row
+        language = languages.usable(row.language)
         try:
             message, problem = lane.builder.prepare({
-                "recipient_email": row.email, "context": self._context(row),
+                "recipient_email": row.email, "context": self._context(row, language), "language": language,
                 "name": f"{row.first_name} {row.last_name}".strip(), "message_id": row.message_id, "kind": row.kind})
             if message is not None:
                 message.as_bytes()
@@ -168,18 +169,19 @@ class DeliveryService:
         email.message, email.built_for = message, lane.name
         return True
 
-    def _context(self, row) -> dict:
+    def _context(self, row, language: str) -> dict:
+        """The email's placeholders, its days and times written for a reader of `language`."""
         opens = link_window.opens(row.starts_at)
         return {
             "student_first_name": row.first_name,
             "course_name": row.course_name,
             "course_code": row.course_code,
-            "session_date": local_date(row.starts_at),
+            "session_date": email_date(row.starts_at, language),
             "start_time": local_time(row.starts_at),
             "end_time": zoned_time(row.ends_at),
             "attendance_link": f"{self.base_url}/attendance?token={row.token}",
-            "token_expiry": f"{local_date(row.token_expires_at)} {zoned_time(row.token_expires_at)}",
-            "link_opens": f"{local_date(opens)} {zoned_time(opens)}",
+            "token_expiry": email_moment(row.token_expires_at, language),
+            "link_opens": email_moment(opens, language),
             "radius_m": row.radius_m,
             "location_required": row.latitude is not None,
             "scan_required": row.require_id_scan,

@@ -136,6 +136,7 @@ class EmailNotificationRepository:
                 User.email,
                 User.first_name,
                 User.last_name,
+                StudentProfile.language,
                 AttendanceSession.starts_at,
                 AttendanceSession.ends_at,
                 AttendanceSession.radius_m,

@@ -46,9 +46,9 @@ class EmailSenderService:
         )
 
     def build_message(self, recipient_email: str, context: dict, message_id: str | None = None,
-                      name: str = "", kind: str = "invitation") -> messages.AttendanceEmail:
+                      name: str = "", kind: str = "invitation", language: str | None = None) -> messages.AttendanceEmail:
         return messages.build(recipient_email, name, context, message_id or messages.new_message_id(self.domain),
-                              self.sender, kind)
+                              self.sender, kind, language)
 
     def send_attendance_notification(self, recipient_email: str, context: dict) -> bool:
         summary = self.send_bulk_emails([{"recipient_email": recipient_email, "context": context}])
@@ -98,7 +98,7 @@ class EmailSenderService:
             return None, permanent(f"Invalid email address: {exc}")
         try:
             message = self.build_message(address, email["context"], email.get("message_id"), email.get("name", ""),
-                                         email.get("kind", "invitation"))
+                                         email.get("kind", "invitation"), email.get("language"))
         except messages.BadHeaderError:
             return None, permanent("Refused to send: a header contains a line break")
         return message, None

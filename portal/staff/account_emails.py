@@ -13,13 +13,14 @@ from datetime import timedelta
 from flask import current_app
 from redis.exceptions import RedisError
 
+from portal import languages
 from portal.auth.access import STAFF
 from portal.database import utcnow
 from portal.delivery import pause, queueing, relays
 from portal.delivery.oauth import AccessTokens
 from portal.services.email_sender_service import EmailSenderService
 from portal.staff import accounts, password_links
-from portal.timefmt import local_date, zoned_time
+from portal.timefmt import email_moment
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,9 @@ def send(purpose: str, email: str) -> str:
     base = current_app.config["PORTAL_BASE_URL"].rstrip("/")
     link = f"{base}/password/reset?token={password_links.make(user, purpose)}"
     expires = utcnow() + timedelta(seconds=password_links.LIFETIMES[purpose])
+    language = languages.usable(getattr(user, "language", None))
     context = {"first_name": user.first_name, "link": link, "email": user.email,
-               "expires": f"{local_date(expires)} {zoned_time(expires)}",
+               "expires": email_moment(expires, language),
                "days": password_links.LIFETIMES[purpose] // 86400, "portal": base}
     problems = []
     redis = queueing.get_redis()
@@ -59,7 +61,7 @@ def send(purpose: str, email: str) -> str:
         sender = EmailSenderService(relay, relay.sender, timeout=current_app.config["MAIL_TIMEOUT_SECONDS"],
                                     tokens=AccessTokens.for_relay(relay))
         sender.send_bulk_emails([{"recipient_email": user.email, "name": user.full_name, "context": context,
-                                  "kind": KINDS[purpose]}], on_result=lambda _, result: results.append(result))
+                                  "kind": KINDS[purpose], "language": language}], on_result=lambda _, result: results.append(result))
         if results and results[0].sent:
             log.info("%s email sent to %s through %s", purpose, user.email, relay)
             return f"sent through {relay}"
