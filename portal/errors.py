@@ -4,6 +4,8 @@ choose a status."""
 import logging
 
 from flask import Flask, g, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -31,16 +33,16 @@ from portal.extensions import db, login_manager
 log = logging.getLogger(__name__)
 
 TITLES = {
-    400: "This request could not be understood",
-    403: "You do not have access to this page",
-    404: "Page not found",
-    405: "That action is not allowed here",
-    409: "Already done",
-    410: "This link no longer works",
-    413: "The file is too large",
-    429: "Too many requests",
-    500: "Something went wrong on our side",
-    503: "The service is unavailable",
+    400: _l("This request could not be understood"),
+    403: _l("You do not have access to this page"),
+    404: _l("Page not found"),
+    405: _l("That action is not allowed here"),
+    409: _l("Already done"),
+    410: _l("This link no longer works"),
+    413: _l("The file is too large"),
+    429: _l("Too many requests"),
+    500: _l("Something went wrong on our side"),
+    503: _l("The service is unavailable"),
 }
 
 # Every domain error that can reach a view, and its status; the page shows its message.
@@ -79,8 +81,8 @@ def wants_json() -> bool:
 
 # What a student reads instead of the staff wording, for errors that are not the link's own.
 STUDENT_MESSAGES = {
-    400: "This page was open for too long or could not be read. Open the link from your email again.",
-    429: "Too many attempts from this device. Wait a minute, then try again.",
+    400: _l("This page was open for too long or could not be read. Open the link from your email again."),
+    429: _l("Too many attempts from this device. Wait a minute, then try again."),
 }
 
 
@@ -94,7 +96,8 @@ def render_error(status: int, message: str | None = None, *, server_fault: bool 
     """`server_fault`: an unexpected error, or the database failing; the page then does
     without the database (see _without_the_database). `refusal`: why a student's link was
     refused, for their page's way forward."""
-    title = TITLES.get(status, "Error")
+    title = str(TITLES.get(status) or _("Error"))
+    message = str(message) if message else None  # a lazily translated text, worded in the page's language now
     if server_fault:
         _without_the_database()
     if wants_json():
@@ -131,8 +134,8 @@ def _database_unavailable(exc: Exception) -> bool:
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        return render_error(400, _for_the_reader(400, "The form was missing its security token or it had expired. "
-                                                      "Go back, reload the page and try again."))
+        return render_error(400, _for_the_reader(400, _("The form was missing its security token or it had "
+                                                        "expired. Go back, reload the page and try again.")))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -148,16 +151,17 @@ def init_app(app: Flask) -> None:
     def changed_meanwhile(exc):
         """A change written over a session someone else changed a moment before (its version moved)."""
         db.session.rollback()
-        return render_error(DOMAIN_ERRORS[ConflictError], "This was changed by someone else a moment ago. "
-                                                          "Reload the page, check it, and try again.")
+        return render_error(DOMAIN_ERRORS[ConflictError], _("This was changed by someone else a moment ago. "
+                                                            "Reload the page, check it, and try again."))
 
     @app.errorhandler(InternalServerError)
     def server_error(exc):
+        _without_the_database()  # before any text is worded: choosing its language may load the signed-in user
         original = exc.original_exception
         if original is not None and _database_unavailable(original):
             log.warning("database unavailable on %s %s: %s", request.method, request.path,
                         str(original).splitlines()[0][:200])
-            return render_error(503, "The database is not answering. Please try again in a minute.",
+            return render_error(503, _("The database is not answering. Please try again in a minute."),
                                 server_fault=True)
         log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
-        return render_error(500, "The error has been logged. Please try again in a moment.", server_fault=True)
+        return render_error(500, _("The error has been logged. Please try again in a moment."), server_fault=True)

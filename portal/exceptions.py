@@ -10,13 +10,15 @@ class InvalidTokenError(EmailNotificationError):
 
 
 class ExpiredTokenError(EmailNotificationError):
-    """Token has expired; `expired_at` says when and `session_id` for which session (known only
-    for a correctly signed token)."""
+    """Token has expired; `expired_at` says when, `session_id` for which session and
+    `student_profile_id` whose it was (known only for a correctly signed token)."""
 
-    def __init__(self, message: str = "Token has expired", expired_at=None, session_id: int | None = None):
+    def __init__(self, message: str = "Token has expired", expired_at=None, session_id: int | None = None,
+                 student_profile_id: int | None = None):
         super().__init__(message)
         self.expired_at = expired_at
         self.session_id = session_id
+        self.student_profile_id = student_profile_id
 
 
 class InvalidTokenExpiryError(EmailNotificationError):

@@ -15,8 +15,9 @@ import re
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import Babel
+from flask import Flask, current_app, g, has_request_context, request, session, url_for
+from flask_babel import Babel, get_locale, refresh
+from flask_login import current_user
 
 from portal.exceptions import ConfigurationError
 
@@ -67,17 +68,13 @@ def usable(code: str | None) -> str:
     return code if code in offered() else default()
 
 
-def catalogue(code: str) -> Path:
-    return TRANSLATIONS / code / "LC_MESSAGES" / "messages.mo"
-
-
-def check_catalogues(codes: list[str]) -> None:
+def check_catalogues(codes: list[str], directory: Path) -> None:
     """Every offered language but the source one has a compiled catalogue (a missing one would show
     English while claiming another language); one older than its .po is only warned about."""
     for code in codes:
         if code == SOURCE:
             continue
-        compiled = catalogue(code)
+        compiled = directory / code / "LC_MESSAGES" / "messages.mo"
         source = compiled.with_suffix(".po")
         if not compiled.exists():
             hint = ("run `make translations` (pybabel compile -d translations)" if source.exists()
@@ -90,20 +87,16 @@ def check_catalogues(codes: list[str]) -> None:
 
 def select() -> str:
     """The language of a page: the one a view chose for its reader (a student's link page: see
-    `use`), else the signed-in staff member's setting, else the one picked with the switch, else
-    the browser's best offered match (Accept-Language), else the default."""
-    from flask_login import current_user
-
+    `use`), else the signed-in staff member's setting, else the one picked with the switch on this
+    device, else the browser's best offered match (Accept-Language), else the default."""
     chosen = g.get("language")
     if chosen:
         return chosen
     if not has_request_context():
         return default()
-    account = getattr(current_user, "language", None) if current_user and current_user.is_authenticated else None
+    account = getattr(current_user, "language", None) if current_user.is_authenticated else None
     if account in offered():
         return account
-    from flask import session
-
     if session.get("language") in offered():
         return session["language"]
     return request.accept_languages.best_match(offered()) or default()
@@ -111,13 +104,44 @@ def select() -> str:
 
 def use(code: str | None) -> None:
     """Show this request's page in `code` (a student's recorded language), unless the reader chose
-    another with the switch on this device."""
-    from flask import session
+    another with the switch on this device; a student with none (or one no longer offered) gets
+    the browser's choice, as any visitor."""
+    if code in offered() and session.get("language") not in offered():
+        g.language = code
 
-    g.language = session.get("language") if session.get("language") in offered() else usable(code)
+
+def remember_choice() -> None:
+    """`?lang=xx`, the switch's links: this device reads the portal in xx from now on (kept in the
+    signed session cookie; a staff member's own setting on /account still comes first). First, the
+    request forgets any language chosen before it: a request inside an app context already pushed
+    (a test's, a CLI's) shares its `g`."""
+    g.pop("language", None)
+    refresh()
+    code = request.args.get("lang")
+    if code in offered():
+        session["language"] = code
+
+
+def language_links(endpoint: str | None = None, **values) -> list[dict]:
+    """The switch: each offered language, named in itself, linking to this page in it (`endpoint`
+    and `values` for a page answered to a POST, whose address cannot be opened again)."""
+    if len(offered()) < 2:
+        return []
+    if endpoint is None and request.endpoint and request.method == "GET":
+        endpoint, values = request.endpoint, {**request.args.to_dict(), **(request.view_args or {})}
+    current = str(get_locale())
+    links = []
+    for code in offered():
+        href = url_for(endpoint, **{**values, "lang": code}) if endpoint else f"{request.path}?lang={code}"
+        links.append({"code": code, "name": name(code), "href": href, "current": code == current})
+    return links
 
 
 def init_app(app: Flask) -> None:
-    check_catalogues(app.config["PORTAL_LANGUAGES"])
-    Babel(app, locale_selector=select, default_locale=SOURCE, default_timezone=app.config["PORTAL_TIMEZONE"],
-          default_translation_directories=str(TRANSLATIONS))
+    """Flask-Babel, reading the catalogues in translations/ (BABEL_TRANSLATION_DIRECTORIES: tests
+    point it at a pseudo-language's)."""
+    directory = app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    check_catalogues(app.config["PORTAL_LANGUAGES"], Path(directory))
+    Babel(app, locale_selector=select, default_locale=SOURCE, default_timezone=app.config["PORTAL_TIMEZONE"])
+    app.before_request(remember_choice)
+    app.add_template_global(language_links)

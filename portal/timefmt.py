@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from flask import current_app, has_app_context
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, get_locale, gettext
 
 
 def portal_zone() -> ZoneInfo:
@@ -87,8 +87,9 @@ def email_moment(moment: datetime, language: str) -> str:
 
 
 def day_name(moment: datetime) -> str:
-    """"Thu 26 Nov": the day a student recognises (the year is this one, or next week's)."""
-    return local(moment).strftime("%a %-d %b")
+    """"Thu 26 Nov" ("jeu. 26 nov.", "Alhamisi 26 Nov"): the day a student recognises (the year is
+    this one, or next week's), in the page's language."""
+    return format_date(local(moment).date(), "EEE d MMM", locale=get_locale() or "en")
 
 
 def local_timestamp(moment: datetime) -> str:

@@ -17,6 +17,8 @@ import hmac
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from portal import link_window
@@ -53,7 +55,7 @@ from portal.services.jwt_service import JWTTokenService
 from portal.students import card_codes
 from portal.timefmt import day_name, zoned_time
 
-LOCATION_UNREADABLE = "Your location could not be read. Please try again."
+LOCATION_UNREADABLE = _l("Your location could not be read. Please try again.")
 
 
 @dataclass
@@ -98,6 +100,18 @@ class AttendanceService:
         self.jwt = jwt_service
         self.now = clock
 
+    def language_of(self, token: str) -> str | None:
+        """The recorded language of the link's student (an expired link's too), so that every page
+        the link leads to, refusals included, is in it; None when the link names no student we know."""
+        try:
+            profile_id = self.jwt.decode_token(token)["student_profile_id"]
+        except ExpiredTokenError as exc:
+            profile_id = exc.student_profile_id
+        except InvalidTokenError:
+            return None
+        profile = get(StudentProfile, profile_id) if profile_id else None
+        return profile.language if profile is not None else None
+
     def check(self, token: str) -> Ticket:
         """Raise an AttendanceError saying why, unless the link can be used now."""
         try:
@@ -106,28 +120,27 @@ class AttendanceService:
             session = get(AttendanceSession, exc.session_id) if exc.session_id else None
             if session is not None and session.cancelled:
                 raise _cancelled(session) from None
-            which = f" for {session.course.course_name} on {day_name(session.starts_at)}" if session else ""
-            when = f" at {zoned_time(exc.expired_at)}" if exc.expired_at else ""
-            raise LinkExpiredError(f"This link{which} expired{when}.", session) from None
+            raise LinkExpiredError(_expired(session, exc.expired_at), session) from None
         except InvalidTokenError:
-            raise LinkNotValidError("This link is not valid. Open the link from your most recent email.") from None
+            raise LinkNotValidError(_("This link is not valid. Open the link from your most recent email.")) from None
         session = get(AttendanceSession, payload["session_id"])
         if session is None:
-            raise LinkTargetGoneError("This session no longer exists.")
+            raise LinkTargetGoneError(_("This session no longer exists."))
         profile = get(StudentProfile, payload["student_profile_id"])
         if profile is None:
-            raise LinkTargetGoneError("This student account no longer exists.", session)
+            raise LinkTargetGoneError(_("This student account no longer exists."), session)
         if not (profile.is_active and profile.user.is_active):
-            raise AttendanceRefusedError("This student account is not active. Please speak to your lecturer.", session)
+            raise AttendanceRefusedError(_("This student account is not active. Please speak to your lecturer."),
+                                         session)
         self._still_stands(token, session, profile)
         existing = self._existing(session.id, profile.id)
         if existing is not None:
             raise _already_recorded(session, existing)
         opens, now = link_window.opens(session.starts_at), self.now()
         if now < opens:
-            raise NotOpenYetError(f"{session.course.course_name} opens for attendance on "
-                                  f"{day_name(opens)} at {zoned_time(opens)}.", session, opens,
-                                  (opens - now).total_seconds())
+            raise NotOpenYetError(_("%(course)s opens for attendance on %(day)s at %(time)s.",
+                                    course=session.course.course_name, day=day_name(opens), time=zoned_time(opens)),
+                                  session, opens, (opens - now).total_seconds())
         return Ticket(session, profile)
 
     def record(self, token: str, latitude: float | None, longitude: float | None,
@@ -172,19 +185,25 @@ class AttendanceService:
         if not session.has_location:
             return Where()
         if fix.latitude is None or fix.longitude is None:
-            raise DetailsMissingError("Your location is needed to confirm attendance for this session. "
-                                      "Allow location access for this page and try again.", session)
+            raise DetailsMissingError(_("Your location is needed to confirm attendance for this session. "
+                                        "Allow location access for this page and try again."), session)
         distance = haversine_m(fix.latitude, fix.longitude, session.latitude, session.longitude)
         verdict = position.judge(distance, fix.accuracy, session.radius_m,
                                  current_app.config["ATTENDANCE_MAX_ACCURACY_METRES"])
-        about = f"You are about {round(distance)} m from the session location"
         if verdict == Verdict.TOO_ROUGH:
-            raise TooRoughError(f"{about}, but your phone's position is only known to ±{round(fix.accuracy)} m: "
-                                "turn on precise location, step near a window, and try again.", session)
+            raise TooRoughError(_("You are about %(distance)s m from the session location, but your phone's "
+                                  "position is only known to ±%(accuracy)s m: turn on precise location, step near a "
+                                  "window, and try again.", distance=round(distance), accuracy=round(fix.accuracy)),
+                                session)
         if verdict == Verdict.TOO_FAR:
-            known = f" (your phone's position is known to ±{round(fix.accuracy)} m)" if fix.accuracy is not None else ""
-            raise TooFarError(f"{about}{known}. You need to be within {session.radius_m} m to confirm: "
-                              "move closer to the room and try again.", session)
+            if fix.accuracy is None:
+                raise TooFarError(_("You are about %(distance)s m from the session location. You need to be within "
+                                    "%(radius)s m to confirm: move closer to the room and try again.",
+                                    distance=round(distance), radius=session.radius_m), session)
+            raise TooFarError(_("You are about %(distance)s m from the session location (your phone's position is "
+                                "known to ±%(accuracy)s m). You need to be within %(radius)s m to confirm: move "
+                                "closer to the room and try again.", distance=round(distance),
+                                accuracy=round(fix.accuracy), radius=session.radius_m), session)
         return Where(distance, uncertain=verdict == Verdict.UNCERTAIN)
 
     @staticmethod
@@ -193,13 +212,13 @@ class AttendanceService:
             return CardCheck.NOT_REQUIRED
         if id_scan:
             if not card_codes.matches(id_scan, ticket.profile.card_code):
-                raise NotYourCardError("This is not your student card. Scan your own card, or choose "
-                                       "“Can't scan?” below and your lecturer will check.", ticket.session)
+                raise NotYourCardError(_("This is not your student card. Scan your own card, or choose "
+                                         "“Can't scan?” below and your lecturer will check."), ticket.session)
             return CardCheck.SCANNED
         if without_card:
             return CardCheck.NOT_SCANNED
-        raise DetailsMissingError("This session needs your student card scanned. Tap the button and show your "
-                                  "card's QR code to the camera, or choose “Can't scan?”.", ticket.session)
+        raise DetailsMissingError(_("This session needs your student card scanned. Tap the button and show your "
+                                    "card's QR code to the camera, or choose “Can't scan?”."), ticket.session)
 
     @staticmethod
     def _still_stands(token: str, session: AttendanceSession, profile: StudentProfile) -> None:
@@ -208,12 +227,12 @@ class AttendanceService:
             raise _cancelled(session)
         notification = EmailNotificationRepository().of_student(session.id, profile.id)
         if notification is None or notification.status == NotificationStatus.WITHDRAWN:
-            raise LinkWithdrawnError(f"This link no longer works: {session.course.course_name} on "
-                                     f"{day_name(session.starts_at)} is no longer on your list. If you are in "
-                                     "this class, speak to your lecturer.", session)
+            raise LinkWithdrawnError(_("This link no longer works: %(course)s on %(day)s is no longer on your list. "
+                                       "If you are in this class, speak to your lecturer.",
+                                       course=session.course.course_name, day=day_name(session.starts_at)), session)
         if not hmac.compare_digest(notification.token.encode(), token.encode()):
-            raise LinkWithdrawnError(f"This session was changed; use the newest email about "
-                                     f"{session.course.course_name}.", session, next_step="newest_email")
+            raise LinkWithdrawnError(_("This session was changed; use the newest email about %(course)s.",
+                                       course=session.course.course_name), session, next_step="newest_email")
 
     @staticmethod
     def _existing(session_id: int, profile_id: int) -> AttendanceRecord | None:
@@ -221,12 +240,27 @@ class AttendanceService:
 
 
 def _cancelled(session: AttendanceSession) -> LinkWithdrawnError:
-    return LinkWithdrawnError(f"This session was cancelled: {session.course.course_name} on "
-                              f"{day_name(session.starts_at)} at {zoned_time(session.starts_at)} will not take place.",
-                              session)
+    return LinkWithdrawnError(_("This session was cancelled: %(course)s on %(day)s at %(time)s will not take place.",
+                                course=session.course.course_name, day=day_name(session.starts_at),
+                                time=zoned_time(session.starts_at)), session)
+
+
+def _expired(session: AttendanceSession | None, expired_at) -> str:
+    """What an expired link says: for which class and when, as far as the link tells."""
+    if session is None:
+        return _("This link expired at %(time)s.", time=zoned_time(expired_at)) if expired_at else \
+            _("This link expired.")
+    course, day = session.course.course_name, day_name(session.starts_at)
+    if expired_at is None:
+        return _("This link for %(course)s on %(day)s expired.", course=course, day=day)
+    return _("This link for %(course)s on %(day)s expired at %(time)s.", course=course, day=day,
+             time=zoned_time(expired_at))
 
 
 def _already_recorded(session: AttendanceSession, existing: AttendanceRecord | None) -> AlreadyRecordedError:
-    when = f" at {zoned_time(existing.recorded_at)}" if existing else ""
-    return AlreadyRecordedError(f"Attendance already recorded{when} for {session.course.course_name} "
-                                f"on {day_name(session.starts_at)}.", session)
+    course, day = session.course.course_name, day_name(session.starts_at)
+    if existing is None:
+        return AlreadyRecordedError(_("Attendance already recorded for %(course)s on %(day)s.", course=course,
+                                      day=day), session)
+    return AlreadyRecordedError(_("Attendance already recorded at %(time)s for %(course)s on %(day)s.",
+                                  time=zoned_time(existing.recorded_at), course=course, day=day), session)

@@ -1,8 +1,11 @@
-"""The student's side: open the emailed link, then confirm. No sign-in: the link is the proof."""
+"""The student's side: open the emailed link, then confirm. No sign-in: the link is the proof.
+Every page here, refusals included, is in the link's student's language (or the one they chose
+with the page's switch)."""
 import hashlib
 
 from flask import current_app, render_template, request
 
+from portal import languages
 from portal.attendance import bp
 from portal.attendance.confirmation import LOCATION_UNREADABLE, AttendanceService, Fix
 from portal.errors import status_of
@@ -26,6 +29,12 @@ def _per_link() -> str:
 
 per_client = limiter.limit(lambda: current_app.config["ATTENDANCE_RATE_LIMIT"])
 per_link = limiter.limit(lambda: current_app.config["ATTENDANCE_TOKEN_RATE_LIMIT"], key_func=_per_link)
+
+
+@bp.before_request
+def in_the_students_language() -> None:
+    """After the rate limits (the limiter checks first), before any message is worded."""
+    languages.use(_service().language_of(_token()))
 
 
 @bp.route("/attendance", methods=["GET"])
@@ -54,7 +63,7 @@ def confirm():
     except TryAgainError as refusal:
         return render_template("attendance/confirm.html", ticket=ticket, token=token, refusal=refusal), \
             status_of(refusal)
-    return render_template("attendance/recorded.html", record=record)
+    return render_template("attendance/recorded.html", record=record, token=token)
 
 
 def _number(value: str | None) -> float | None:

@@ -1,7 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SubmitField
+from wtforms import EmailField, PasswordField, SelectField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from portal import languages
 from portal.staff.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 # The length a new password must have (staff.accounts checks it again: the command line has no form).
@@ -22,6 +23,17 @@ class ChangePasswordForm(FlaskForm):
     confirm_password = PasswordField("New password again", validators=[
         DataRequired(), EqualTo("new_password", "The two new passwords are not the same")])
     submit = SubmitField("Change password")
+
+
+class LanguageForm(FlaskForm):
+    """A staff member's language for the portal's pages and their account emails; empty: the browser's."""
+    language = SelectField("Language", choices=[])
+    submit = SubmitField("Save language")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.language.choices = [("", "My browser's language")] + [
+            (code, languages.name(code)) for code in languages.offered()]
 
 
 class ForgotPasswordForm(FlaskForm):

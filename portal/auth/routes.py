@@ -6,7 +6,7 @@ from flask_login import current_user, login_user, logout_user
 from portal import audit
 from portal.auth import bp, oidc, saml, sign_in, university
 from portal.auth.access import staff_required
-from portal.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
+from portal.auth.forms import ChangePasswordForm, ForgotPasswordForm, LanguageForm, LoginForm, ResetPasswordForm
 from portal.errors import status_of
 from portal.exceptions import SignInRefusedError, ValidationError
 from portal.extensions import csrf, limiter
@@ -180,7 +180,23 @@ def account():
             flash("Password changed. You stay signed in here; every other sign-in of your account has ended.",
                   "success")
             return redirect(url_for(".account"), 303)
-    return form_page("auth/account.html", form)
+    return form_page("auth/account.html", form, language_form=LanguageForm(language=current_user.language or ""))
+
+
+@bp.route("/account/language", methods=["POST"])
+@staff_required
+def account_language():
+    """Staff choose the language of their pages and account emails (empty: the browser's)."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        try:
+            accounts.choose_language(current_user, form.language.data)
+        except ValidationError as exc:
+            exc.apply_to(form)
+        else:
+            flash("Language saved.", "success")
+            return redirect(url_for(".account"), 303)
+    return form_page("auth/account.html", ChangePasswordForm(formdata=None), language_form=form)
 
 
 @bp.route("/")

@@ -29,6 +29,9 @@ class User(UserMixin, db.Model):
     # Part of the id in every session cookie (see get_id): raising it ends every session
     # signed in before, server-side, even a copied cookie.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
+    # The language a staff member chose on /account (one of PORTAL_LANGUAGES); None: the browser's.
+    # (A student's is on their profile: StudentProfile.language.)
+    language: Mapped[str | None] = mapped_column(String(16))
 
     student_profile: Mapped["StudentProfile | None"] = relationship(back_populates="user")
 

@@ -93,10 +93,12 @@ class JWTTokenService:
     def _expired(token: str, key: str) -> ExpiredTokenError:
         """When a correctly signed token expired, and for which session, so a student can be told."""
         claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"verify_exp": False})
-        exp, session_id = claims.get("exp"), claims.get("session_id")
+        exp = claims.get("exp")
+        session_id, profile_id = (claim if isinstance(claim, int) and 1 <= claim <= MAX_ID else None
+                                  for claim in (claims.get("session_id"), claims.get("student_profile_id")))
         return ExpiredTokenError(
             "Token has expired", expired_at=datetime.fromtimestamp(exp, timezone.utc) if isinstance(exp, int) else None,
-            session_id=session_id if isinstance(session_id, int) and 1 <= session_id <= MAX_ID else None)
+            session_id=session_id, student_profile_id=profile_id)
 
     def validate_token(self, token: str) -> bool:
         try:

@@ -5,7 +5,7 @@ Problems are keyed by the admin form's field names, so a page shows each next to
 and the command line prints them on one line."""
 from email_validator import EmailNotValidError, validate_email
 
-from portal import audit
+from portal import audit, languages
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Role, User
@@ -111,6 +111,15 @@ def change_own_password(user: User, current: str, new: str) -> None:
     if errors:
         raise ValidationError(errors)
     set_user_password(user, new, by=user)
+
+
+def choose_language(user: User, code: str | None) -> None:
+    """A staff member's own language (None: their browser's), for the pages and their account emails."""
+    code, problem = languages.read(code or "")
+    if problem:
+        raise ValidationError({"language": problem})
+    user.language = code
+    db.session.commit()
 
 
 def unlock(user_id: int, by: User) -> User:

@@ -3,9 +3,12 @@
 // jsQR: no picture ever leaves the phone, only the code), then read the phone's position
 // with its accuracy. Whatever fails (no permission, no camera, a dark room) says so and
 // offers Try again; "Can't scan?" confirms without the card, still with the position where
-// one is needed. The "not open yet" page: its button works from the opening time.
+// one is needed. The "not open yet" page: its button works from the opening time. What they
+// say comes from the page (#attendance-texts), in the page's language.
 (function () {
   "use strict";
+  var texts = document.getElementById("attendance-texts");
+  var TEXTS = texts ? JSON.parse(texts.textContent) : {};
   // "Opens at 16:55": the button works from then, counted by the server's clock (the phone's may be off).
   var waitForm = document.getElementById("wait-form");
   if (waitForm) {
@@ -16,12 +19,12 @@
       var left = Math.ceil((opensAt - Date.now()) / 1000);
       if (left <= 0) {
         openButton.disabled = false;
-        waitStatus.textContent = "It is open now: tap the button.";
+        waitStatus.textContent = TEXTS.open_now;
         return;
       }
       openButton.disabled = true;
       var minutes = Math.ceil(left / 60);
-      var words = left <= 60 ? "Opens in less than a minute." : minutes <= 120 ? "Opens in " + minutes + " minutes." : "";
+      var words = left <= 60 ? TEXTS.opens_soon : minutes <= 120 ? TEXTS.opens_in.replace("{minutes}", minutes) : "";
       if (waitStatus.textContent !== words) { waitStatus.textContent = words; }  // a live region: change it only when it says something new
       window.setTimeout(tick, 1000);
     };
@@ -55,7 +58,7 @@
     problem.textContent = message;
     problem.classList.remove("d-none");
     button.disabled = false;
-    button.textContent = "Try again";
+    button.textContent = TEXTS.try_again;
     busy = false;
   }
 
@@ -73,10 +76,10 @@
   function locate(then) {
     if (!needsLocation) { then(); return; }
     if (!("geolocation" in navigator)) {
-      fail("This browser cannot share your location, which this session needs. Open the link in your phone's main browser.");
+      fail(TEXTS.no_geolocation);
       return;
     }
-    working("Finding your location…");
+    working(TEXTS.finding_location);
     var best = null, finished = false, watch = null, timer = null;
     function finish() {
       if (finished) { return; }
@@ -92,7 +95,7 @@
       if (finished) { return; }
       if (!best || position.coords.accuracy < best.coords.accuracy) { best = position; }
       if (best.coords.accuracy <= goodEnough) { finish(); return; }
-      working("Your position is rough (\u00b1" + Math.round(best.coords.accuracy) + " m): waiting a few seconds for a better one…");
+      working(TEXTS.rough_position.replace("{accuracy}", Math.round(best.coords.accuracy)));
       if (timer === null) { timer = window.setTimeout(finish, ROUGH_WAIT_MS); }
     }, function (error) {
       if (finished) { return; }
@@ -100,9 +103,9 @@
       finished = true;
       navigator.geolocation.clearWatch(watch);
       if (error.code === error.PERMISSION_DENIED) {
-        fail("Location access is blocked. Allow location for this site in your browser settings, then tap Try again.");
+        fail(TEXTS.location_blocked);
       } else {
-        fail("Your location could not be found. Check that location services are on, then tap Try again.");
+        fail(TEXTS.location_not_found);
       }
     }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 0 });
   }
@@ -134,9 +137,7 @@
       light = brightness(frame.data);
     }
     if (Date.now() > deadline) {
-      fail(light !== null && light < 40
-        ? "It is too dark to read your card. Move to better light, then tap Try again, or use \u201cCan't scan?\u201d below."
-        : "No card could be read. Hold the QR code flat and steady, a hand's width from the camera, then tap Try again, or use \u201cCan't scan?\u201d below.");
+      fail(light !== null && light < 40 ? TEXTS.too_dark : TEXTS.no_card_read);
       return;
     }
     window.setTimeout(function () { look(deadline, then); }, 120);
@@ -145,27 +146,27 @@
   function scan(then) {
     if (!needsScan) { then(); return; }
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.jsQR) {
-      fail("This browser cannot use the camera here. Open the link in your phone's main browser, or use \u201cCan't scan?\u201d below.");
+      fail(TEXTS.no_camera_api);
       return;
     }
-    working("Starting the camera…");
+    working(TEXTS.starting_camera);
     navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } }, audio: false })
       .then(function (camera) {
         stream = camera;
         video.srcObject = camera;
         scanner.classList.remove("d-none");
-        scanStatus.textContent = "Hold the QR code on your student card in front of the camera.";
-        working("Looking for your card…");
+        scanStatus.textContent = TEXTS.hold_card;
+        working(TEXTS.looking_for_card);
         return video.play();
       })
       .then(function () { look(Date.now() + SCAN_SECONDS * 1000, then); })
       .catch(function (error) {
         if (error && (error.name === "NotAllowedError" || error.name === "SecurityError")) {
-          fail("Camera access is blocked. Allow the camera for this site in your browser settings, then tap Try again, or use \u201cCan't scan?\u201d below.");
+          fail(TEXTS.camera_blocked);
         } else if (error && (error.name === "NotFoundError" || error.name === "OverconstrainedError")) {
-          fail("No camera was found on this device. Use \u201cCan't scan?\u201d below.");
+          fail(TEXTS.no_camera);
         } else {
-          fail("The camera could not be started. Close any other app using it, then tap Try again, or use \u201cCan't scan?\u201d below.");
+          fail(TEXTS.camera_failed);
         }
       });
   }

@@ -1,0 +1,130 @@
+"""Every text a reader meets goes through the catalogue (issue 26): the portal in a pseudo-
+language (tests/pseudo_locale.py: each text as itself in [[…]]), and every page and email is
+read for words outside the brackets that are not data. A text written straight into a template
+or a message in the code shows up here, with where it was found."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from portal import languages
+from portal.delivery import messages
+from portal.extensions import db
+from portal.models import AttendanceSession, Course, Program, StudentProfile, User
+from portal.sessions.changes import cancel_sessions
+from portal.timefmt import email_date, email_moment
+from tests import pseudo_locale
+from tests.factories import link_for, make_session, make_students
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture(scope="module")
+def pseudo_catalogues(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("pseudo")
+    pseudo_locale.build(directory)
+    return directory
+
+
+@pytest.fixture
+def app_config(app_config, pseudo_catalogues):
+    """The portal in the pseudo-language by default (English still offered, as the switch shows)."""
+    return {**app_config, "PORTAL_LANGUAGES": ["en", pseudo_locale.CODE],
+            "PORTAL_DEFAULT_LANGUAGE": pseudo_locale.CODE, "BABEL_TRANSLATION_DIRECTORIES": str(pseudo_catalogues)}
+
+
+def data_values() -> set[str]:
+    """What the pages show that is the university's data: names, codes, rooms, addresses."""
+    values = {languages.name(code) for code in languages.offered()}
+    for user in db.session.query(User):
+        values |= {user.first_name, user.last_name, user.email}
+    for course in db.session.query(Course):
+        values |= {course.course_name, course.course_code}
+    for program in db.session.query(Program):
+        values |= {program.name, program.code} | {stream.name for stream in program.streams}
+    for session in db.session.query(AttendanceSession):
+        values |= {session.room} if session.room else set()
+    for profile in db.session.query(StudentProfile):
+        values |= {profile.student_number}
+    return {value for value in values if value}
+
+
+def assert_all_translatable(pages: dict[str, str]) -> None:
+    data = data_values()
+    found = {label: words for label, html in pages.items()
+             if (words := pseudo_locale.untranslated(pseudo_locale.visible_text(html), data))}
+    assert not found, "text outside the catalogue:\n" + "\n".join(f"{label}: {' '.join(words)[:300]}"
+                                                                   for label, words in found.items())
+
+
+def test_the_pseudo_language_shows_text_outside_the_catalogue():
+    """The check itself: a bracketed text passes, a bare word does not, data is left alone."""
+    assert pseudo_locale.untranslated("[[Hi [[Amina]],]] 10:00 EAT Data Structures", {"Data Structures"}) == []
+    assert pseudo_locale.untranslated("[[Try again]] Cancel", set()) == ["Cancel"]
+
+
+def test_the_students_pages(app, client, people):
+    course, lecturer = people["course"], people["lecturer"]
+    pages = {}
+
+    def student(session):
+        return make_students(course.program, 1, prefix=f"p{session.id}-")[0]
+
+    # the confirm page, with the position check and the card scan; a refusal; the recorded page
+    located = make_session(course, starts_in=timedelta(minutes=-1), latitude=-1.28, longitude=36.81, room="LT 2",
+                           require_id_scan=True, lecturer=lecturer)
+    profile = student(located)
+    token = link_for(app, located, profile)
+    pages["confirm"] = client.get(f"/attendance?token={token}").get_data(as_text=True)
+    pages["too far"] = client.post("/attendance", data={"token": token, "latitude": "-1.0", "longitude": "36.81",
+                                                        "accuracy": "5", "without_card": "1"}).get_data(as_text=True)
+    pages["too rough"] = client.post("/attendance", data={
+        "token": token, "latitude": "-1.2803", "longitude": "36.81", "accuracy": "900", "without_card": "1"}
+    ).get_data(as_text=True)
+    pages["no location"] = client.post("/attendance", data={"token": token}).get_data(as_text=True)
+    pages["not your card"] = client.post("/attendance", data={"token": token, "latitude": "-1.28", "longitude": "36.81",
+                                                              "accuracy": "5", "id_scan": "someone else"}
+                                         ).get_data(as_text=True)
+    pages["recorded, flagged"] = client.post("/attendance", data={
+        "token": token, "latitude": "-1.2803", "longitude": "36.81", "accuracy": "40", "without_card": "1"}
+    ).get_data(as_text=True)
+    assert "[[Attendance recorded]]" in pages["recorded, flagged"]
+    pages["already recorded"] = client.get(f"/attendance?token={token}").get_data(as_text=True)
+
+    later = make_session(course, starts_in=timedelta(minutes=30), lecturer=lecturer)
+    pages["not open yet"] = client.get(f"/attendance?token={link_for(app, later, student(later))}").get_data(
+        as_text=True)
+    cancelled = make_session(course, starts_in=timedelta(minutes=-1), lecturer=lecturer)
+    cancelled_token = link_for(app, cancelled, student(cancelled))
+    cancel_sessions([cancelled], lecturer, notify_students=False)
+    pages["cancelled"] = client.get(f"/attendance?token={cancelled_token}").get_data(as_text=True)
+    pages["not valid"] = client.get("/attendance?token=nonsense").get_data(as_text=True)
+    assert_all_translatable(pages)
+
+
+def test_the_confirm_pages_script_texts(app, client, people):
+    import json
+    import re
+
+    session = make_session(people["course"], starts_in=timedelta(minutes=-1), lecturer=people["lecturer"])
+    token = link_for(app, session, make_students(people["course"].program, 1)[0])
+    html = client.get(f"/attendance?token={token}").get_data(as_text=True)
+    texts = json.loads(re.search(r'id="attendance-texts">(.*?)</script>', html).group(1))
+    assert texts and all(pseudo_locale.untranslated(text, set()) == [] for text in texts.values()), texts
+
+
+@pytest.mark.parametrize("kind", sorted(messages.TEMPLATES))
+def test_every_email(app, people, kind):
+    moment = datetime(2026, 11, 26, 7, tzinfo=timezone.utc)
+    language = pseudo_locale.CODE
+    context = {**messages.SAMPLE_EMAIL_CONTEXT, "location_required": True, "scan_required": True,
+               "session_date": email_date(moment, language), "token_expiry": email_moment(moment, language),
+               "link_opens": email_moment(moment, language), "expires": email_moment(moment, language),
+               "first_name": "Amina", "email": "amina@example.edu", "link": "https://portal.example.edu/x",
+               "days": 7, "portal": "https://portal.example.edu"}
+    built = messages.build("amina@example.edu", "Amina Otieno", context, "<1@example.edu>", kind=kind,
+                           language=language)
+    parts = {part.get_content_type(): part.get_content() for part in built.message.iter_parts()}
+    data = {"Amina", "Data Structures", "CS201", "LT 2"}
+    assert pseudo_locale.untranslated(str(built.message["Subject"]), data) == []
+    assert pseudo_locale.untranslated(parts["text/plain"], data) == []
+    assert pseudo_locale.untranslated(pseudo_locale.visible_text(parts["text/html"]), data) == []
