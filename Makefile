@@ -27,7 +27,7 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $
 
 ## make translations-extract: gather the texts to translate from the code and templates into translations/messages.pot
 translations-extract: $(STAMP)
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --add-comments=TRANSLATORS: \
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k _plural:1,2 --add-comments=TRANSLATORS: \
 		--sort-by-file --no-wrap --project="Attendance Notifications Portal" -o translations/messages.pot .
 
 ## make translations-update: extract, then bring every language's catalogue up to date (new texts empty, changed ones fuzzy)

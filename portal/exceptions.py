@@ -50,10 +50,11 @@ class ValidationError(Exception):
     """
 
     def __init__(self, errors: list[str] | str | dict[str, str]):
-        self.fields = dict(errors) if isinstance(errors, dict) else {}
+        # Each message as text now, in the request's language (a lazily translated one is not a str).
+        self.fields = {name: str(message) for name, message in errors.items()} if isinstance(errors, dict) else {}
         if isinstance(errors, dict):
-            errors = list(errors.values())
-        self.errors = [errors] if isinstance(errors, str) else list(errors)
+            errors = list(self.fields.values())
+        self.errors = [str(error) for error in errors] if isinstance(errors, (list, tuple)) else [str(errors)]
         super().__init__("; ".join(self.errors))
 
     def apply_to(self, form) -> None:

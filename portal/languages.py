@@ -28,6 +28,18 @@ SOURCE = "en"  # the language of the message ids: it needs no catalogue
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 
+def N_(text: str) -> str:
+    """Marks a text for the catalogue (`make translations-extract`) where it is only defined; it is
+    translated where it is shown (`gettext(text, **values)`), and used as written where English is
+    the rule (CSV files, the audit trail)."""
+    return text
+
+
+def english(text: str, **values) -> str:
+    """A marked text as written, its placeholders filled: the `say` of texts kept in English."""
+    return text % values if values else text
+
+
 def known(code: str) -> bool:
     """A language code Babel knows (the portal's dates and numbers are written by it)."""
     if not CODE.match(code or ""):

@@ -8,6 +8,7 @@ the column's length limit, instead of failing far from where it was typed.
 """
 import re
 
+from flask_babel import gettext as _
 from sqlalchemy.orm import InstrumentedAttribute
 
 # C0 and C1 controls (tab, CR, LF, NUL, DEL…), line and paragraph separators, unpaired
@@ -22,18 +23,18 @@ def max_length(column: InstrumentedAttribute) -> int:
 
 def control_problem(label: str, value: str) -> str | None:
     if CONTROL_CHARACTERS.search(value):
-        return f"{label} must not contain control characters such as line breaks or tabs"
+        return _("%(label)s must not contain control characters such as line breaks or tabs", label=label)
     return None
 
 
 def name_problem(label: str, value: str, limit: int) -> str | None:
     """Why `value` (already stripped) cannot be the `label`, or None if it can."""
     if not value:
-        return f"{label} is required"
+        return _("%(label)s is required", label=label)
     if problem := control_problem(label, value):
         return problem
     if len(value) > limit:
-        return f"{label} must be at most {limit} characters"
+        return _("%(label)s must be at most %(limit)s characters", label=label, limit=limit)
     return None
 
 

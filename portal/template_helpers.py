@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from redis.exceptions import RedisError
@@ -16,6 +17,25 @@ from portal.register.devices import device_label
 
 STATUS_STYLES = {"pending": "secondary", "sending": "info", "sent": "success", "failed": "danger",
                  "waiting": "secondary", "queued": "info", "done": "success"}
+
+# What a page calls the codes it stores (statuses, roles), in the page's language: `{{ code|word }}`.
+WORDS = {
+    "pending": _l("pending"), "sending": _l("sending"), "sent": _l("sent"), "failed": _l("failed"),
+    "withdrawn": _l("withdrawn"), "not_emailed": _l("not emailed"), "waiting": _l("waiting"), "queued": _l("queued"),
+    "done": _l("done"), "present": _l("present"), "late": _l("late"), "excused": _l("excused"),
+    "absent": _l("absent"), "admin": _l("admin"), "lecturer": _l("lecturer"), "student": _l("student"),
+    "accepted": _l("accepted"), "rejected": _l("rejected"), "scanned": _l("scanned"),
+    "not_scanned": _l("not scanned"), "permanent": _l("permanent"), "transient": _l("transient"),
+    "throttled": _l("throttled"), "slow down": _l("slow down"), "login refused": _l("login refused"),
+    "tls failed": _l("tls failed"), "unreachable": _l("unreachable"), "error": _l("error"),
+    # the student fields a sync preview names
+    "first name": _l("first name"), "last name": _l("last name"), "email": _l("email"), "program": _l("program"),
+    "stream": _l("stream"), "active": _l("active"), "card code": _l("card code"), "language": _l("language"),
+}
+
+
+def word(code) -> str:
+    return str(WORDS.get(code, code)) if code is not None else ""
 
 
 def url_with(**changes) -> str:
@@ -91,11 +111,13 @@ def university_sign_in() -> list[tuple[str, str]]:
 
 def init_app(app: Flask) -> None:
     app.add_template_global(delivery_pause)
+    app.add_template_filter(word, "word")
     app.add_template_global(lambda: str(get_locale() or app.config["PORTAL_DEFAULT_LANGUAGE"]), "page_language")
     app.add_template_filter(lambda moment: timefmt.local_datetime(moment) if moment else "", "local_datetime")
     app.add_template_filter(lambda moment: timefmt.local_timestamp(moment) if moment else "", "local_timestamp")
     app.add_template_filter(lambda moment: timefmt.local_date(moment) if moment else "", "local_date")
-    app.add_template_filter(device_label, "device_label")
+    app.add_template_filter(lambda agent: device_label(agent) or (str(_l("Unknown device")) if agent else ""),
+                            "device_label")
     app.add_template_filter(lambda moment: timefmt.local_time(moment) if moment else "", "local_time")
     app.add_template_filter(lambda moment: timefmt.zoned_time(moment) if moment else "", "zoned_time")
     app.add_template_filter(lambda moment: timefmt.day_name(moment) if moment else "", "day_name")

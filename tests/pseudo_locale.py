@@ -41,8 +41,9 @@ def build(directory: Path) -> Path:
 
 
 class _Text(HTMLParser):
-    """What a reader sees or hears of a page: its text (not scripts or styles) and the
-    attributes read aloud or shown (aria-label, title, placeholder, alt, a button's value)."""
+    """What a reader sees or hears of a page: its text (not scripts or styles, nor code: file
+    headers, commands, Message-IDs) and the attributes read aloud or shown (aria-label, title,
+    placeholder, alt, a button's value)."""
 
     SPOKEN = ("aria-label", "title", "placeholder", "alt")
 
@@ -51,7 +52,7 @@ class _Text(HTMLParser):
         self.parts, self._hidden = [], 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "code"):
             self._hidden += 1
         values = dict(attrs)
         self.parts += [values[name] for name in self.SPOKEN if values.get(name)]
@@ -59,7 +60,7 @@ class _Text(HTMLParser):
             self.parts.append(values["value"])
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "code"):
             self._hidden -= 1
 
     def handle_data(self, data):

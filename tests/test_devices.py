@@ -19,7 +19,7 @@ IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/60
     ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 "
      "Edg/120.0.0.0", "Windows · Edge"),
     ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:121.0) Gecko/20100101 Firefox/121.0", "Mac · Firefox"),
-    ("PhoneBrowser/1.0", "Unknown device"),
+    ("PhoneBrowser/1.0", ""),  # the page says "Unknown device", in its language
     ("", ""),
     (None, ""),
 ])

@@ -5,12 +5,25 @@ or a message in the code shows up here, with where it was found."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from portal import languages
-from portal.delivery import messages
+from portal.delivery import messages, relays
 from portal.extensions import db
-from portal.models import AttendanceSession, Course, Program, StudentProfile, User
+from portal.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    AuditEvent,
+    Course,
+    DeliveryAttempt,
+    EmailNotification,
+    Program,
+    StudentProfile,
+    User,
+)
+from portal.register.devices import device_label
 from portal.sessions.changes import cancel_sessions
+from portal.students import card_codes
 from portal.timefmt import email_date, email_moment
 from tests import pseudo_locale
 from tests.factories import link_for, make_session, make_students
@@ -33,8 +46,14 @@ def app_config(app_config, pseudo_catalogues):
 
 
 def data_values() -> set[str]:
-    """What the pages show that is the university's data: names, codes, rooms, addresses."""
+    """What the pages show that is the university's data (names, codes, rooms, addresses), or a
+    record kept as it was written (a relay's reply, a delivery note, an audit entry's details, a
+    pause's reason, a device's name)."""
     values = {languages.name(code) for code in languages.offered()}
+    values |= set(db.session.scalars(select(EmailNotification.last_error).where(EmailNotification.last_error.is_not(None))))
+    values |= set(db.session.scalars(select(DeliveryAttempt.detail).where(DeliveryAttempt.detail.is_not(None))))
+    for event in db.session.query(AuditEvent):
+        values |= {event.subject or "", event.details or "", event.actor_label or ""}
     for user in db.session.query(User):
         values |= {user.first_name, user.last_name, user.email}
     for course in db.session.query(Course):
@@ -44,12 +63,14 @@ def data_values() -> set[str]:
     for session in db.session.query(AttendanceSession):
         values |= {session.room} if session.room else set()
     for profile in db.session.query(StudentProfile):
-        values |= {profile.student_number}
+        values |= {profile.student_number, card_codes.masked(profile.card_code)}
+    for record in db.session.query(AttendanceRecord):
+        values |= set(device_label(record.user_agent).split(" · ")) | {record.user_agent or ""}
     return {value for value in values if value}
 
 
-def assert_all_translatable(pages: dict[str, str]) -> None:
-    data = data_values()
+def assert_all_translatable(pages: dict[str, str], codes: frozenset = frozenset()) -> None:
+    data = data_values() | set(codes)
     found = {label: words for label, html in pages.items()
              if (words := pseudo_locale.untranslated(pseudo_locale.visible_text(html), data))}
     assert not found, "text outside the catalogue:\n" + "\n".join(f"{label}: {' '.join(words)[:300]}"
@@ -128,3 +149,13 @@ def test_every_email(app, people, kind):
     assert pseudo_locale.untranslated(str(built.message["Subject"]), data) == []
     assert pseudo_locale.untranslated(parts["text/plain"], data) == []
     assert pseudo_locale.untranslated(pseudo_locale.visible_text(parts["text/html"]), data) == []
+
+
+def test_every_staff_page(app, client, auth, people):
+    """Every page of tests/every_page.py (each role, each error state, the flashes after each action)."""
+    from tests.every_page import every_page
+
+    pages = every_page(app, client, auth, people)
+    # Codes and records, not words: the register's letters, the sync file's new student, relay names.
+    codes = {"P", "L", "E", "A", "New", "One", "S9"} | {relay.name for relay in relays.configured()}
+    assert_all_translatable(pages, codes)

@@ -20,7 +20,7 @@ def test_without_a_choice_the_browser_decides(client, auth, people):
 def test_a_chosen_language_beats_the_browser_and_can_be_undone(client, auth, people):
     auth.login("lecturer@example.edu")
     account = client.get("/account").get_data(as_text=True)
-    assert 'value="">My browser&#39;s language</option>' in account
+    assert re.search(r"value=\"\">My browser(&#39;|')s language</option>", account)
     assert '<option value="sw">Kiswahili</option>' in account
 
     saved = client.post("/account/language", data={"language": "sw"}, headers={"Accept-Language": "fr"})

@@ -21,10 +21,10 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
 def texts_in_the_code() -> set[str]:
     with open(ROOT / "babel.cfg") as mapping:
         method_map, options_map = parse_mapping_cfg(mapping)
-    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "_plural": (1, 2)}
     found = set()
     for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map, options_map, keywords=keywords):
-        found.update(message if isinstance(message, tuple) else [message])
+        found.add(message)  # a singular and plural pair is one entry, as in the catalogue
     return found
 
 
@@ -33,8 +33,12 @@ def catalogue(path: Path):
         return read_po(po)
 
 
-def placeholders(text: str) -> list[str]:
-    return sorted(a or b for a, b in PLACEHOLDER.findall(text))
+def placeholders(text: str | tuple) -> list[str]:
+    """The placeholders of a text (of each form of a plural, which must all agree)."""
+    forms = text if isinstance(text, tuple) else (text,)
+    found = {tuple(sorted(a or b for a, b in PLACEHOLDER.findall(form) if (a or b) != "num")) for form in forms}
+    assert len(found) == 1, f"the forms of {text!r} have different placeholders"
+    return list(found.pop())
 
 
 def test_swahili_and_french_ship():
@@ -44,16 +48,17 @@ def test_swahili_and_french_ship():
 def test_the_template_lists_every_text_and_no_other():
     template = {message.id for message in catalogue(TRANSLATIONS / "messages.pot") if message.id}
     code = texts_in_the_code()
-    assert not code - template, f"run `make translations-update`: not in messages.pot: {sorted(code - template)[:5]}"
-    assert not template - code, f"run `make translations-update`: gone from the code: {sorted(template - code)[:5]}"
+    assert not code - template, f"run `make translations-update`: not in messages.pot: {sorted(code - template, key=str)[:5]}"
+    assert not template - code, f"run `make translations-update`: gone from the code: {sorted(template - code, key=str)[:5]}"
 
 
 @pytest.mark.parametrize("language", SHIPPED)
 def test_every_text_is_translated_and_none_is_fuzzy(language):
     translated = catalogue(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po")
     entries = {message.id: message for message in translated if message.id}
-    missing = sorted(text for text in texts_in_the_code() if text not in entries or not entries[text].string)
-    fuzzy = sorted(message.id for message in entries.values() if message.fuzzy)
+    missing = sorted((text for text in texts_in_the_code() if text not in entries or not all(
+        entries[text].string if isinstance(text, tuple) else [entries[text].string])), key=str)
+    fuzzy = sorted((message.id for message in entries.values() if message.fuzzy), key=str)
     assert not missing, f"{language}: {len(missing)} texts not translated, such as {missing[:3]}"
     assert not fuzzy, f"{language}: {len(fuzzy)} fuzzy (check and clear the flag), such as {fuzzy[:3]}"
     assert not translated.fuzzy, f"{language}: the catalogue's header is marked fuzzy: nothing would compile"

@@ -1,5 +1,6 @@
 """The audit page: what admins did (and lecturers, to their sessions), newest first, filtered."""
 from flask import request
+from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from portal import audit
@@ -14,9 +15,9 @@ COMMAND_LINE = "cli"
 @bp.route("/audit")
 def audit_log():
     form = AuditFilterForm(request.args)
-    form.action.choices = [SelectChoice("", "Every action")] + [SelectChoice(k, v) for k, v in audit.ACTIONS.items()]
+    form.action.choices = [SelectChoice("", _("Every action"))] + [SelectChoice(k, v) for k, v in audit.ACTIONS.items()]
     actors = audit.actors()
-    form.actor.choices = [SelectChoice("", "Anyone"), SelectChoice(COMMAND_LINE, "The command line")] + [
+    form.actor.choices = [SelectChoice("", _("Anyone")), SelectChoice(COMMAND_LINE, _("The command line"))] + [
         SelectChoice(str(u.id), f"{u.full_name} ({u.email})") for u in actors]
     pagination = audit.page(form.action.data or None, record_id(form.actor.data), form.actor.data == COMMAND_LINE,
                             *form.bounds, page_arg()) if form.validate() else None

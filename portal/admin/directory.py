@@ -1,5 +1,6 @@
 """Admin edits of programs, streams, courses and staff passwords: one small page each."""
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -15,7 +16,8 @@ from portal.staff import accounts
 
 
 def flash_changes(label: str, changes: list[str]) -> None:
-    flash(f"{label}: " + ("; ".join(changes) if changes else "nothing changed") + ".", "success")
+    """'Course CS201: name "A" → "B".' (the changes as the audit trail records them)."""
+    flash(f"{label}: " + ("; ".join(changes) if changes else _("nothing changed")) + ".", "success")
 
 
 def _edit_page(form, title: str, save, back: str, current_label: str):
@@ -36,18 +38,18 @@ def edit_program(program_id: int):
     program = get_or_404(Program, program_id)
     form = ProgramEditForm(data={"code": program.code, "name": program.name, "active": program.is_active}
                            if request.method == "GET" else None)
-    return _edit_page(form, f"Edit program {program.code}", lambda: catalog.edit_program(
+    return _edit_page(form, _("Edit program %(code)s", code=program.code), lambda: catalog.edit_program(
         program, form.code.data, form.name.data, form.active.data, current_user), url_for(".programs"),
-        f"Program {program.code}")
+        _("Program %(code)s", code=program.code))
 
 
 @bp.route("/streams/<id:stream_id>/edit", methods=["GET", "POST"])
 def edit_stream(stream_id: int):
     stream = get_or_404(Stream, stream_id)
     form = StreamEditForm(data={"name": stream.name, "active": stream.is_active} if request.method == "GET" else None)
-    title = f"Edit stream {stream.name} of {stream.program.code}"
+    title = _("Edit stream %(name)s of %(program)s", name=stream.name, program=stream.program.code)
     return _edit_page(form, title, lambda: catalog.edit_stream(
-        stream, form.name.data, form.active.data, current_user), url_for(".programs"), f"Stream {stream.name}")
+        stream, form.name.data, form.active.data, current_user), url_for(".programs"), _("Stream %(name)s", name=stream.name))
 
 
 @bp.route("/courses/<id:course_id>", methods=["GET", "POST"])
@@ -61,7 +63,7 @@ def course(course_id: int):
                                 "lecturers": [user.id for user in assigned]} if request.method == "GET" else None)
     form.program_code.choices = [SelectChoice(p.code, f"{p.code} — {p.name}") for p in all_programs()]
     form.lecturers.choices = [SelectChoice(user.id, f"{user.full_name} ({user.email})"
-                                           + ("" if user.is_active else ", deactivated"))
+                                           + ("" if user.is_active else _(", deactivated")))
                               for user in repository.assignable(keep={user.id for user in assigned})]
     if form.validate_on_submit():
         try:
@@ -70,7 +72,7 @@ def course(course_id: int):
         except ValidationError as exc:
             exc.apply_to(form)
         else:
-            flash_changes(f"Course {course.course_code}", changes)
+            flash_changes(_("Course %(code)s", code=course.course_code), changes)
             return redirect(url_for(".courses"), 303)
     return form_page("admin/course.html", form, course=course)
 
@@ -91,6 +93,6 @@ def staff_password(user_id: int):
 
     def save() -> list[str]:
         accounts.set_user_password(user, form.new_password.data, by=current_user)
-        return ["new password set; every session signed in with the old one has ended"]
+        return [_("new password set; every session signed in with the old one has ended")]
 
-    return _edit_page(form, f"Set a new password for {user.full_name}", save, url_for(".staff"), user.full_name)
+    return _edit_page(form, _("Set a new password for %(name)s", name=user.full_name), save, url_for(".staff"), user.full_name)

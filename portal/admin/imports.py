@@ -1,6 +1,8 @@
 """The student import page: `add` imports at once (all rows or none); `sync` shows what would
 change and applies it only when the admin confirms (portal.students.sync)."""
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.admin import bp
@@ -27,7 +29,7 @@ def import_page():
         except ValidationError as exc:
             problems = exc.errors
         else:
-            flash(f"Imported {created} students.", "success")
+            flash(ngettext("Imported %(num)s student.", "Imported %(num)s students.", created), "success")
             return redirect(url_for(".import_page"))
     return form_page("admin/import.html", form, problems=problems)
 
@@ -45,7 +47,7 @@ def confirm_import():
     token = request.form.get("token", "")
     if request.form.get("action") == "cancel":
         sync.cancel_preview(token)
-        flash("Sync cancelled; nothing changed.", "info")
+        flash(_("Sync cancelled; nothing changed."), "info")
         return redirect(url_for(".import_page"), 303)
     try:
         plan = sync.apply_preview(token, request.form.get("fingerprint", ""), current_user)
@@ -54,5 +56,5 @@ def confirm_import():
                                changed_since=True), status_of(changed)
     except ValidationError as exc:  # the students or programs changed so that a row no longer fits
         return form_page("admin/import.html", ImportForm(), problems=exc.errors)
-    flash(f"Sync done: {sync.summary(plan)}.", "success")
+    flash(_("Sync done: %(summary)s.", summary=sync.summary(plan, gettext)), "success")
     return redirect(url_for(".students"), 303)

@@ -1,5 +1,7 @@
 """Admin pages: programs and streams, courses, staff accounts, student import and cards, the queue."""
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
+from flask_babel import gettext as _
 from flask_login import current_user
 from redis.exceptions import RedisError
 from wtforms import SelectChoice
@@ -41,11 +43,11 @@ def programs():
         if program_form.submit.data and program_form.validate():
             program = catalog.create_program(program_form.code.data, program_form.name.data,
                                              (program_form.streams.data or "").split(","))
-            flash(f"Program {program.code} added.", "success")
+            flash(_("Program %(code)s added.", code=program.code), "success")
             return redirect(url_for(".programs"))
         if stream_form.submit.data and stream_form.validate():
             stream = catalog.add_stream(stream_form.program_id.data, stream_form.name.data)
-            flash(f"Stream {stream.name} added to {stream.program.code}.", "success")
+            flash(_("Stream %(name)s added to %(program)s.", name=stream.name, program=stream.program.code), "success")
             return redirect(url_for(".programs"))
     except ValidationError as exc:
         exc.apply_to(program_form if program_form.submit.data else stream_form)
@@ -63,7 +65,7 @@ def courses():
         except ValidationError as exc:
             exc.apply_to(form)
         else:
-            flash(f"Course {course.course_code} added.", "success")
+            flash(_("Course %(code)s added.", code=course.course_code), "success")
             return redirect(url_for(".courses"))
     repository = CatalogRepository()
     return form_page("admin/courses.html", form, courses=repository.courses(), lecturers=repository.lecturer_names())
@@ -80,11 +82,11 @@ def staff():
             exc.apply_to(form)
         else:
             if account_emails.enqueue(password_links.INVITATION, user.email):
-                flash(f"Account for {user.email} created; an invitation to choose a password is on its way to them.",
-                      "success")
+                flash(_("Account for %(email)s created; an invitation to choose a password is on its way to them.",
+                        email=user.email), "success")
             else:
-                flash(f"Account for {user.email} created, but the invitation could not be queued: "
-                      "send it again from this page in a moment.", "warning")
+                flash(_("Account for %(email)s created, but the invitation could not be queued: send it again from "
+                        "this page in a moment.", email=user.email), "warning")
             return redirect(url_for(".staff"))
     return form_page("admin/staff.html", form, accounts=accounts.staff_by_name())
 
@@ -99,9 +101,9 @@ def invite_staff(user_id: int):
     purpose = password_links.RESET if user.password_hash else password_links.INVITATION
     if account_emails.enqueue(purpose, user.email):
         audit.record_now(current_user, "staff.invite", user.email, f"{purpose} link emailed")
-        flash(f"A link to choose a password is on its way to {user.email}.", "success")
+        flash(_("A link to choose a password is on its way to %(email)s.", email=user.email), "success")
     else:
-        flash(queueing.QUEUE_DOWN, "warning")
+        flash(str(queueing.QUEUE_DOWN), "warning")
     return redirect(url_for(".staff"), 303)
 
 
@@ -113,7 +115,8 @@ def set_staff_active(user_id: int):
     except ValidationError as exc:
         flash(exc.errors[0], "danger")
     else:
-        flash(f"{user.email} is now {'active' if active else 'deactivated'}.", "success")
+        flash(_("%(email)s is now active.", email=user.email) if active else
+              _("%(email)s is now deactivated.", email=user.email), "success")
     return redirect(url_for(".staff"))
 
 
@@ -125,9 +128,9 @@ def unlock_staff(user_id: int):
     except ValidationError as exc:
         flash(exc.one_line(), "danger")
     except RedisError:
-        flash("The queue (Redis) is not reachable: the account cannot be unlocked now.", "danger")
+        flash(_("The queue (Redis) is not reachable: the account cannot be unlocked now."), "danger")
     else:
-        flash(f"{user.email} can sign in again: its failed sign-ins are forgotten.", "success")
+        flash(_("%(email)s can sign in again: its failed sign-ins are forgotten.", email=user.email), "success")
     return redirect(url_for(".staff"))
 
 
@@ -147,35 +150,41 @@ def queue():
 def queue_resume():
     """Resume every relay, or the one named in the form's `relay`."""
     relay = request.form.get("relay") or None
-    what = f"Delivery through {relay}" if relay else "Delivery"
     try:
         queued = control.resume_by_hand(current_user, relay)
     except RedisError:
-        flash(f"The queue (Redis) is not reachable: {what[0].lower() + what[1:]} cannot be resumed now.", "danger")
+        flash(_("The queue (Redis) is not reachable: delivery through %(relay)s cannot be resumed now.", relay=relay)
+              if relay else _("The queue (Redis) is not reachable: delivery cannot be resumed now."), "danger")
     except ValidationError as exc:
-        flash(f"Not resumed: {exc.one_line()}", "danger")
+        flash(_("Not resumed: %(reason)s", reason=exc.one_line()), "danger")
     else:
         if queued is None:
-            flash(f"{what} was not paused (someone resumed it a moment ago).", "info")
+            flash(_("Delivery through %(relay)s was not paused (someone resumed it a moment ago).", relay=relay)
+                  if relay else _("Delivery was not paused (someone resumed it a moment ago)."), "info")
+        elif relay:
+            flash(ngettext("Delivery through %(relay)s resumed; %(num)s waiting email queued.",
+                           "Delivery through %(relay)s resumed; %(num)s waiting emails queued.", queued, relay=relay),
+                  "success")
         else:
-            flash(f"{what} resumed; {queued} waiting email{'s' if queued != 1 else ''} queued.", "success")
+            flash(ngettext("Delivery resumed; %(num)s waiting email queued.",
+                           "Delivery resumed; %(num)s waiting emails queued.", queued), "success")
     return redirect(url_for(".queue"))
 
 
 @bp.route("/queue/pause", methods=["POST"])
 def queue_pause():
     """Pause every relay, or the one named in the form's `relay` (the others carry its share)."""
-    reason = (request.form.get("reason") or "").strip()[:200] or "Paused by an admin"
+    reason = (request.form.get("reason") or "").strip()[:200] or _("Paused by an admin")
     relay = request.form.get("relay") or None
     try:
         control.pause_by_hand(current_user, reason, relay)
     except RedisError:
-        flash("The queue (Redis) is not reachable: delivery cannot be paused now.", "danger")
+        flash(_("The queue (Redis) is not reachable: delivery cannot be paused now."), "danger")
     except ValidationError as exc:
-        flash(f"Not paused: {exc.one_line()}", "danger")
+        flash(_("Not paused: %(reason)s", reason=exc.one_line()), "danger")
     else:
-        flash(f"Delivery through {relay} paused: the other relays carry its emails until you resume it." if relay
-              else "Delivery paused. Emails wait, and keep their attempts, until you resume.", "warning")
+        flash(_("Delivery through %(relay)s paused: the other relays carry its emails until you resume it.", relay=relay)
+              if relay else _("Delivery paused. Emails wait, and keep their attempts, until you resume."), "warning")
     return redirect(url_for(".queue"))
 
 
@@ -183,9 +192,10 @@ def queue_pause():
 def queue_sweep():
     summary = control.sweep_by_hand(current_user)
     if summary["queue_reachable"]:
-        flash(f"Sweep done: {describe(summary)}.", "success")
+        flash(_("Sweep done: %(summary)s.", summary=describe(summary, gettext)), "success")
     else:
-        flash(f"Sweep done: {describe(summary)}. Nothing could be queued. {queueing.QUEUE_DOWN}", "warning")
+        flash(_("Sweep done: %(summary)s. Nothing could be queued.", summary=describe(summary, gettext)) + " "
+              + str(queueing.QUEUE_DOWN), "warning")
     return redirect(url_for(".queue"))
 
 
@@ -204,7 +214,7 @@ def new_card(profile_id: int):
     profile = get_or_404(StudentProfile, profile_id)
     if request.method == "POST":
         code = card_codes.reissue(profile, by=current_user)
-        flash(f"{profile.user.full_name} has a new card code, ending {card_codes.masked(code)}. "
-              "Their old card no longer scans; print their new card below.", "success")
+        flash(_("%(name)s has a new card code, ending %(code)s. Their old card no longer scans; print their new card "
+                "below.", name=profile.user.full_name, code=card_codes.masked(code)), "success")
         return redirect(url_for(".cards", program_id=profile.program_id, _anchor=f"card-{profile.id}"), 303)
     return render_template("admin/new_card.html", profile=profile, masked=card_codes.masked)

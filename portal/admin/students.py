@@ -2,6 +2,7 @@
 from types import SimpleNamespace
 
 from flask import redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -29,8 +30,8 @@ def _stream_choices(programs) -> list[SelectChoice]:
 def students():
     programs = all_programs()
     form = StudentFilterForm(request.args)
-    form.program_id.choices = [SelectChoice("", "All programs")] + [SelectChoice(str(p.id), p.code) for p in programs]
-    form.stream_id.choices = [SelectChoice("", "All streams")] + _stream_choices(programs)
+    form.program_id.choices = [SelectChoice("", _("All programs"))] + [SelectChoice(str(p.id), p.code) for p in programs]
+    form.stream_id.choices = [SelectChoice("", _("All streams"))] + _stream_choices(programs)
     valid = form.validate()
     pagination = StudentProfileRepository().directory_page(
         (form.q.data or "").strip(), record_id(form.program_id.data), record_id(form.stream_id.data),
@@ -44,8 +45,9 @@ def edit_student(profile_id: int):
     form = StudentForm(obj=None if request.method == "POST" else _as_form_data(profile))
     programs = all_programs()
     form.program_id.choices = [SelectChoice(p.id, f"{p.code} — {p.name}") for p in programs]
-    form.stream_id.choices = [SelectChoice("", "No stream")] + _stream_choices(programs)
-    form.language.choices = [SelectChoice("", f"The portal's default ({languages.name(languages.default())})")] + [
+    form.stream_id.choices = [SelectChoice("", _("No stream"))] + _stream_choices(programs)
+    form.language.choices = [SelectChoice("", _("The portal's default (%(language)s)",
+                                               language=languages.name(languages.default())))] + [
         SelectChoice(code, languages.name(code)) for code in languages.offered()]
     if form.validate_on_submit():
         try:

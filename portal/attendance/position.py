@@ -19,6 +19,8 @@ for the lecturer to accept or reject, as one made without the student's card.
 """
 from enum import StrEnum
 
+from portal.languages import N_, english
+
 
 class Verdict(StrEnum):
     INSIDE = "inside"
@@ -38,9 +40,12 @@ def judge(distance: float, accuracy: float | None, radius: float, max_accuracy: 
     return Verdict.TOO_FAR
 
 
-def uncertainty_words(distance: float | None, accuracy: float | None) -> str:
-    """'position uncertain (44 m ± 35 m)', as the lecturer's review list and the CSV say it."""
+def uncertainty_words(distance: float | None, accuracy: float | None, say=english) -> str:
+    """'position uncertain (44 m ± 35 m)', as the lecturer's review list (`say`: gettext, in the
+    page's language) and the CSV (in English) say it."""
     if distance is None:
-        return "position uncertain"
-    spread = f"± {round(accuracy)} m" if accuracy is not None else "accuracy unknown"
-    return f"position uncertain ({round(distance)} m {spread})"
+        return say(N_("position uncertain"))
+    if accuracy is None:
+        return say(N_("position uncertain (%(distance)s m accuracy unknown)"), distance=round(distance))
+    return say(N_("position uncertain (%(distance)s m ± %(accuracy)s m)"), distance=round(distance),
+               accuracy=round(accuracy))

@@ -1,37 +1,39 @@
 """The audit trail: every admin action (imports, syncs, retries, hand marks, account changes,
 cancelled sessions) adds one AuditEvent in the same transaction as the change, so a change and
 its record are saved together or not at all."""
+from flask_babel import lazy_gettext as _l
+
 from portal.extensions import db
 from portal.models import AttendanceSession, AuditEvent, User
 from portal.repositories.audit_repository import AuditRepository
 from portal.timefmt import local_date, local_time
 
 ACTIONS = {
-    "attendance.mark": "Attendance marked by hand",
-    "notifications.retry": "Failed emails retried",
-    "session.cancel": "Session cancelled",
-    "session.edit": "Session changed",
-    "session.send_now": "Session's emails sent now",
-    "attendance.review": "Flagged confirmation accepted or rejected",
-    "delivery.sweep": "Sweep run by hand",
-    "staff.create": "Staff account created",
-    "staff.password": "Staff password set",
-    "staff.active": "Staff account activated or deactivated",
-    "staff.unlock": "Staff account's sign-in unlocked",
-    "sign_in.password": "Signed in with a password",
-    "sign_in.university": "Signed in with a university account",
-    "sign_in.refused": "Sign-in refused",
-    "account.password": "Own password changed",
-    "account.password_link": "Password set with an emailed link",
-    "staff.invite": "Invitation to set a password emailed",
-    "student.edit": "Student edited",
-    "students.import": "Students imported",
-    "students.sync": "Students synchronised",
-    "directory.edit": "Program, stream or course edited",
-    "course.lecturers": "Lecturers assigned to a course or removed",
-    "student.card": "Student given a new card code",
-    "delivery.pause": "Delivery paused",
-    "delivery.resume": "Delivery resumed",
+    "attendance.mark": _l("Attendance marked by hand"),
+    "notifications.retry": _l("Failed emails retried"),
+    "session.cancel": _l("Session cancelled"),
+    "session.edit": _l("Session changed"),
+    "session.send_now": _l("Session's emails sent now"),
+    "attendance.review": _l("Flagged confirmation accepted or rejected"),
+    "delivery.sweep": _l("Sweep run by hand"),
+    "staff.create": _l("Staff account created"),
+    "staff.password": _l("Staff password set"),
+    "staff.active": _l("Staff account activated or deactivated"),
+    "staff.unlock": _l("Staff account's sign-in unlocked"),
+    "sign_in.password": _l("Signed in with a password"),
+    "sign_in.university": _l("Signed in with a university account"),
+    "sign_in.refused": _l("Sign-in refused"),
+    "account.password": _l("Own password changed"),
+    "account.password_link": _l("Password set with an emailed link"),
+    "staff.invite": _l("Invitation to set a password emailed"),
+    "student.edit": _l("Student edited"),
+    "students.import": _l("Students imported"),
+    "students.sync": _l("Students synchronised"),
+    "directory.edit": _l("Program, stream or course edited"),
+    "course.lecturers": _l("Lecturers assigned to a course or removed"),
+    "student.card": _l("Student given a new card code"),
+    "delivery.pause": _l("Delivery paused"),
+    "delivery.resume": _l("Delivery resumed"),
 }
 DETAILS_LIMIT = 4000
 

@@ -14,6 +14,7 @@ import logging
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
 from joserfc.errors import JoseError
 from requests import RequestException
 
@@ -22,7 +23,7 @@ from portal.exceptions import SignInRefusedError
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10  # the provider's discovery document, keys and token endpoint
-UNAVAILABLE = "The university's sign-in is not answering. Try again in a moment."
+UNAVAILABLE = _l("The university's sign-in is not answering. Try again in a moment.")
 
 
 def init_app(app: Flask) -> None:
@@ -61,9 +62,9 @@ def finish() -> dict:
         raise SignInRefusedError(UNAVAILABLE) from None
     except (OAuthError, JoseError, KeyError, TypeError, ValueError) as exc:
         log.warning("university sign-in refused: %s: %s", type(exc).__name__, str(exc)[:200])
-        raise SignInRefusedError("The university sign-in could not be completed: start again from this "
-                                 "page.") from exc
+        raise SignInRefusedError(_l("The university sign-in could not be completed: start again from this "
+                                    "page.")) from exc
     claims = token.get("userinfo")
     if not claims:
-        raise SignInRefusedError("The university's provider sent no ID token: start again from this page.")
+        raise SignInRefusedError(_l("The university's provider sent no ID token: start again from this page."))
     return dict(claims)

@@ -1,6 +1,7 @@
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from portal import audit
@@ -24,7 +25,7 @@ def safe_next(target: str | None) -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
-               error_message="Too many sign-in attempts from your network. Wait a minute, then try again.")
+               error_message=lambda: _("Too many sign-in attempts from your network. Wait a minute, then try again."))
 @limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], methods=["POST"],
                key_func=sign_in.account_key, deduct_when=sign_in.failed, error_message=sign_in.lockout_message)
 @limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_CEILING"], methods=["POST"],
@@ -111,11 +112,11 @@ def _refused(refused: SignInRefusedError):
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["PASSWORD_RESET_RATE_LIMIT"], methods=["POST"],
-               error_message="Too many requests from your network. Wait a while, then try again.")
+               error_message=lambda: _("Too many requests from your network. Wait a while, then try again."))
 @limiter.limit(lambda: current_app.config["PASSWORD_RESET_ACCOUNT_RATE_LIMIT"], methods=["POST"],
                key_func=lambda: "reset:" + sign_in.typed_email(),
-               error_message="A link was asked for this address several times already: use the newest email, "
-                             "or wait an hour.")
+               error_message=lambda: _("A link was asked for this address several times already: use the newest "
+                                       "email, or wait an hour."))
 def forgot_password():
     """Ask for a reset link. The answer, and the work behind it (one job on the queue), are the same
     whether or not the account exists: the job finds out, and sends only to an active staff account."""
@@ -128,7 +129,7 @@ def forgot_password():
 
 @bp.route("/password/reset", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
-               error_message="Too many attempts. Wait a minute, then try again.")
+               error_message=lambda: _("Too many attempts. Wait a minute, then try again."))
 def reset_password():
     """Choose a password through an emailed link (an invitation or a reset). The link works once;
     it does not sign anyone in: the person then signs in with the new password."""
@@ -146,7 +147,7 @@ def reset_password():
         else:
             if current_user.is_authenticated:
                 logout_user()
-            flash("Your password is set, and any other sign-in of your account has ended. Sign in with it now.",
+            flash(_("Your password is set, and any other sign-in of your account has ended. Sign in with it now."),
                   "success")
             return redirect(url_for(".login"), 303)
     return form_page("auth/reset_password.html", form, user=user, purpose=purpose)
@@ -159,14 +160,14 @@ def logout():
     # means a copy of this cookie stops working too (and so do this account's other sign-ins).
     accounts.end_sessions(current_user)
     logout_user()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 
 
 @bp.route("/account", methods=["GET", "POST"])
 @staff_required
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
-               error_message="Too many attempts. Wait a minute, then try again.")
+               error_message=lambda: _("Too many attempts. Wait a minute, then try again."))
 def account():
     """Staff change their own password; their other signed-in sessions end, this one goes on."""
     form = ChangePasswordForm()
@@ -177,7 +178,7 @@ def account():
             exc.apply_to(form)
         else:
             login_user(current_user._get_current_object())  # the new session version, for this browser only
-            flash("Password changed. You stay signed in here; every other sign-in of your account has ended.",
+            flash(_("Password changed. You stay signed in here; every other sign-in of your account has ended."),
                   "success")
             return redirect(url_for(".account"), 303)
     return form_page("auth/account.html", form, language_form=LanguageForm(language=current_user.language or ""))
@@ -194,7 +195,7 @@ def account_language():
         except ValidationError as exc:
             exc.apply_to(form)
         else:
-            flash("Language saved.", "success")
+            flash(_("Language saved."), "success")
             return redirect(url_for(".account"), 303)
     return form_page("auth/account.html", ChangePasswordForm(formdata=None), language_form=form)
 

@@ -21,6 +21,7 @@ import time
 from calendar import timegm
 
 from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 MAIL_OID = "urn:oid:0.9.2342.19200300.100.1.3"
 REQUEST_SECONDS = 600  # a sign-in started at the provider must come back within ten minutes
 REQUEST_KEY, ASSERTION_KEY = "portal:saml:request:", "portal:saml:assertion:"
-REFUSED = "The university sign-in could not be completed: start again from this page."
+REFUSED = _l("The university sign-in could not be completed: start again from this page.")
 
 _lock = threading.Lock()
 
@@ -93,7 +94,7 @@ def start(next_path: str | None) -> str:
         request_id, info = client.prepare_for_authenticate(binding=BINDING_HTTP_REDIRECT)
     except Exception as exc:  # the metadata could not be read or fetched
         log.warning("SAML sign-in could not start: %s: %s", type(exc).__name__, str(exc)[:200])
-        raise SignInRefusedError("The university's sign-in is not answering. Try again in a moment.") from None
+        raise SignInRefusedError(_l("The university's sign-in is not answering. Try again in a moment.")) from None
     queueing.get_redis().set(REQUEST_KEY + request_id, next_path or "", ex=REQUEST_SECONDS)
     return dict(info["headers"])["Location"]
 

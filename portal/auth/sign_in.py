@@ -18,6 +18,8 @@ import functools
 import secrets
 
 from flask import current_app, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from redis.exceptions import RedisError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,7 +30,7 @@ from portal.models import Role, User
 from portal.security import client_network
 from portal.staff import accounts
 
-REFUSED = "Email or password is incorrect, or the account is not active."
+REFUSED = _l("Email or password is incorrect, or the account is not active.")
 
 
 UNLOCK_KEY = "portal:sign-in:unlocked:"
@@ -98,5 +100,5 @@ def failed(response) -> bool:
 
 
 def lockout_message() -> str:
-    return ("Too many failed sign-ins for this account. It is locked for a while: try again later, "
-            "or ask an administrator to unlock it (Admin → Staff).")
+    return _("Too many failed sign-ins for this account. It is locked for a while: try again later, or ask an "
+             "administrator to unlock it (Admin → Staff).")

@@ -6,16 +6,19 @@ signs in; with SSO_AUTO_CREATE=lecturer an unknown university account becomes a 
 (never an admin). A student's email is refused like an unknown one. Every sign-in, refusal
 and account created this way is in the audit log.
 """
+from flask_babel import gettext as _
+
 from portal import audit
 from portal.auth.access import STAFF
 from portal.exceptions import SignInRefusedError
 from portal.extensions import db
+from portal.languages import N_
 from portal.models import Role, User
 from portal.names import max_length, name_problem
 from portal.staff import accounts
 
-NOT_STAFF = ("Your university account ({email}) has no staff account here. An administrator can add you "
-             "(Admin → Staff).")
+NOT_STAFF = N_("Your university account (%(email)s) has no staff account here. An administrator can add you "
+               "(Admin → Staff).")
 
 
 def staff_for(claims: dict, *, via: str) -> User:
@@ -24,21 +27,21 @@ def staff_for(claims: dict, *, via: str) -> User:
     email = str(claims.get("email") or "").strip().lower()
     if not email or claims.get("email_verified") is not True:
         _refused(email or str(claims.get("sub") or "?"), via, "no verified email address")
-        raise SignInRefusedError("The university did not confirm your email address, so the portal cannot tell "
-                                 "which account is yours. Ask your IT service to release a verified email.")
+        raise SignInRefusedError(_("The university did not confirm your email address, so the portal cannot tell "
+                                   "which account is yours. Ask your IT service to release a verified email."))
     user = accounts.user_with_email(email)
     if user is None and _auto_create():
         email, problem = accounts.usable_email(email)
         if problem:  # an address no email could be sent to, or another account's in another spelling
             _refused(email, via, f"cannot create an account: {problem}")
-            raise SignInRefusedError(NOT_STAFF.format(email=email))
+            raise SignInRefusedError(_(NOT_STAFF, email=email))
         return _create_lecturer(email, claims, via)
     if user is None or user.role not in STAFF or not user.is_active:
         reason = "no staff account" if user is None or user.role not in STAFF else "account deactivated"
         _refused(email, via, reason)
         if user is not None and user.role in STAFF:
             raise SignInRefusedError("Your staff account here is deactivated. Ask an administrator.")
-        raise SignInRefusedError(NOT_STAFF.format(email=email))
+        raise SignInRefusedError(_(NOT_STAFF, email=email))
     audit.record_now(user, "sign_in.university", email, f"through {via}")
     return user
 
@@ -68,7 +71,7 @@ def _name(claims: dict, email: str) -> tuple[str, str]:
     first = str(claims.get("given_name") or "").strip()
     last = str(claims.get("family_name") or "").strip()
     if not (first and last):
-        first, _, last = str(claims.get("name") or "").strip().partition(" ")
+        first, _space, last = str(claims.get("name") or "").strip().partition(" ")
     limit = max_length(User.first_name)
     if name_problem("name", first, limit) or name_problem("name", last.strip(), limit):
         return email.split("@")[0][:limit], "-"

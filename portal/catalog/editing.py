@@ -3,6 +3,8 @@ the admin pages and the command line alike.
 
 Problems are keyed by the admin form's field names, so a page shows each next to its field
 and the command line prints them on one line."""
+from flask_babel import gettext as _
+
 from portal import audit
 from portal.exceptions import ValidationError
 from portal.extensions import db
@@ -17,11 +19,11 @@ _catalog = CatalogRepository()
 def create_program(code: str, name: str, streams: list[str] | None = None) -> Program:
     code, name = code.strip(), name.strip()
     stream_names = [s.strip() for s in streams or [] if s.strip()]
-    errors = name_problems({"code": ("Program code", code, max_length(Program.code)),
-                            "name": ("Program name", name, max_length(Program.name))})
+    errors = name_problems({"code": (_("Program code"), code, max_length(Program.code)),
+                            "name": (_("Program name"), name, max_length(Program.name))})
     if "code" not in errors and _catalog.program_code_taken(code):
         errors["code"] = f"program {code} already exists"
-    problems = [problem for stream in stream_names if (problem := name_problem("A stream name", stream, STREAM_LIMIT))]
+    problems = [problem for stream in stream_names if (problem := name_problem(_("A stream name"), stream, STREAM_LIMIT))]
     if problems:
         errors["streams"] = problems[0]
     elif len(set(stream_names)) != len(stream_names):
@@ -37,8 +39,8 @@ def create_program(code: str, name: str, streams: list[str] | None = None) -> Pr
 def create_course(code: str, name: str, program_code: str) -> Course:
     code, name = code.strip(), name.strip()
     program = _catalog.program_by_code(program_code.strip())
-    errors = name_problems({"code": ("Course code", code, max_length(Course.course_code)),
-                            "name": ("Course name", name, max_length(Course.course_name))})
+    errors = name_problems({"code": (_("Course code"), code, max_length(Course.course_code)),
+                            "name": (_("Course name"), name, max_length(Course.course_name))})
     if "code" not in errors and _catalog.course_code_taken(code):
         errors["code"] = f"course {code} already exists"
     if program is None:
@@ -55,11 +57,12 @@ def add_stream(program_id: int, name: str) -> Stream:
     program = get(Program, program_id)
     name = name.strip()
     if program is None:
-        raise ValidationError({"program_id": "Unknown program"})
-    if problem := name_problem("Stream name", name, STREAM_LIMIT):
+        raise ValidationError({"program_id": _("Unknown program")})
+    if problem := name_problem(_("Stream name"), name, STREAM_LIMIT):
         raise ValidationError({"name": problem})
     if any(s.name == name for s in program.streams):
-        raise ValidationError({"name": f"Program {program.code} already has a stream {name!r}"})
+        raise ValidationError({"name": _("Program %(code)s already has a stream %(name)s", code=program.code,
+                                          name=repr(name))})
     stream = Stream(program=program, name=name)
     db.session.add(stream)
     db.session.commit()
@@ -69,8 +72,8 @@ def add_stream(program_id: int, name: str) -> Stream:
 def edit_program(program: Program, code: str, name: str, active: bool, by: User) -> list[str]:
     """Rename or (de)activate a program (committed, audited); returns the changes in words."""
     code, name = code.strip(), name.strip()
-    errors = name_problems({"code": ("Program code", code, max_length(Program.code)),
-                            "name": ("Program name", name, max_length(Program.name))})
+    errors = name_problems({"code": (_("Program code"), code, max_length(Program.code)),
+                            "name": (_("Program name"), name, max_length(Program.name))})
     if "code" not in errors and _catalog.program_code_taken(code, by_other_than=program.id):
         errors["code"] = f"program {code} already exists"
     if errors:
@@ -80,10 +83,11 @@ def edit_program(program: Program, code: str, name: str, active: bool, by: User)
 
 def edit_stream(stream: Stream, name: str, active: bool, by: User) -> list[str]:
     name = name.strip()
-    if problem := name_problem("Stream name", name, STREAM_LIMIT):
+    if problem := name_problem(_("Stream name"), name, STREAM_LIMIT):
         raise ValidationError({"name": problem})
     if any(s.name == name and s.id != stream.id for s in stream.program.streams):
-        raise ValidationError({"name": f"Program {stream.program.code} already has a stream {name!r}"})
+        raise ValidationError({"name": _("Program %(code)s already has a stream %(name)s", code=stream.program.code,
+                                          name=repr(name))})
     return _save_edit(stream, f"stream {stream.name} of {stream.program.code}", by, name=name, is_active=active)
 
 
@@ -94,8 +98,8 @@ def edit_course(course: Course, code: str, name: str, program_code: str, active:
     deleted: deactivating only keeps it out of new sessions."""
     code, name = code.strip(), name.strip()
     program = _catalog.program_by_code(program_code.strip())
-    errors = name_problems({"code": ("Course code", code, max_length(Course.course_code)),
-                            "name": ("Course name", name, max_length(Course.course_name))})
+    errors = name_problems({"code": (_("Course code"), code, max_length(Course.course_code)),
+                            "name": (_("Course name"), name, max_length(Course.course_name))})
     if "code" not in errors and _catalog.course_code_taken(code, by_other_than=course.id):
         errors["code"] = f"course {code} already exists"
     if program is None:

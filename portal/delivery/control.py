@@ -6,6 +6,8 @@ audited the same way whoever asks (the admin's email, or "command line"). Each c
 """
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from portal import audit
 from portal.delivery import pause, queueing, relays
 from portal.delivery.pacing import ConnectionSlots, Throttle, sent_recently
@@ -68,8 +70,8 @@ def chosen(name: str | None) -> list[Relay]:
         return relays.configured()
     relay = relays.named(name)
     if relay is None:
-        raise ValidationError(f"There is no relay named {name!r}; the relays are "
-                              f"{', '.join(relay.name for relay in relays.configured())}")
+        raise ValidationError(_("There is no relay named %(name)s; the relays are %(relays)s", name=repr(name),
+                                relays=", ".join(relay.name for relay in relays.configured())))
     return [relay]
 
 
@@ -77,7 +79,7 @@ def pause_by_hand(actor: User | None, reason: str, relay_name: str | None = None
     """Pause delivery through one relay, or every relay (`actor` None: the command line), until a
     person resumes it. Over a pause the portal made itself, the pause becomes this person's (the probe
     no longer lifts it). False, and nothing recorded, if a person had paused them all already."""
-    if problem := control_problem("The reason", reason):  # it is shown on pages and printed in terminals
+    if problem := control_problem(_("The reason"), reason):  # it is shown on pages and printed in terminals
         raise ValidationError(problem)
     targets = chosen(relay_name)
     by = actor.email if actor else COMMAND_LINE

@@ -14,6 +14,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
@@ -172,8 +173,8 @@ def enqueue_once(func: str, args: tuple, job_id: str, priority: str = "normal", 
     return None
 
 
-QUEUE_DOWN = ("The delivery queue is not reachable right now; "
-              "emails will go out automatically as soon as it is back.")
+QUEUE_DOWN = _l("The delivery queue is not reachable right now; emails will go out automatically as soon as it "
+                "is back.")
 
 
 def enqueue_generation(session_id: int, starts_at: datetime | None = None) -> bool:

@@ -27,6 +27,7 @@ from portal.database import utcnow
 from portal.delivery import pause, queueing, relays
 from portal.delivery.relays import Relay
 from portal.extensions import db
+from portal.languages import N_, english
 from portal.models import NotificationStatus
 from portal.repositories import EmailNotificationRepository, SessionRepository
 from portal.timefmt import local_datetime
@@ -66,9 +67,14 @@ def run_sweep(now: datetime | None = None) -> dict:
     return summary
 
 
-def describe(summary: dict) -> str:
-    """The sweep's counts in words, for the admin page and the command line."""
-    return ", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in summary.items() if key != "queue_reachable")
+# What each of the sweep's counts is called (`describe`).
+COUNT_NAMES = {"sessions_checked": N_("sessions checked"), "recovered_sending": N_("recovered sending"),
+               "requeued_pending": N_("requeued pending"), "expired_pending": N_("expired pending")}
+
+
+def describe(summary: dict, say=english) -> str:
+    """The sweep's counts in words, for the admin page (`say`: gettext) and the command line (English)."""
+    return ", ".join(f"{say(COUNT_NAMES[key])}: {value}" for key, value in summary.items() if key in COUNT_NAMES)
 
 
 def queue_due_sessions(now: datetime | None = None) -> int:

@@ -1,4 +1,6 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal import audit
@@ -55,13 +57,13 @@ def retry():
     back = safe_next(request.form.get("next")) or url_for(".index", status="failed")
     ids = {record_id(value) for value in request.form.getlist("notification_ids")}
     if None in ids:
-        raise ValidationError("Notification ids must be whole numbers.")
+        raise ValidationError(_("Notification ids must be whole numbers."))
     ids = sorted(ids)
     if not ids:
-        flash("Select at least one failed notification to retry.", "warning")
+        flash(_("Select at least one failed notification to retry."), "warning")
         return redirect(back)
     if len(ids) > MAX_RETRY_AT_ONCE:
-        raise ValidationError(f"Retry at most {MAX_RETRY_AT_ONCE} notifications at once.")
+        raise ValidationError(_("Retry at most %(count)s notifications at once.", count=MAX_RETRY_AT_ONCE))
     if request.form.get("confirm") != "yes":
         return render_template("notifications/confirm_retry.html", ids=ids, back=back)
 
@@ -81,10 +83,10 @@ def _summary_message(summary: dict) -> dict:
     details = summary["errors"][:MAX_DETAILS_SHOWN]
     hidden = len(summary["errors"]) - len(details)
     if hidden:
-        details.append(f"… and {hidden} more")
-    retried = summary["retried"]
-    text = (f"Retried {retried} notification{'s' if retried != 1 else ''}; skipped {summary['skipped']}; "
-            f"{len(summary['errors']) - summary['skipped']} not found.")
+        details.append(_("… and %(count)s more", count=hidden))
+    text = ngettext("Retried %(num)s notification; skipped %(skipped)s; %(missing)s not found.",
+                    "Retried %(num)s notifications; skipped %(skipped)s; %(missing)s not found.", summary["retried"],
+                    skipped=summary["skipped"], missing=len(summary["errors"]) - summary["skipped"])
     if summary["queued"] is False:
-        text += f" They are pending again, but could not be queued. {queueing.QUEUE_DOWN}"
+        text += " " + _("They are pending again, but could not be queued.") + " " + str(queueing.QUEUE_DOWN)
     return {"text": text, "details": details}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from portal.database import utcnow
+from portal.languages import N_, english
 from portal.models import AttendanceSession, CardCheck, NotificationStatus, Review
 from portal.register import reviews
 from portal.register.statuses import StatusRule
@@ -93,20 +94,21 @@ def _flag_clusters(report: AttendanceReport, threshold: int) -> None:
 CSV_COLUMNS = ["student_number", "first_name", "last_name", "email", "attendance", "status", "status_note",
                "status_set_by", "confirmed_at", "distance_m", "accuracy_m", "position", "ip_address", "user_agent",
                "flagged", "card", "review_reason", "review", "email_status", "email_error"]
-CARD_WORDS = {CardCheck.SCANNED: "card scanned", CardCheck.NOT_SCANNED: "card not scanned",
-              CardCheck.NOT_REQUIRED: "no scan needed"}
+CARD_WORDS = {CardCheck.SCANNED: N_("card scanned"), CardCheck.NOT_SCANNED: N_("card not scanned"),
+              CardCheck.NOT_REQUIRED: N_("no scan needed")}
 
 
-def card_word(row) -> str:
-    return CARD_WORDS.get(row.card_check, "") if row.record_id is not None else ""
+def card_word(row, say=english) -> str:
+    """What the card check says ('card scanned'); `say`: gettext for a page, English for the CSV."""
+    return say(CARD_WORDS[row.card_check]) if row.record_id is not None and row.card_check in CARD_WORDS else ""
 
 
-def review_reason(row) -> str:
+def review_reason(row, say=english) -> str:
     """Why a confirmation is for the lecturer to review ('card not scanned; position uncertain
     (44 m ± 35 m)'), or '' for one that is not."""
     if row.record_id is None:
         return ""
-    return reviews.reasons(row.card_check, row.position_uncertain, row.distance_m, row.accuracy_m)
+    return reviews.reasons(row.card_check, row.position_uncertain, row.distance_m, row.accuracy_m, say)
 
 
 def position_word(row) -> str:

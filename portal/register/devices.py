@@ -15,7 +15,8 @@ OS_NAMES = {"Mac OS X": "Mac", "Chrome OS": "Chromebook"}
 
 @lru_cache(maxsize=2048)
 def device_label(user_agent: str | None) -> str:
-    """"iPhone · Safari", "Android · Chrome", "Windows · Edge"; "" for no user agent."""
+    """"iPhone · Safari", "Android · Chrome", "Windows · Edge"; "" for no user agent or one nobody knows
+    (the page then says "Unknown device", in its language)."""
     if not user_agent:
         return ""
     result = parse(user_agent)
@@ -25,7 +26,7 @@ def device_label(user_agent: str | None) -> str:
     where = device if device in NAMED_DEVICES else OS_NAMES.get(system, system)
     what = _browser_name(browser) if browser and browser != "Other" else None
     label = " · ".join(part for part in (where, what) if part and part != "Other")
-    return label or "Unknown device"
+    return label
 
 
 def _browser_name(family: str) -> str:

@@ -1,3 +1,5 @@
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 from wtforms.validators import Optional
 
@@ -8,10 +10,10 @@ from portal.models import Course
 class RegisterFilterForm(DateRangeForm):
     """The register's filters: a stream and a date range."""
 
-    stream_id = SelectField("Stream", coerce=str, validators=[Optional()])
+    stream_id = SelectField(_l("Stream"), coerce=str, validators=[Optional()])
 
     def fill_choices(self, course: Course) -> None:
-        self.stream_id.choices = [("", "All streams")] + [(str(s.id), s.name) for s in course.program.streams]
+        self.stream_id.choices = [("", _("All streams"))] + [(str(s.id), s.name) for s in course.program.streams]
 
     @property
     def stream(self) -> int | None:

@@ -1,6 +1,8 @@
 """Attendance set by hand: the lecturer marks a student whose phone died, excuses an absence,
 or corrects a status. Each change is a new AttendanceMark with who, when and the status the
 register showed before, so the history is complete and a link confirmation's evidence stays."""
+from flask_babel import gettext as _
+
 from portal import audit
 from portal.database import utcnow
 from portal.exceptions import MarkedMeanwhileError, SessionCancelledError, ValidationError
@@ -19,7 +21,7 @@ def set_status(session: AttendanceSession, student_ids: list[int], status: str, 
     """Mark the given students of the session with one status (committed, all or none). Returns
     how many changed: see `set_statuses`."""
     if not student_ids:
-        raise ValidationError({"student_id": "Choose at least one student."})
+        raise ValidationError({"student_id": _("Choose at least one student.")})
     return set_statuses(session, {student_id: (status, note) for student_id in student_ids}, by, rule, shown,
                         override)
 
@@ -32,13 +34,13 @@ def set_statuses(session: AttendanceSession, changes: dict[int, tuple[str, str]]
     confirmed, someone else marked them), nothing is marked and MarkedMeanwhileError says who,
     unless `override`."""
     problems = {}
-    if any(status not in set(AttendanceStatus) for status, _ in changes.values()):
-        problems["status"] = "Choose present, late, excused or absent."
-    notes = {student_id: (note or "").strip() for student_id, (_, note) in changes.items()}
+    if any(status not in set(AttendanceStatus) for status, _note in changes.values()):
+        problems["status"] = _("Choose present, late, excused or absent.")
+    notes = {student_id: (note or "").strip() for student_id, (_status, note) in changes.items()}
     for note in notes.values():
         if len(note) > NOTE_LIMIT:
-            problems["note"] = f"The note must be at most {NOTE_LIMIT} characters."
-        elif problem := control_problem("The note", note):
+            problems["note"] = _("The note must be at most %(limit)s characters.", limit=NOTE_LIMIT)
+        elif problem := control_problem(_("The note"), note):
             problems["note"] = problem + "."
     if problems:
         raise ValidationError(problems)
@@ -58,7 +60,7 @@ def set_statuses(session: AttendanceSession, changes: dict[int, tuple[str, str]]
         raise MarkedMeanwhileError(" ".join(_moved_words(roster[s], shown[s], current_of[s]) for s in moved))
     marks = []
     for student_id, current in current_of.items():  # once each, in the order given
-        row, (status, _), note = roster[student_id], changes[student_id], notes[student_id]
+        row, (status, _note), note = roster[student_id], changes[student_id], notes[student_id]
         if current == status and (row.mark_note or "") == note and row.mark:
             continue
         marks.append(AttendanceMark(session_id=session.id, student_profile_id=student_id, status=status,

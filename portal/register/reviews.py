@@ -5,22 +5,28 @@ Accepting keeps it as present; rejecting means it no longer counts, but the reco
 with its evidence and who decided when. A decision can be changed; the latest stands.
 """
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from portal import audit
 from portal.attendance.position import uncertainty_words
 from portal.database import utcnow
 from portal.exceptions import SessionCancelledError, ValidationError
 from portal.extensions import db
+from portal.languages import N_, english
 from portal.models import AttendanceRecord, CardCheck, Review, User
 from portal.repositories.attendance_repository import AttendanceRepository
 
-CANCELLED = "This session was cancelled: its confirmations are kept as they were, and cannot be reviewed."
+CANCELLED = _l("This session was cancelled: its confirmations are kept as they were, and cannot be reviewed.")
 
 
-def reasons(card_check: str, position_uncertain: bool, distance_m: float | None, accuracy_m: float | None) -> str:
-    """Why a confirmation is flagged: 'card not scanned; position uncertain (44 m ± 35 m)', or ''."""
-    why = ["card not scanned"] if card_check == CardCheck.NOT_SCANNED else []
+def reasons(card_check: str, position_uncertain: bool, distance_m: float | None, accuracy_m: float | None,
+            say=english) -> str:
+    """Why a confirmation is flagged: 'card not scanned; position uncertain (44 m ± 35 m)', or ''
+    (`say`: gettext for a page; English for the CSV)."""
+    why = [say(N_("card not scanned"))] if card_check == CardCheck.NOT_SCANNED else []
     if position_uncertain:
-        why.append(uncertainty_words(distance_m, accuracy_m))
+        why.append(uncertainty_words(distance_m, accuracy_m, say))
     return "; ".join(why)
 
 
@@ -33,10 +39,10 @@ def review(session_id: int, record_id: int, decision: str, reviewer: User) -> At
     if record.session.cancelled:
         raise SessionCancelledError(CANCELLED)
     if not record.reviewable:
-        raise ValidationError("Only a confirmation flagged for review (made without the card, or with the "
-                              "position uncertain) can be accepted or rejected.")
+        raise ValidationError(_("Only a confirmation flagged for review (made without the card, or with the "
+                                "position uncertain) can be accepted or rejected."))
     if decision not in set(Review):
-        raise ValidationError("Choose accept or reject.")
+        raise ValidationError(_("Choose accept or reject."))
     _decide(record, Review(decision), reviewer)
     db.session.commit()
     return record

@@ -1,6 +1,8 @@
 """A session's attendance: the evidence of link confirmations, the status of every student,
 marking by hand, and the CSV. Owner or admin (session_or_404)."""
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
@@ -15,6 +17,7 @@ from portal.register.attendance_report import build_report, card_word, report_cs
 from portal.register.statuses import StatusRule
 from portal.request_args import record_id
 from portal.sessions import bp
+from portal.template_helpers import word
 from portal.timefmt import local_date
 
 MAX_LISTED = 10_000  # more ids than any class has students
@@ -27,8 +30,9 @@ def _report(session: AttendanceSession):
 def _render(session: AttendanceSession, status: int = 200, **extra):
     # Live while links still record: until they expire (the end + TOKEN_GRACE_MINUTES, or later).
     live = not session.cancelled and utcnow() < link_window.expires(session.starts_at, session.ends_at)
-    return render_template("sessions/attendance.html", session=session, report=_report(session), card_word=card_word,
-                           review_reason=review_reason,
+    return render_template("sessions/attendance.html", session=session, report=_report(session),
+                           card_word=lambda row: card_word(row, gettext),
+                           review_reason=lambda row: review_reason(row, gettext),
                            statuses=list(AttendanceStatus), live=live,
                            late_after=current_app.config["ATTENDANCE_LATE_AFTER_MINUTES"], **extra), status
 
@@ -50,7 +54,7 @@ def mark_attendance(session_id: int):
     student_ids = [record_id(value) for value in ids]
     try:
         if None in student_ids:
-            raise ValidationError({"student_id": "The chosen students could not be read; reload the page."})
+            raise ValidationError({"student_id": _("The chosen students could not be read; reload the page.")})
         changed = hand_marks.set_status(session, student_ids, form.get("status", ""), form.get("note", ""),
                                         current_user, StatusRule.from_config(current_app.config),
                                         shown=_per_student(form, "shown-"), override=form.get("override") == "y")
@@ -58,8 +62,9 @@ def mark_attendance(session_id: int):
         problems = error.errors if isinstance(error, ValidationError) else [str(error)]
         return _render(session, status_of(error), mark_errors=problems,
                        typed={"status": form.get("status", ""), "note": form.get("note", ""), "ids": set(ids)})
-    flash(f"{changed} student{'' if changed == 1 else 's'} marked {form['status']}." if changed
-          else "Nothing changed: those students already had that status.", "success")
+    flash(ngettext("%(num)s student marked %(status)s.", "%(num)s students marked %(status)s.", changed,
+                   status=word(form["status"])) if changed
+          else _("Nothing changed: those students already had that status."), "success")
     anchor = f"student-{ids[0]}" if len(ids) == 1 else "register"
     return redirect(url_for(".attendance", session_id=session.id, _anchor=anchor), 303)
 
@@ -76,10 +81,10 @@ def save_attendance(session_id: int):
     changes = {student_id: (status, notes.get(student_id, "")) for student_id, status in statuses.items() if status}
     try:
         if any(note.strip() and not statuses.get(student_id) for student_id, note in notes.items()):
-            raise ValidationError(["A note is saved with a status: choose a status for each student you wrote a "
-                                   "note for."])
+            raise ValidationError([_("A note is saved with a status: choose a status for each student you wrote "
+                                     "a note for.")])
         if not changes:
-            flash("Nothing to save: choose a new status for at least one student.", "info")
+            flash(_("Nothing to save: choose a new status for at least one student."), "info")
             return redirect(url_for(".attendance", session_id=session.id, _anchor="register"), 303)
         changed = hand_marks.set_statuses(session, changes, current_user, StatusRule.from_config(current_app.config),
                                           shown=_per_student(form, "shown-"), override=form.get("override") == "y")
@@ -87,8 +92,8 @@ def save_attendance(session_id: int):
         problems = error.errors if isinstance(error, ValidationError) else [str(error)]
         chosen = {student_id: (status, notes.get(student_id, "")) for student_id, status in statuses.items()}
         return _render(session, status_of(error), mark_errors=problems, chosen=chosen)
-    flash(f"Saved: {changed} student{'' if changed == 1 else 's'} marked." if changed
-          else "Nothing changed: those students already had those statuses.", "success")
+    flash(ngettext("Saved: %(num)s student marked.", "Saved: %(num)s students marked.", changed) if changed
+          else _("Nothing changed: those students already had those statuses."), "success")
     return redirect(url_for(".attendance", session_id=session.id, _anchor="register"), 303)
 
 
@@ -111,7 +116,8 @@ def review_attendance(session_id: int, record_id: int):
     record = reviews.review(session.id, record_id, request.form.get("decision", ""), current_user)
     if record is None:
         abort(404)
-    flash(f"{record.student_profile.user.full_name}: attendance {record.review}.", "success")
+    flash(_("%(name)s: attendance %(decision)s.", name=record.student_profile.user.full_name,
+            decision=word(record.review)), "success")
     return redirect(url_for(".attendance", session_id=session.id, _anchor=f"record-{record.id}"), 303)
 
 
@@ -123,10 +129,10 @@ def accept_all(session_id: int):
     session = session_or_404(session_id)
     ids = [record_id(value) for value in request.form.getlist("record_id")[:MAX_LISTED]]
     if None in ids:
-        raise ValidationError("The confirmations to accept could not be read; reload the page.")
+        raise ValidationError(_("The confirmations to accept could not be read; reload the page."))
     accepted = reviews.accept_all(session.id, ids, current_user)
-    flash(f"{accepted} confirmation{'' if accepted == 1 else 's'} accepted." if accepted
-          else "Nothing to accept: those confirmations were already decided.", "success")
+    flash(ngettext("%(num)s confirmation accepted.", "%(num)s confirmations accepted.", accepted) if accepted
+          else _("Nothing to accept: those confirmations were already decided."), "success")
     return redirect(url_for(".attendance", session_id=session.id, _anchor="to-review"), 303)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit, link_window
@@ -90,8 +91,8 @@ def edit_session(session: AttendanceSession, request: SessionRequest, by: User |
     already emailed stand (with the expiry they were given)."""
     ensure_changeable(session)
     if seen is not None and seen != fingerprint(session):
-        raise ChangedMeanwhileError("This session was changed while you were editing it (by someone else, or in "
-                                    "another tab). Here it is as it is now: review it and save again.")
+        raise ChangedMeanwhileError(_("This session was changed while you were editing it (by someone else, or in "
+                                      "another tab). Here it is as it is now: review it and save again."))
     errors = validate(request, current=session)
     if errors:
         raise ValidationError(errors)
@@ -124,9 +125,9 @@ def _commit_over(session: AttendanceSession) -> None:
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        raise ChangedMeanwhileError("This session was changed while you were editing it (its emails were being "
-                                    "prepared, or someone else saved it). Here it is as it is now: review it and "
-                                    "save again.") from None
+        raise ChangedMeanwhileError(_("This session was changed while you were editing it (its emails were being "
+                                      "prepared, or someone else saved it). Here it is as it is now: review it and "
+                                      "save again.")) from None
 
 
 def cancel_sessions(sessions: list[AttendanceSession], by: User, notify_students: bool) -> ChangeSummary:

@@ -5,12 +5,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from portal.database import utcnow
 from portal.models import AttendanceSession
 from portal.register.statuses import ATTENDED, StatusRule
 from portal.repositories import EmailNotificationRepository
 from portal.repositories.register_repository import RegisterRepository
-from portal.template_helpers import STATUS_STYLES
+from portal.template_helpers import STATUS_STYLES, word
 from portal.timefmt import local_datetime
 
 
@@ -39,8 +42,8 @@ class Figure:
 
     def __str__(self) -> str:
         if self.present is None:
-            return f"{self.students} student{'s' if self.students != 1 else ''}"
-        return f"{self.present} of {self.students} present"
+            return ngettext("%(num)s student", "%(num)s students", self.students)
+        return _("%(present)s of %(students)s present", present=self.present, students=self.students)
 
 
 @dataclass
@@ -88,19 +91,19 @@ def attendance_figures(sessions: dict[int, AttendanceSession], rule: StatusRule,
 def badges(session: AttendanceSession, counts) -> list[Badge]:
     """Where a session's emails stand, in one to three badges."""
     if session.cancelled:
-        return [Badge("cancelled", "secondary")]
+        return [Badge(_("cancelled"), "secondary")]
     if session.register_only:
-        return [Badge("register only: no emails", "light border")]
+        return [Badge(_("register only: no emails"), "light border")]
     if session.scheduled:
-        return [Badge(f"emails at {local_datetime(session.notify_at)}", "light border")]
+        return [Badge(_("emails at %(time)s", time=local_datetime(session.notify_at)), "light border")]
     if session.generation_status in ("waiting", "queued"):
-        return [Badge(session.generation_status, STATUS_STYLES[session.generation_status])]
+        return [Badge(word(session.generation_status), STATUS_STYLES[session.generation_status])]
     if session.generation_status == "failed":
-        return [Badge("not sent", "danger", title=session.generation_error)]
-    shown = [Badge(f"{counts['sent']} sent", "success")]
+        return [Badge(_("not sent"), "danger", title=session.generation_error)]
+    shown = [Badge(_("%(count)s sent", count=counts["sent"]), "success")]
     if counts["pending"] + counts["sending"]:
-        shown.append(Badge(f"{counts['pending'] + counts['sending']} in progress", "info"))
+        shown.append(Badge(_("%(count)s in progress", count=counts["pending"] + counts["sending"]), "info"))
     if counts["failed"]:
-        shown.append(Badge(f"{counts['failed']} failed", "danger",
+        shown.append(Badge(_("%(count)s failed", count=counts["failed"]), "danger",
                            link=("notifications.index", {"session_id": session.id, "status": "failed"})))
     return shown

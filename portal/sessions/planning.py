@@ -8,6 +8,10 @@ time, each with its own sending time.
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
 from portal import link_window
 from portal.config import MAX_RADIUS_METRES, MIN_RADIUS_METRES
 from portal.database import MAX_ID, utcnow
@@ -48,9 +52,9 @@ class SessionRequest:
 MAX_DAYS_AHEAD = 731  # two years: a whole academic year planned ahead, and then some
 MAX_REPEAT_WEEKS = 20  # a term and then some
 MAX_NOTIFY_MINUTES_BEFORE = 14 * 24 * 60  # two weeks: a link sent earlier is forgotten by the day
-RADIUS_RANGE = f"Choose a radius from {MIN_RADIUS_METRES} to {MAX_RADIUS_METRES} metres"
-SERIES_NEEDS_SCHEDULE = ("A weekly series emails each session's students before it starts: choose how many "
-                         "minutes before (a session starting sooner than that is emailed at once)")
+RADIUS_RANGE = _l("Choose a radius from %(least)s to %(most)s metres", least=MIN_RADIUS_METRES, most=MAX_RADIUS_METRES)
+SERIES_NEEDS_SCHEDULE = _l("A weekly series emails each session's students before it starts: choose how many "
+                           "minutes before (a session starting sooner than that is emailed at once)")
 
 
 def by_codes(course_code: str, program_code: str | None, stream_name: str | None,
@@ -88,55 +92,60 @@ def validate(request: SessionRequest, current: AttendanceSession | None = None) 
         return errors  # the checks below do arithmetic on the times, which year 9999 overflows
     course, program, stream = get(Course, request.course_id), get(Program, request.program_id), get(Stream, request.stream_id)
     if course is None:
-        errors["course_id"] = "Unknown course"
+        errors["course_id"] = _("Unknown course")
     elif not course.is_active and not (current and current.course_id == course.id):
-        errors["course_id"] = f"{course.course_code} is deactivated; an admin can reactivate it"
+        errors["course_id"] = _("%(course)s is deactivated; an admin can reactivate it", course=course.course_code)
     if program is None:
-        errors["program_id"] = "Unknown program"
+        errors["program_id"] = _("Unknown program")
     elif not program.is_active and not (current and current.program_id == program.id):
-        errors["program_id"] = f"Program {program.code} is deactivated; an admin can reactivate it"
+        errors["program_id"] = _("Program %(code)s is deactivated; an admin can reactivate it", code=program.code)
     if request.stream_id is not None:
         if stream is None or stream.program_id != request.program_id:
-            errors["stream_id"] = "That stream does not belong to the chosen program"
+            errors["stream_id"] = _("That stream does not belong to the chosen program")
         elif not stream.is_active and not (current and current.stream_id == stream.id):
-            errors["stream_id"] = f"Stream {stream.name} is deactivated; an admin can reactivate it"
+            errors["stream_id"] = _("Stream %(name)s is deactivated; an admin can reactivate it", name=stream.name)
     lecturer = get(User, request.lecturer_id) if request.lecturer_id is not None else None
     if request.lecturer_id is not None and lecturer is None:
-        errors["lecturer_id"] = "Unknown lecturer"
+        errors["lecturer_id"] = _("Unknown lecturer")
     elif (course is not None and lecturer is not None and lecturer.role == Role.LECTURER
           and not (current and current.course_id == course.id)
           and not CatalogRepository().teaches(lecturer.id, course.id)):
-        errors.setdefault("course_id", f"{lecturer.full_name} does not teach {course.course_code}: an admin assigns "
-                                       "lecturers to a course on its page (Admin → Courses)")
+        errors.setdefault("course_id", _("%(name)s does not teach %(course)s: an admin assigns lecturers to a course "
+                                         "on its page (Admin → Courses)", name=lecturer.full_name,
+                                         course=course.course_code))
     for field, moment in (("start_time", request.starts_at), ("end_time", request.ends_at)):
         if nonexistent(moment):
-            errors[field] = (f"{moment:%H:%M} does not exist on {moment:%Y-%m-%d} in {moment.tzinfo}: "
-                             "the clocks go forward then. Choose a time after the change")
+            errors[field] = _("%(time)s does not exist on %(day)s in %(zone)s: the clocks go forward then. Choose a "
+                              "time after the change", time=f"{moment:%H:%M}", day=f"{moment:%Y-%m-%d}",
+                              zone=str(moment.tzinfo))
     if not errors.keys() & {"start_time", "end_time"} and (
             request.ends_at.astimezone(timezone.utc) <= request.starts_at.astimezone(timezone.utc)):
-        errors["end_time"] = "The session must end after it starts"  # compared in UTC: wall clocks jump
+        errors["end_time"] = _("The session must end after it starts")  # compared in UTC: wall clocks jump
     expires_at = link_window.expires(request.starts_at, request.ends_at)
     if not request.register_only and expires_at <= utcnow():
         errors.setdefault("start_time",
-                          f"Attendance links for this session would already have expired at {local_datetime(expires_at)}. "
-                          "To record a class that already happened, choose “Never” under “Email the students”")
+                          _("Attendance links for this session would already have expired at %(when)s. To record a "
+                            "class that already happened, choose “Never” under “Email the students”",
+                            when=local_datetime(expires_at)))
     if (request.latitude is None) != (request.longitude is None):
-        errors["longitude" if request.longitude is None else "latitude"] = "Give both latitude and longitude, or neither"
+        errors["longitude" if request.longitude is None else "latitude"] = _("Give both latitude and longitude, or "
+                                                                             "neither")
     elif request.latitude is not None and not -90 <= request.latitude <= 90:
-        errors["latitude"] = "Latitude must be between -90 and 90"
+        errors["latitude"] = _("Latitude must be between -90 and 90")
     elif request.longitude is not None and not -180 <= request.longitude <= 180:
-        errors["longitude"] = "Longitude must be between -180 and 180"
+        errors["longitude"] = _("Longitude must be between -180 and 180")
     if not MIN_RADIUS_METRES <= request.radius_m <= MAX_RADIUS_METRES:
-        errors["radius_m"] = RADIUS_RANGE
-    if request.room and (problem := name_problem("The room", request.room, max_length(AttendanceSession.room))):
+        errors["radius_m"] = str(RADIUS_RANGE)
+    if request.room and (problem := name_problem(_("The room"), request.room, max_length(AttendanceSession.room))):
         errors["room"] = problem
     if request.notify_minutes_before is not None and not (
             0 <= request.notify_minutes_before <= MAX_NOTIFY_MINUTES_BEFORE):
-        errors["notify_minutes_before"] = f"Choose from 0 to {MAX_NOTIFY_MINUTES_BEFORE} minutes (two weeks)"
+        errors["notify_minutes_before"] = _("Choose from 0 to %(most)s minutes (two weeks)",
+                                            most=MAX_NOTIFY_MINUTES_BEFORE)
     if not 0 <= request.repeat_weeks <= MAX_REPEAT_WEEKS:
-        errors["repeat_weeks"] = f"Repeat for 0 to {MAX_REPEAT_WEEKS} weeks"
+        errors["repeat_weeks"] = _("Repeat for 0 to %(most)s weeks", most=MAX_REPEAT_WEEKS)
     elif request.repeat_weeks and request.notify_minutes_before is None and not request.register_only:
-        errors["notify_at"] = SERIES_NEEDS_SCHEDULE
+        errors["notify_at"] = str(SERIES_NEEDS_SCHEDULE)
     return errors
 
 
@@ -148,12 +157,14 @@ def audience(program_id: int | None, stream_id: int | None) -> str | None:
     if program is None or (stream_id and (stream is None or stream.program_id != program.id)):
         return None
     count = StudentProfileRepository().count_eligible(program.id, stream_id)
-    who = f"{program.code} (stream {stream.name})" if stream else f"{program.code} (all streams)"
+    who = (_("%(program)s (stream %(stream)s)", program=program.code, stream=stream.name) if stream
+           else _("%(program)s (all streams)", program=program.code))
     if count == 0:
-        return f"nobody: {who} has no active students yet"
+        return _("nobody: %(who)s has no active students yet", who=who)
     if count <= 2:
-        return f"the one active student of {who}" if count == 1 else f"both active students of {who}"
-    return f"all {count} active students of {who}"
+        return (_("the one active student of %(who)s", who=who) if count == 1
+                else _("both active students of %(who)s", who=who))
+    return _("all %(count)s active students of %(who)s", count=count, who=who)
 
 
 def an_id(value) -> bool:
@@ -188,7 +199,8 @@ def _outside_calendar(request: SessionRequest) -> dict[str, str]:
     today = utcnow().date()
     last = today + timedelta(days=MAX_DAYS_AHEAD)
     if not today - timedelta(days=MAX_DAYS_AHEAD) <= request.starts_at.date() <= last:
-        return {"session_date": f"Choose a date from today to {last.isoformat()} (within {MAX_DAYS_AHEAD} days)"}
+        return {"session_date": _("Choose a date from today to %(last)s (within %(days)s days)", last=last.isoformat(),
+                                  days=MAX_DAYS_AHEAD)}
     return {}
 
 
@@ -202,7 +214,8 @@ def create_sessions(request: SessionRequest) -> list[AttendanceSession]:
         problems = validate(occurrence)
         if problems:
             day = local_datetime(occurrence.starts_at)
-            errors["repeat_weeks"] = f"Week {week} ({day}): {next(iter(problems.values()))}"
+            errors["repeat_weeks"] = _("Week %(week)s (%(day)s): %(problem)s", week=week, day=day,
+                                       problem=next(iter(problems.values())))
             break
     if errors:
         raise ValidationError(errors)
@@ -244,16 +257,22 @@ def create_session(request: SessionRequest) -> AttendanceSession:
 def created_message(sessions: list[AttendanceSession], queued: bool) -> str:
     """What the lecturer is told once sessions are saved: whom they email, and when."""
     first = sessions[0]
-    saved = f"{len(sessions)} weekly sessions created" if len(sessions) > 1 else "Session created"
+    saved = (_("%(count)s weekly sessions created", count=len(sessions)) if len(sessions) > 1
+             else _("Session created"))
     count = StudentProfileRepository().count_eligible(first.program_id, first.stream_id)
-    students = f"{count} student{'s' if count != 1 else ''}"
     if first.register_only:
-        return f"{saved} for {students}, without emails: mark their attendance on its attendance page."
+        return ngettext("%(saved)s for %(num)s student, without emails: mark their attendance on its attendance page.",
+                        "%(saved)s for %(num)s students, without emails: mark their attendance on its attendance "
+                        "page.", count, saved=saved)
     if not queued:
         return f"{saved}. {QUEUE_DOWN}"
     if first.scheduled:
-        message = f"{saved}. Emails to {students} go out at {local_datetime(first.notify_at)}"
-        message += ", and as much before each of the others." if len(sessions) > 1 else "."
-    else:
-        message = f"{saved}. Notifying {students}."
-    return message
+        when = local_datetime(first.notify_at)
+        if len(sessions) > 1:
+            return ngettext("%(saved)s. Emails to %(num)s student go out at %(when)s, and as much before each of the "
+                            "others.", "%(saved)s. Emails to %(num)s students go out at %(when)s, and as much before "
+                            "each of the others.", count, saved=saved, when=when)
+        return ngettext("%(saved)s. Emails to %(num)s student go out at %(when)s.",
+                        "%(saved)s. Emails to %(num)s students go out at %(when)s.", count, saved=saved, when=when)
+    return ngettext("%(saved)s. Notifying %(num)s student.", "%(saved)s. Notifying %(num)s students.", count,
+                    saved=saved)

@@ -2,6 +2,8 @@ from datetime import date, datetime, time
 from types import SimpleNamespace
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.auth.access import owner_filter, session_or_404, staff_required
@@ -157,32 +159,37 @@ def _form_data(session: AttendanceSession) -> SimpleNamespace:
 
 def _edited_message(summary, queued: bool, register_only: bool = False) -> str:
     if not summary.changed:
-        return "Nothing changed."
-    parts = ["Session saved."]
+        return _("Nothing changed.")
+    parts = [_("Session saved.")]
     if register_only:  # no emails: only the list changes
         if summary.added:
-            parts.append(f"{_students(summary.added)} added to its list.")
+            parts.append(ngettext("%(num)s student added to its list.", "%(num)s students added to its list.",
+                                  summary.added))
         if summary.withdrawn:
-            parts.append(f"{_students(summary.withdrawn)} taken off its list.")
+            parts.append(ngettext("%(num)s student taken off its list.", "%(num)s students taken off its list.",
+                                  summary.withdrawn))
         return " ".join(parts)
     if summary.reissued:
-        parts.append(f"{_students(summary.reissued)} already emailed get a “Session changed” email with a new link; "
-                     "their old links no longer work.")
+        parts.append(ngettext(
+            "%(num)s student already emailed gets a “Session changed” email with a new link; their old link no longer "
+            "works.", "%(num)s students already emailed get a “Session changed” email with a new link; their old "
+            "links no longer work.", summary.reissued))
     if summary.kept:
-        parts.append(f"{_students(summary.kept)} already emailed were not told: the links they have keep working "
-                     "until the time they were given.")
+        parts.append(ngettext(
+            "%(num)s student already emailed was not told: the link they have keeps working until the time it was "
+            "given.", "%(num)s students already emailed were not told: the links they have keep working until the "
+            "time they were given.", summary.kept))
     if summary.added:
-        parts.append(f"{_students(summary.added)} newly in this session get their first email.")
+        parts.append(ngettext("%(num)s student newly in this session gets their first email.",
+                              "%(num)s students newly in this session get their first email.", summary.added))
     if summary.withdrawn:
-        parts.append(f"{_students(summary.withdrawn)} no longer in it: nothing more is sent to them, and their "
-                     "links no longer work.")
+        parts.append(ngettext(
+            "%(num)s student no longer in it: nothing more is sent to them, and their link no longer works.",
+            "%(num)s students no longer in it: nothing more is sent to them, and their links no longer work.",
+            summary.withdrawn))
     if not queued:
-        parts.append(queueing.QUEUE_DOWN)
+        parts.append(str(queueing.QUEUE_DOWN))
     return " ".join(parts)
-
-
-def _students(count: int) -> str:
-    return f"{count} student{'s' if count != 1 else ''}"
 
 
 @bp.route("/<id:session_id>/cancel", methods=["GET", "POST"])
@@ -200,15 +207,16 @@ def cancel(session_id: int):
     targets = rest if form.scope.data == "series" else [session]
     summary = cancel_sessions(targets, current_user, form.notify_students.data)
     queued = queueing.enqueue_send_batches(summary.pending, suffix=summary.job_suffix, starts_at=session.starts_at)
-    which = f"{len(targets)} sessions" if len(targets) > 1 else "Session"
-    message = f"{which} cancelled."
+    message = _("%(count)s sessions cancelled.", count=len(targets)) if len(targets) > 1 else _("Session cancelled.")
     if summary.withdrawn:
-        message += f" {_students(summary.withdrawn)} not yet emailed will not be."
+        message += " " + ngettext("%(num)s student not yet emailed will not be.",
+                                  "%(num)s students not yet emailed will not be.", summary.withdrawn)
     if form.notify_students.data and summary.reissued:
-        message += f" {_students(summary.reissued)} already emailed get a cancellation email."
+        message += " " + ngettext("%(num)s student already emailed gets a cancellation email.",
+                                  "%(num)s students already emailed get a cancellation email.", summary.reissued)
     elif form.notify_students.data:
-        message += " Nobody had been emailed yet, so nobody needs telling."
-    flash(message + ("" if queued else " " + queueing.QUEUE_DOWN), "success" if queued else "warning")
+        message += " " + _("Nobody had been emailed yet, so nobody needs telling.")
+    flash(message + ("" if queued else " " + str(queueing.QUEUE_DOWN)), "success" if queued else "warning")
     return redirect(url_for(".detail", session_id=session.id), 303)
 
 
@@ -219,7 +227,7 @@ def send_now(session_id: int):
     session = session_or_404(session_id)
     send_now_service(session, by=current_user)
     queued = queueing.enqueue_generation(session.id, session.starts_at)
-    flash("Sending the emails now." if queued else queueing.QUEUE_DOWN, "success" if queued else "warning")
+    flash(_("Sending the emails now.") if queued else str(queueing.QUEUE_DOWN), "success" if queued else "warning")
     return redirect(url_for(".detail", session_id=session.id), 303)
 
 

@@ -7,6 +7,9 @@ the link opens, it says so and how many minutes before the start to send them in
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from redis.exceptions import RedisError
 
 from portal.database import utcnow
@@ -16,8 +19,8 @@ from portal.repositories import StudentProfileRepository, get
 from portal.sessions.planning import MAX_NOTIFY_MINUTES_BEFORE, an_id
 from portal.timefmt import day_name, local, portal_zone, zoned_time
 
-NOT_KNOWN = ("The portal cannot say yet when the last email will leave: it has not sent emails lately "
-             "to measure the mail server's pace.")
+NOT_KNOWN = _l("The portal cannot say yet when the last email will leave: it has not sent emails lately "
+               "to measure the mail server's pace.")
 
 
 @dataclass(frozen=True)
@@ -48,25 +51,27 @@ def for_session(session: AttendanceSession) -> Timing | None:
 def in_words(expected: Forecast, can_send_earlier: bool = True) -> Timing:
     if expected.done_by is None:
         if expected.pace.paused:
-            return Timing("Delivery is paused: the emails wait until it resumes.", False)
+            return Timing(_("Delivery is paused: the emails wait until it resumes."), False)
         if expected.pace.capacity is None:
-            return Timing(NOT_KNOWN, False)
-        return Timing("The mail server's daily limit will be reached first: some emails wait until it allows "
-                      "more. An admin can add another mail server (see Admin → Delivery queue).", True)
-    text = f"The last email should leave by {_when(expected.done_by)}"
+            return Timing(str(NOT_KNOWN), False)
+        return Timing(_("The mail server's daily limit will be reached first: some emails wait until it allows "
+                        "more. An admin can add another mail server (see Admin → Delivery queue)."), True)
     if expected.ahead:
-        text += f", after {expected.ahead} email{'s' if expected.ahead != 1 else ''} for earlier classes"
-    text += "."
+        text = ngettext("The last email should leave by %(when)s, after %(num)s email for earlier classes.",
+                        "The last email should leave by %(when)s, after %(num)s emails for earlier classes.",
+                        expected.ahead, when=_when(expected.done_by))
+    else:
+        text = _("The last email should leave by %(when)s.", when=_when(expected.done_by))
     if not expected.late:
         return Timing(text, False)
-    text += (f" That is after the link opens at {_when(expected.opens_at)}: the students emailed last would get "
-             "their link late.")
+    text += " " + _("That is after the link opens at %(when)s: the students emailed last would get their link late.",
+                    when=_when(expected.opens_at))
     needed = expected.minutes_needed
     if can_send_earlier and expected.starts_at - timedelta(minutes=needed) > utcnow():
-        text += (f" Email the students {needed} minutes before the start, or earlier, so that every link is there "
-                 "in time.")
+        text += " " + _("Email the students %(minutes)s minutes before the start, or earlier, so that every link is "
+                        "there in time.", minutes=needed)
     else:
-        text += " It cannot go sooner now; students still confirm once their link arrives."
+        text += " " + _("It cannot go sooner now; students still confirm once their link arrives.")
     return Timing(text, True)
 
 

@@ -4,6 +4,7 @@ pages and the command line alike.
 Problems are keyed by the admin form's field names, so a page shows each next to its field
 and the command line prints them on one line."""
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 
 from portal import audit, languages
 from portal.exceptions import ValidationError
@@ -45,8 +46,8 @@ def create_user(email: str, password: str | None, role: str, first_name: str, la
     """A staff account; without a password (the admin page) its owner chooses one through the
     invitation the caller sends once this is committed (`account_emails.enqueue`)."""
     first_name, last_name = first_name.strip(), last_name.strip()
-    errors = name_problems({"first_name": ("First name", first_name, max_length(User.first_name)),
-                            "last_name": ("Last name", last_name, max_length(User.last_name))})
+    errors = name_problems({"first_name": (_("First name"), first_name, max_length(User.first_name)),
+                            "last_name": (_("Last name"), last_name, max_length(User.last_name))})
     email, problem = usable_email(email)
     if problem:
         errors["email"] = problem
@@ -103,11 +104,11 @@ def change_own_password(user: User, current: str, new: str) -> None:
     sessions end (the caller signs this one in again)."""
     errors = {}
     if not user.check_password(current or ""):
-        errors["current_password"] = "That is not your current password"
+        errors["current_password"] = _("That is not your current password")
     if problem := password_problem(new):
         errors["new_password"] = problem
     elif new == current:
-        errors["new_password"] = "Choose a password different from the current one"
+        errors["new_password"] = _("Choose a password different from the current one")
     if errors:
         raise ValidationError(errors)
     set_user_password(user, new, by=user)
@@ -128,7 +129,7 @@ def unlock(user_id: int, by: User) -> User:
 
     user = get(User, user_id)
     if user is None or user.role not in STAFF_ROLES:
-        raise ValidationError("No such staff account")
+        raise ValidationError(_("No such staff account"))
     sign_in.unlock(user.email)
     audit.record_now(by, "staff.unlock", user.email, "failed sign-ins forgotten; the account can sign in again")
     return user
@@ -151,9 +152,9 @@ def password_problem(password: str | None) -> str | None:
 def set_active(user_id: int, active: bool, by: User) -> User:
     user = get(User, user_id)
     if user is None or user.role not in STAFF_ROLES:
-        raise ValidationError("No such staff account")
+        raise ValidationError(_("No such staff account"))
     if user.id == by.id and not active:
-        raise ValidationError("You cannot deactivate your own account")
+        raise ValidationError(_("You cannot deactivate your own account"))
     user.is_active = active
     if not active:
         user.end_sessions()

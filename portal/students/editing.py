@@ -2,6 +2,8 @@
 like the import (names, a unique email and card code, a stream of the program), saved with an
 audit entry, and deactivation ends the student's links at once (eligibility requires active)."""
 
+from flask_babel import gettext as _
+
 from portal import audit, languages
 from portal.exceptions import ValidationError
 from portal.extensions import db
@@ -20,23 +22,23 @@ def update_student(profile: StudentProfile, *, first_name: str, last_name: str, 
     `card_code` empty keeps the current code; `language` None keeps the current one, "" means the
     portal's default."""
     first_name, last_name, email, card_code = first_name.strip(), last_name.strip(), email.strip(), card_code.strip()
-    errors = name_problems({"first_name": ("First name", first_name, max_length(User.first_name)),
-                            "last_name": ("Last name", last_name, max_length(User.last_name))})
+    errors = name_problems({"first_name": (_("First name"), first_name, max_length(User.first_name)),
+                            "last_name": (_("Last name"), last_name, max_length(User.last_name))})
     email, problem = usable_email(email, profile.user)
     if problem:
         errors["email"] = problem
     program, stream = get(Program, program_id), get(Stream, stream_id)
     if program is None:
-        errors["program_id"] = "Unknown program"
+        errors["program_id"] = _("Unknown program")
     elif stream_id is not None and (stream is None or stream.program_id != program.id):
-        errors["stream_id"] = f"Program {program.code} has no such stream"
+        errors["stream_id"] = _("Program %(code)s has no such stream", code=program.code)
     if card_code:
-        if problem := control_problem("The card code", card_code):
+        if problem := control_problem(_("The card code"), card_code):
             errors["card_code"] = problem
         elif len(card_code) > CARD_CODE_LIMIT:
-            errors["card_code"] = f"The card code must be at most {CARD_CODE_LIMIT} characters"
+            errors["card_code"] = _("The card code must be at most %(limit)s characters", limit=CARD_CODE_LIMIT)
         elif StudentProfileRepository().card_code_taken(card_code, by_other_than=profile.id):
-            errors["card_code"] = "That card code is already another student's"
+            errors["card_code"] = _("That card code is already another student's")
     if language is not None:
         language, problem = languages.read(language)
         if problem:

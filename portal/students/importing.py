@@ -17,6 +17,8 @@ import csv
 import io
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal import audit, languages
 from portal.exceptions import ValidationError
@@ -53,11 +55,11 @@ def import_students(text: str, by: User | None = None) -> int:
         number = student["student_number"]
         card = student["card_code"] = student.get("card_code") or number  # the student number by default
         if number in taken_numbers or number in seen_numbers:
-            reasons.append(f"student number {number} already exists")
+            reasons.append(_("student number %(number)s already exists", number=number))
         seen_numbers.add(number)
         reasons += unique.problems(number, student["email"], card)  # a number already taken has said so above
         if reasons:
-            problems.append(f"Line {line}: " + "; ".join(reasons))
+            problems.append(_("Line %(line)s: %(problems)s", line=line, problems="; ".join(reasons)))
         else:
             students.append(student)
     if problems:
@@ -85,7 +87,7 @@ class UniqueValues:
         address = (email or "").lower()
         reasons = []
         if address and (address in self.seen_emails or self.email_owner.get(address, own_user) != own_user):
-            reasons.append(f"email {email} is already used")
+            reasons.append(_("email %(email)s is already used", email=email))
         elif card and (card in self.seen_cards or self.card_owner.get(card, own_profile) != own_profile):
             reasons.append(card_taken(number, card))
         self.seen_emails.add(address)
@@ -95,12 +97,12 @@ class UniqueValues:
 
 def card_taken(number: str, card: str) -> str:
     """Why a row's card code (its student number when it gives none) cannot be used."""
-    return (f"student number {number} is another student's card code" if card == number
-            else f"card code ending {masked(card)} is already another student's")
+    return (_("student number %(number)s is another student's card code", number=number) if card == number
+            else _("card code ending %(code)s is already another student's", code=masked(card)))
 
 
-NOT_UTF8 = ("The file is not UTF-8 text (it looks like an older Windows or Mac encoding): save it as CSV UTF-8 "
-            "(Excel: File → Save As → CSV UTF-8) and upload that")
+NOT_UTF8 = _l("The file is not UTF-8 text (it looks like an older Windows or Mac encoding): save it as CSV UTF-8 "
+              "(Excel: File → Save As → CSV UTF-8) and upload that")
 DELIMITERS = (",", ";", "\t")
 
 
@@ -111,8 +113,8 @@ def decode(data: bytes) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
-            raise ValidationError("The file says it is UTF-16 text but is not readable as such; "
-                                  "save it as CSV UTF-8 (Excel: File → Save As → CSV UTF-8)") from None
+            raise ValidationError(_("The file says it is UTF-16 text but is not readable as such; save it as CSV "
+                                    "UTF-8 (Excel: File → Save As → CSV UTF-8)")) from None
     if b"\x00" in data[:4096]:  # UTF-16 without its BOM: every other byte of ASCII text is zero
         sample = data[:4096]
         zeros_even, zeros_odd = sample[0::2].count(0), sample[1::2].count(0)
@@ -124,7 +126,7 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError(NOT_UTF8) from None
+        raise ValidationError(str(NOT_UTF8)) from None
 
 
 def template() -> str:
@@ -147,29 +149,31 @@ def read_rows(text: str) -> list[tuple[int, dict]]:
         header = [name.strip() for name in next(reader, [])]
         missing = [name for name in COLUMNS if name not in header]
         if missing:
-            raise ValidationError(f"The header must be {','.join(COLUMNS)} (optional: {', '.join(OPTIONAL)}); "
-                                  f"missing: {', '.join(missing)}")
+            raise ValidationError(_("The header must be %(columns)s (optional: %(optional)s); missing: %(missing)s",
+                                    columns=",".join(COLUMNS), optional=", ".join(OPTIONAL),
+                                    missing=", ".join(missing)))
         line = reader.line_num + 1
         for fields in reader:
             if any(value.strip() for value in fields):
                 if len(rows) == MAX_ROWS:
-                    raise ValidationError(f"The file has more than {MAX_ROWS:,} rows; split it into smaller files")
+                    raise ValidationError(_("The file has more than %(rows)s rows; split it into smaller files",
+                                            rows=f"{MAX_ROWS:,}"))
                 values = dict.fromkeys(header, "") | {name: value.strip() for name, value in zip(header, fields)}
                 rows.append((line, values))
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise ValidationError(f"Line {line}: {csv_problem(exc)}") from None
+        raise ValidationError(_("Line %(line)s: %(problems)s", line=line, problems=csv_problem(exc))) from None
     if not rows:
-        raise ValidationError("The file has no student rows")
+        raise ValidationError(_("The file has no student rows"))
     return rows
 
 
 def csv_problem(exc: csv.Error) -> str:
     if "field larger than field limit" in str(exc):
-        return f"a field is longer than {FIELD_LIMIT // 1024} KB; is this the right file?"
+        return _("a field is longer than %(size)s KB; is this the right file?", size=FIELD_LIMIT // 1024)
     if "NUL" in str(exc):
-        return "the line contains a NUL byte; is this the right file?"
-    return f"not readable as CSV ({exc})"
+        return _("the line contains a NUL byte; is this the right file?")
+    return _("not readable as CSV (%(error)s)", error=exc)
 
 
 def check_row(row: dict, programs: dict) -> tuple[list[str], dict]:
@@ -178,24 +182,25 @@ def check_row(row: dict, programs: dict) -> tuple[list[str], dict]:
     unreadable = {column for column in OTHER_FIELDS if control_problem(column, row.get(column, ""))}
     reasons += [control_problem(column, row.get(column, "")) for column in OTHER_FIELDS if column in unreadable]
     if len(row.get("card_code", "")) > CARD_CODE_LIMIT:
-        reasons.append(f"card_code must be at most {CARD_CODE_LIMIT} characters")
+        reasons.append(_("card_code must be at most %(limit)s characters", limit=CARD_CODE_LIMIT))
     email = None  # every other problem of the line is listed too
     if "email" not in unreadable:
         try:
             email = validate_email(row["email"], check_deliverability=False).normalized
         except EmailNotValidError as exc:
-            reasons.append(f"email is not valid ({exc})")
+            reasons.append(_("email is not valid (%(error)s)", error=exc))
     program = programs.get(row["program_code"])
     stream = None
     if program is None:
-        reasons.append(f"unknown program code {row['program_code'][:40]!r}")
+        reasons.append(_("unknown program code %(code)s", code=repr(row["program_code"][:40])))
     elif row["stream"]:
         stream = next((s for s in program.streams if s.name == row["stream"]), None)
         if stream is None:
-            reasons.append(f"program {program.code} has no stream {row['stream'][:40]!r}")
+            reasons.append(_("program %(code)s has no stream %(stream)s", code=program.code,
+                             stream=repr(row["stream"][:40])))
     active_word = row.get("active", "").lower()
     if active_word not in ACTIVE_WORDS:
-        reasons.append(f"active must be true or false, got {active_word[:20]!r}")
+        reasons.append(_("active must be true or false, got %(value)s", value=repr(active_word[:20])))
     language, problem = languages.read(row.get("language", "")) if "language" not in unreadable else (None, None)
     if problem:
         reasons.append(problem)
@@ -209,7 +214,8 @@ def check_row(row: dict, programs: dict) -> tuple[list[str], dict]:
 def listed(problems: list[str]) -> list[str]:
     if len(problems) <= MAX_PROBLEMS_LISTED:
         return problems
-    return problems[:MAX_PROBLEMS_LISTED] + [f"… and {len(problems) - MAX_PROBLEMS_LISTED:,} more lines with problems"]
+    return problems[:MAX_PROBLEMS_LISTED] + [_("… and %(count)s more lines with problems",
+                                                count=f"{len(problems) - MAX_PROBLEMS_LISTED:,}")]
 
 
 def insert_students(students: list[dict]) -> None:

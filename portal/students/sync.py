@@ -27,6 +27,7 @@ from portal import audit
 from portal.database import utcnow
 from portal.exceptions import PlanChanged, PreviewExpiredError, PreviewTakenError, ValidationError
 from portal.extensions import db
+from portal.languages import N_, english
 from portal.models import PendingImport, StudentProfile, User
 from portal.repositories import CatalogRepository, PendingImportRepository, StudentProfileRepository
 from portal.students.card_codes import masked_change
@@ -225,6 +226,8 @@ def _apply(text: str, deactivate_missing: bool, fingerprint: str, by: User | Non
     return plan
 
 
-def summary(plan: SyncPlan) -> str:
-    text = f"{len(plan.added)} added, {len(plan.changed)} updated, {plan.unchanged} unchanged"
-    return text + (f", {len(plan.deactivated)} deactivated" if plan.deactivate_missing else "")
+def summary(plan: SyncPlan, say=english) -> str:
+    """'3 added, 2 updated, 40 unchanged' (`say`: gettext for the page, English for the audit trail)."""
+    text = say(N_("%(added)s added, %(changed)s updated, %(unchanged)s unchanged"), added=len(plan.added),
+               changed=len(plan.changed), unchanged=plan.unchanged)
+    return text + (say(N_(", %(count)s deactivated"), count=len(plan.deactivated)) if plan.deactivate_missing else "")

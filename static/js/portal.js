@@ -1,6 +1,9 @@
-// Small progressive enhancements; every page works without them.
+// Small progressive enhancements; every page works without them. What they say comes from
+// the page (#portal-texts), in the page's language.
 (function () {
   "use strict";
+  var texts = document.getElementById("portal-texts");
+  var TEXTS = texts ? JSON.parse(texts.textContent) : {};
 
   // Progress bars: widths come from data attributes (the CSP forbids inline styles).
   function paint(bar, percent) {
@@ -32,17 +35,17 @@
             if (el) { el.textContent = values[key]; }
           });
           if (data.generation_status === "failed") {
-            state.textContent = data.generation_error || "These emails could not be prepared.";
+            state.textContent = data.generation_error || TEXTS.not_prepared;
           } else if (data.cancelled && data.finished) {
-            state.textContent = "Cancelled.";
+            state.textContent = TEXTS.cancelled;
           } else if (data.scheduled) {
-            state.textContent = "Scheduled.";
+            state.textContent = TEXTS.scheduled;
           } else if (data.finished) {
-            state.textContent = "Done.";
+            state.textContent = TEXTS.done;
           } else if (data.generation_status === "waiting" || data.generation_status === "queued") {
-            state.textContent = "Preparing emails…";
+            state.textContent = TEXTS.preparing;
           } else {
-            state.textContent = "Sending…";
+            state.textContent = TEXTS.sending;
           }
           if (data.finished) { refreshList(); } else { setTimeout(poll, data.scheduled ? 30000 : 1000); }
         })
@@ -173,7 +176,7 @@
     var timingBox = document.getElementById("timing");
     var fields = ["program_id", "stream_id", "session_date", "start_time", "notify_minutes_before"];
     var refreshAudience = function () {
-      if (!program.value) { audienceBox.textContent = "Choose a program to see who this emails."; return; }
+      if (!program.value) { audienceBox.textContent = TEXTS.choose_program; return; }
       var query = new URLSearchParams();
       fields.forEach(function (name) {
         var input = sessionForm.elements[name];
@@ -233,31 +236,30 @@
     var message = document.getElementById("location-message");
     locate.addEventListener("click", function () {
       if (!("geolocation" in navigator)) {
-        message.textContent = "This browser cannot share its location; type the coordinates instead.";
+        message.textContent = TEXTS.no_geolocation;
         message.classList.remove("d-none");
         return;
       }
       locate.disabled = true;
-      locate.textContent = "Finding your location…";
+      locate.textContent = TEXTS.finding_location;
       navigator.geolocation.getCurrentPosition(function (position) {
         var accuracy = Math.round(position.coords.accuracy);
         sessionForm.querySelector("#latitude").value = position.coords.latitude.toFixed(6);
         sessionForm.querySelector("#longitude").value = position.coords.longitude.toFixed(6);
         // A rough fix puts the circle in the wrong place: say how rough, so it can be redone or typed.
         var radius = Number(sessionForm.querySelector("#radius_m").value) || 30;
-        message.textContent = "Found to within \u00b1" + accuracy + " m." + (accuracy > radius
-          ? " That is rougher than the radius: try again near a window, or type the room's coordinates from a map."
-          : "");
+        message.textContent = TEXTS.found_within.replace("{accuracy}", accuracy) + (accuracy > radius
+          ? " " + TEXTS.rougher_than_radius : "");
         message.classList.toggle("text-danger", accuracy > radius);
         message.classList.remove("d-none");
         locate.disabled = false;
-        locate.textContent = "Use my current location";
+        locate.textContent = TEXTS.use_my_location;
       }, function () {
-        message.textContent = "Your location could not be read (is location access allowed for this site?). Try again or type the coordinates.";
+        message.textContent = TEXTS.location_unreadable;
         message.classList.add("text-danger");
         message.classList.remove("d-none");
         locate.disabled = false;
-        locate.textContent = "Use my current location";
+        locate.textContent = TEXTS.use_my_location;
       }, { enableHighAccuracy: true, timeout: 15000 });
     });
   }
