@@ -134,6 +134,13 @@ def link_for(app, session, profile) -> str:
         EmailNotification.session_id == session.id, EmailNotification.student_profile_id == profile.id))
 
 
+def expired_link(app, session, profile) -> str:
+    """A correctly signed link of the student's for the session that expired five minutes ago."""
+    expired_at = datetime.now(timezone.utc) - timedelta(minutes=5)
+    return JWTTokenService(app.config["JWT_SECRET_KEY"], clock=lambda: expired_at - timedelta(hours=1)
+                           ).generate_token(profile.id, session.id, expired_at)
+
+
 def statuses(session_id=None) -> Counter:
     db.session.expire_all()
     query = select(EmailNotification.status)

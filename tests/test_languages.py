@@ -79,3 +79,23 @@ def test_one_class_each_student_in_their_language(app, lecturer, people, form, s
                 assert f"{greeting} {first_name}," in part and date in part, (language, kind)
             assert f'<html lang="{language}">' in html
             assert ("09:00 - 10:30 EAT" if kind != "invitation" else "08:00 - 10:00 EAT") in text
+
+
+def test_staff_account_emails_follow_their_own_setting(app, client, smtp_server, run_worker):
+    """An invitation and a reset go out in the language the staff member chose on /account (an
+    account without one: the default), through the queue's real worker and SMTP server."""
+    from tests.factories import make_staff
+
+    french = make_staff("fatou@example.edu", name=("Fatou", "Diallo"))
+    french.language = "fr"
+    make_staff("lee@example.edu")
+    db.session.commit()
+    for address in ("fatou@example.edu", "lee@example.edu"):
+        client.post("/password/forgot", data={"email": address})
+    run_worker()
+    by_recipient = {delivered.recipient: delivered for delivered in smtp_server.handler.received}
+    fatou, lee = by_recipient["fatou@example.edu"], by_recipient["lee@example.edu"]
+    assert subject(fatou) == "Réinitialisez votre mot de passe du portail des présences"
+    assert "Bonjour Fatou," in parts(fatou.message)["text/plain"]
+    assert '<html lang="fr">' in parts(fatou.message)["text/html"]
+    assert subject(lee) == "Reset your password for the attendance portal"

@@ -159,3 +159,41 @@ def test_every_staff_page(app, client, auth, people):
     # Codes and records, not words: the register's letters, the sync file's new student, relay names.
     codes = {"P", "L", "E", "A", "New", "One", "S9"} | {relay.name for relay in relays.configured()}
     assert_all_translatable(pages, codes)
+
+
+def test_the_flashes_after_each_kind_of_action(app, client, auth, people):
+    """What the portal says once an action is done (the page it lands on, flash included), and the
+    queue page while delivery is paused."""
+    from datetime import timedelta
+
+    from tests.factories import make_notification
+
+    pages = {}
+
+    def post(label, path, data=None):
+        pages[label] = client.post(path, data=data or {}, follow_redirects=True).get_data(as_text=True)
+
+    auth.login("admin@example.edu")
+    program = people["course"].program
+    students = make_students(program, 2)
+    session = make_session(people["course"], starts_in=timedelta(minutes=-1), lecturer=people["lecturer"])
+    link_for(app, session, students[0])
+    failed = make_notification(people["own_session"], students[1], status="failed")
+    post("program added", "/admin/programs", {"program-code": "BBA", "program-name": "Business",
+                                               "program-streams": "A", "program-submit": "1"})
+    post("course added", "/admin/courses", {"code": "BBA101", "name": "Accounting", "program_code": "BBA"})
+    post("staff created", "/admin/staff", {"email": "new@example.edu", "first_name": "New", "last_name": "Person",
+                                           "role": "lecturer"})
+    post("delivery paused", "/admin/queue/pause", {"reason": ""})
+    pages["queue while paused"] = client.get("/admin/queue").get_data(as_text=True)
+    post("delivery resumed", "/admin/queue/resume")
+    post("sweep", "/admin/queue/sweep")
+    post("retried", "/notifications/retry", {"notification_ids": [failed.id], "confirm": "yes"})
+    post("marked", f"/sessions/{session.id}/attendance/marks", {"student_id": [students[0].id], "status": "excused"})
+    post("saved", f"/sessions/{session.id}/attendance/save", {f"status-{students[0].id}": "present"})
+    post("nothing to save", f"/sessions/{session.id}/attendance/save")
+    post("cancelled", f"/sessions/{session.id}/cancel", {"notify_students": "y"})
+    post("language saved", "/account/language", {"language": pseudo_locale.CODE})
+    post("signed out", "/logout")
+    codes = {"BBA", "BBA101", "Accounting", "Business", "New", "Person"}
+    assert_all_translatable(pages, codes | {relay.name for relay in relays.configured()})

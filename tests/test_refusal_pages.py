@@ -1,16 +1,15 @@
 """Every refusal a student can meet has a way forward, on a branded page naming the class:
 when it opens (and a button for then), Try again, the Can't-scan button, or whom to ask."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import AttendanceRecord, AttendanceSession
-from portal.services.jwt_service import JWTTokenService
 from portal.sessions.changes import cancel_sessions
-from tests.factories import link_for, make_session, make_students
+from tests.factories import expired_link, link_for, make_session, make_students
 
 
 @pytest.fixture
@@ -47,10 +46,7 @@ def test_not_open_yet_says_when_with_a_button_for_then(client, student_link):
 
 def test_an_expired_link_names_the_lecturer_to_ask(client, app, student_link, people):
     session, profile, token = student_link()
-    expired_at = datetime.now(timezone.utc) - timedelta(minutes=5)
-    expired = JWTTokenService(app.config["JWT_SECRET_KEY"], clock=lambda: expired_at - timedelta(hours=1)
-                              ).generate_token(profile.id, session.id, expired_at)
-    response = client.get(f"/attendance?token={expired}")
+    response = client.get(f"/attendance?token={expired_link(app, session, profile)}")
     assert response.status_code == 410
     html = response.get_data(as_text=True)
     assert names_the_class(html, session)

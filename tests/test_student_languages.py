@@ -2,14 +2,13 @@
 the confirm page, every refusal, the recorded page and the texts the page's script shows."""
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from babel.dates import format_date
 
 from portal.extensions import db
-from portal.services.jwt_service import JWTTokenService
-from tests.factories import link_for, make_session, make_students
+from tests.factories import expired_link, link_for, make_session, make_students
 
 
 @pytest.fixture
@@ -92,10 +91,7 @@ def test_refusals_are_in_the_students_language(app, client, link):
 
 def test_an_expired_link_speaks_its_students_language(app, client, link):
     session, profile, _ = link("sw")
-    expired_at = datetime.now(timezone.utc) - timedelta(minutes=5)
-    expired = JWTTokenService(app.config["JWT_SECRET_KEY"], clock=lambda: expired_at - timedelta(hours=1)
-                              ).generate_token(profile.id, session.id, expired_at)
-    response = client.get(f"/attendance?token={expired}")
+    response = client.get(f"/attendance?token={expired_link(app, session, profile)}")
     assert response.status_code == 410
     html = response.get_data(as_text=True)
     assert page_language(html) == "sw" and "Kiungo hiki cha Data Structures" in html and "kiliisha muda wake" in html
