@@ -16,7 +16,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, g, has_request_context, request, session, url_for
-from flask_babel import Babel, get_locale, refresh
+from flask_babel import Babel, force_locale, get_locale, get_translations, refresh
 from flask_login import current_user
 
 from portal.exceptions import ConfigurationError
@@ -95,6 +95,17 @@ def check_catalogues(codes: list[str], directory: Path) -> None:
                                      f"(translations/{code}/LC_MESSAGES/messages.mo); {hint}")
         if source.exists() and source.stat().st_mtime > compiled.stat().st_mtime:
             log.warning("%s is older than its .po: run `make translations`", compiled)
+
+
+def catalogue(code: str):
+    """The translations of `code` (a babel `Translations`; English: none, so the message ids), for
+    a worker that words many emails in a few languages: looked up once per language and app,
+    where gettext in force_locale finds them again for every text."""
+    found = current_app.extensions.setdefault("portal_catalogues", {})
+    if code not in found:
+        with force_locale(code):
+            found[code] = get_translations()
+    return found[code]
 
 
 def select() -> str:

@@ -9,7 +9,10 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from flask import current_app, has_app_context
-from flask_babel import force_locale, get_locale, gettext
+from flask_babel import get_locale
+
+from portal import languages
+from portal.languages import N_
 
 
 def portal_zone() -> ZoneInfo:
@@ -77,12 +80,14 @@ def email_date(moment: datetime, language: str) -> str:
     return day.isoformat() if language == "en" else format_date(day, "full", locale=language)
 
 
+# TRANSLATORS: a day and a time of day, such as "2026-11-26 11:15 EAT"; keep {date} and {time}.
+MOMENT = N_("{date} {time}")
+
+
 def email_moment(moment: datetime, language: str) -> str:
     """A day and time in an email ("2026-11-26 11:15 EAT"; "jeudi 26 novembre 2026 à 11:15 EAT"):
     the time of day in 24 hours everywhere, with the zone, as students may be anywhere."""
-    with force_locale(language):
-        # TRANSLATORS: a day and a time of day, such as "2026-11-26 11:15 EAT"; keep {date} and {time}.
-        pattern = gettext("{date} {time}")
+    pattern = languages.catalogue(language).ugettext(MOMENT)
     return pattern.format(date=email_date(moment, language), time=zoned_time(moment))
 
 
