@@ -78,11 +78,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal import admin, attendance, auth, health, notifications, register, sessions, template_helpers
+    from portal.metrics import routes as metrics
     from portal.request_args import IdConverter
 
     app.url_map.converters["id"] = IdConverter
 
-    for blueprint in (auth.bp, sessions.bp, register.bp, notifications.bp, admin.bp, attendance.bp, health.bp):
+    for blueprint in (auth.bp, sessions.bp, register.bp, notifications.bp, admin.bp, attendance.bp, health.bp,
+                      metrics.bp):
         app.register_blueprint(blueprint)
     if app.config["ENV_NAME"] == "development":
         from portal import dev

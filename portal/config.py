@@ -95,6 +95,9 @@ def check_settings(config: dict) -> None:
             raise ConfigurationError(f"{name} must be a whole number from {low} to {high}")
     _check_sign_in(config)
     _check_languages(config)
+    if config.get("METRICS_TOKEN") and len(config["METRICS_TOKEN"]) < 32:
+        raise ConfigurationError("METRICS_TOKEN must be at least 32 characters: generate one with "
+                                 "python -c \"import secrets; print(secrets.token_urlsafe(32))\"")
     if not 0 <= config["REGISTER_LOW_ATTENDANCE"] <= 100:
         raise ConfigurationError("REGISTER_LOW_ATTENDANCE must be a percentage from 0 to 100")
 
@@ -234,6 +237,8 @@ class Config:
             # `lecturer`: a university account with no staff account here becomes a lecturer at its
             # first sign-in; empty: only existing, active staff accounts get in.
             "SSO_AUTO_CREATE": os.environ.get("SSO_AUTO_CREATE", "").strip().lower(),
+            # GET /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset: 404.
+            "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", "").strip() or None,
             # Staff sign-in through a SAML 2.0 identity provider (portal.auth.saml): its metadata (a file,
             # or an https:// address), this portal's own certificate and key, and the email attribute.
             "SSO_SAML_IDP_METADATA": os.environ.get("SSO_SAML_IDP_METADATA") or None,

@@ -9,8 +9,9 @@ from portal import languages
 from portal.attendance import bp
 from portal.attendance.confirmation import LOCATION_UNREADABLE, AttendanceService, Fix
 from portal.errors import status_of
-from portal.exceptions import DetailsMissingError, TryAgainError
+from portal.exceptions import DetailsMissingError, NotYourCardError, TooFarError, TooRoughError, TryAgainError
 from portal.extensions import limiter
+from portal.metrics import counters
 from portal.services.jwt_service import JWTTokenService
 
 
@@ -26,6 +27,10 @@ def _per_link() -> str:
     """Rate-limit key of one link, without keeping the token itself in Redis."""
     return "link:" + hashlib.sha256(_token().encode()).hexdigest()[:32]
 
+
+# How /metrics names each refusal a student can put right (portal_confirmations_total{outcome}).
+REFUSAL_NAMES = {TooFarError: "too_far", TooRoughError: "too_rough", NotYourCardError: "card_refused",
+                 DetailsMissingError: "details_missing"}
 
 per_client = limiter.limit(lambda: current_app.config["ATTENDANCE_RATE_LIMIT"])
 per_link = limiter.limit(lambda: current_app.config["ATTENDANCE_TOKEN_RATE_LIMIT"], key_func=_per_link)
@@ -61,6 +66,7 @@ def confirm():
                                     id_scan=request.form.get("id_scan"),
                                     without_card=request.form.get("without_card") == "1")
     except TryAgainError as refusal:
+        counters.add(counters.REFUSED, REFUSAL_NAMES.get(type(refusal), "other"))
         return render_template("attendance/confirm.html", ticket=ticket, token=token, refusal=refusal), \
             status_of(refusal)
     return render_template("attendance/recorded.html", record=record, token=token)

@@ -21,6 +21,7 @@ from portal.database import utcnow
 from portal.delivery.oauth import AccessTokens
 from portal.delivery.relays import Relay
 from portal.delivery.smtp import RelayConnection
+from portal.metrics import counters
 from portal.timefmt import local_datetime, portal_zone
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def pause(redis: Redis, relay: Relay, reason: str, by: str = BY_THE_PORTAL) -> b
     if created:
         redis.hset(key, mapping={"reason": reason, "by": by})
         log.warning("delivery through %s paused: %s", relay, reason)
+        counters.add(counters.PAUSES, relay.name, redis)
         return True
     if by != BY_THE_PORTAL and redis.eval(_TAKE_OVER, 1, key, by, reason):
         log.warning("delivery through %s: the pause is now %s's: %s", relay, by, reason)

@@ -10,6 +10,7 @@ own the transaction; tests/test_data_rule.py checks).
     pending_import_repository.py  sync previews waiting for confirmation
     user_repository.py            accounts by email, staff by name
     audit_repository.py           the audit trail's events (portal.audit writes and reads through it)
+    metrics_repository.py         the grouped counts /metrics reports
     lookups.py                    one row by id; get_or_404 for the row a page names
 """
 from portal.repositories.catalog_repository import CatalogRepository
