@@ -48,7 +48,7 @@ demo: $(STAMP) translations
 test: $(STAMP) $(TOOLS) translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## make test-fast: the tests that need no Redis, SMTP server, browser or Java (under a minute)
+## make test-fast: the tests that need no Redis, SMTP server, browser or Java (about two minutes)
 test-fast: $(STAMP) translations
 	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
 
