@@ -2,8 +2,8 @@
 
 A student's language is a code of PORTAL_LANGUAGES kept with their record (the import's and the
 sync's optional `language` column, the directory's edit), or none: PORTAL_DEFAULT_LANGUAGE then.
-Each email is rendered in its recipient's language (`messages.build`, inside `force_locale`);
-a page in the language `select` picks for its reader. Languages are named in themselves
+Each email is rendered in its recipient's language (`messages.build`, with that language's
+`catalogue`); a page in the language `select` picks for its reader. Languages are named in themselves
 ("Kiswahili", "Français"), as their readers look for them.
 
 The texts are English in the code and templates (gettext message ids); the other languages'

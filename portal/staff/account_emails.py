@@ -47,7 +47,7 @@ def send(purpose: str, email: str) -> str:
     base = current_app.config["PORTAL_BASE_URL"].rstrip("/")
     link = f"{base}/password/reset?token={password_links.make(user, purpose)}"
     expires = utcnow() + timedelta(seconds=password_links.LIFETIMES[purpose])
-    language = languages.usable(getattr(user, "language", None))
+    language = languages.usable(user.language)
     context = {"first_name": user.first_name, "link": link, "email": user.email,
                "expires": email_moment(expires, language),
                "days": password_links.LIFETIMES[purpose] // 86400, "portal": base}
