@@ -287,6 +287,26 @@ def delivery_resume_command(relay_name):
     click.echo(f"{what} was not paused." if queued is None else f"{what} resumed; {queued} waiting emails queued.")
 
 
+@delivery.command("read-bounces")
+def delivery_read_bounces_command():
+    """Read the bounce mailbox (BOUNCE_IMAP_URL) now, as the workers do every BOUNCE_CHECK_SECONDS."""
+    from portal.bounces.mailbox import MailboxError
+    from portal.bounces.reading import read_bounces
+
+    if not current_app.config["BOUNCE_IMAP_URL"]:
+        raise click.ClickException("BOUNCE_IMAP_URL is not set: there is no bounce mailbox to read")
+    try:
+        counts = read_bounces()
+    except MailboxError as exc:
+        raise click.ClickException(str(exc)) from None
+    words = {"bounced": "bounced", "delayed": "delay reported", "duplicate": "read before",
+             "unmatched": "about no email of the portal's (left in the mailbox)",
+             "not_bounce": "not bounce reports (left in the mailbox)",
+             "unreadable": "unreadable (left in the mailbox)"}
+    click.echo("Bounce mailbox read: " + (", ".join(f"{counts[key]} {word}" for key, word in words.items()
+                                                     if counts.get(key)) or "nothing new") + ".")
+
+
 def _redis():
     redis = get_redis()
     try:

@@ -98,8 +98,24 @@ def check_settings(config: dict) -> None:
     if config.get("METRICS_TOKEN") and len(config["METRICS_TOKEN"]) < 32:
         raise ConfigurationError("METRICS_TOKEN must be at least 32 characters: generate one with "
                                  "python -c \"import secrets; print(secrets.token_urlsafe(32))\"")
+    _check_bounces(config)
     if not 0 <= config["REGISTER_LOW_ATTENDANCE"] <= 100:
         raise ConfigurationError("REGISTER_LOW_ATTENDANCE must be a percentage from 0 to 100")
+
+
+def _check_bounces(config: dict) -> None:
+    from portal.bounces import verp
+    from portal.bounces.mailbox import MailboxSettings
+
+    if config.get("MAIL_RETURN_PATH"):
+        verp.check(config["MAIL_RETURN_PATH"])
+    if config.get("BOUNCE_IMAP_URL"):
+        if not config.get("MAIL_RETURN_PATH"):
+            raise ConfigurationError("BOUNCE_IMAP_URL needs MAIL_RETURN_PATH: without it a bounce report cannot "
+                                     "say which email it is about")
+        MailboxSettings.from_config(config)
+    if config["BOUNCE_CHECK_SECONDS"] < 10:
+        raise ConfigurationError("BOUNCE_CHECK_SECONDS must be at least 10")
 
 
 def _check_languages(config: dict) -> None:
@@ -239,6 +255,15 @@ class Config:
             "SSO_AUTO_CREATE": os.environ.get("SSO_AUTO_CREATE", "").strip().lower(),
             # GET /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset: 404.
             "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", "").strip() or None,
+            # Late bounces (portal.bounces): each email's return path, bounces+{token}@…; the mailbox
+            # they arrive in, read every BOUNCE_CHECK_SECONDS by a worker; where reports are filed.
+            "MAIL_RETURN_PATH": os.environ.get("MAIL_RETURN_PATH", "").strip() or None,
+            "BOUNCE_IMAP_URL": os.environ.get("BOUNCE_IMAP_URL", "").strip() or None,
+            "BOUNCE_IMAP_PROCESSED_FOLDER": os.environ.get("BOUNCE_IMAP_PROCESSED_FOLDER", "").strip() or "Processed",
+            "BOUNCE_CHECK_SECONDS": _env_int("BOUNCE_CHECK_SECONDS", 300),
+            "BOUNCE_IMAP_AUTH": os.environ.get("BOUNCE_IMAP_AUTH", "").strip() or "password",
+            **{f"BOUNCE_IMAP_OAUTH_{name}": os.environ.get(f"BOUNCE_IMAP_OAUTH_{name}") or None
+               for name in ("TOKEN_URL", "CLIENT_ID", "CLIENT_SECRET", "SCOPE", "REFRESH_TOKEN")},
             # Staff sign-in through a SAML 2.0 identity provider (portal.auth.saml): its metadata (a file,
             # or an https:// address), this portal's own certificate and key, and the email attribute.
             "SSO_SAML_IDP_METADATA": os.environ.get("SSO_SAML_IDP_METADATA") or None,

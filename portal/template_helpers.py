@@ -15,13 +15,13 @@ from portal.models import AttendanceStatus
 from portal.register.course_register import NOT_ON_LIST
 from portal.register.devices import device_label
 
-STATUS_STYLES = {"pending": "secondary", "sending": "info", "sent": "success", "failed": "danger",
+STATUS_STYLES = {"pending": "secondary", "sending": "info", "sent": "success", "failed": "danger", "bounced": "warning",
                  "waiting": "secondary", "queued": "info", "done": "success"}
 
 # What a page calls the codes it stores (statuses, roles), in the page's language: `{{ code|word }}`.
 WORDS = {
     "pending": _l("pending"), "sending": _l("sending"), "sent": _l("sent"), "failed": _l("failed"),
-    "withdrawn": _l("withdrawn"), "not_emailed": _l("not emailed"), "waiting": _l("waiting"), "queued": _l("queued"),
+    "bounced": _l("bounced"), "delayed": _l("delay reported"), "withdrawn": _l("withdrawn"), "not_emailed": _l("not emailed"), "waiting": _l("waiting"), "queued": _l("queued"),
     "done": _l("done"), "present": _l("present"), "late": _l("late"), "excused": _l("excused"),
     "absent": _l("absent"), "admin": _l("admin"), "lecturer": _l("lecturer"), "student": _l("student"),
     "accepted": _l("accepted"), "rejected": _l("rejected"), "scanned": _l("scanned"),

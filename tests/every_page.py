@@ -4,8 +4,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from portal.database import utcnow
 from portal.extensions import db
-from portal.models import AttendanceSession, EmailNotification
+from portal.models import AttendanceSession, DeliveryAttempt, EmailNotification
 from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
 from tests.factories import make_notification, make_session, make_students
@@ -23,6 +24,13 @@ def every_page(app, client, auth, people) -> dict[str, str]:
     session = people["own_session"]
     students = make_students(people["course"].program, 3)
     failed = make_notification(session, students[0], status="failed")
+    bounced = make_notification(session, students[1], status="bounced")  # a late bounce (portal.bounces)
+    reason = "550 5.1.1 <x@example.org>: Recipient address rejected: User unknown"
+    db.session.add(DeliveryAttempt(notification_id=bounced.id, attempted_at=utcnow(), outcome="bounced",
+                                   smtp_code=550, detail=reason, relay="default", report_id="<r1@mx1>"))
+    students[1].bounced_email, students[1].bounced_at, students[1].bounce_reason = (students[1].user.email, utcnow(),
+                                                                                    reason)
+    db.session.commit()
     open_session = make_session(people["course"], starts_in=timedelta(minutes=-1), latitude=-1.28, longitude=36.8)
     NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(
         open_session.id)
@@ -90,6 +98,7 @@ def every_page(app, client, auth, people) -> dict[str, str]:
     get("attendance", f"/sessions/{session.id}/attendance")
     get("notifications", "/notifications")
     get("notification", f"/notifications/{failed.id}")
+    get("notification bounced", f"/notifications/{bounced.id}")
     get("forbidden", "/admin/staff")
     auth.logout()
 
@@ -111,6 +120,7 @@ def every_page(app, client, auth, people) -> dict[str, str]:
     course, program = people["course"], people["course"].program
     get("students", "/admin/students")
     get("students, bad filter", "/admin/students?active=maybe")
+    get("students whose address bounces", "/admin/students?email=bouncing")
     get("student edit", f"/admin/students/{students[1].id}/edit")
     post("student edit with errors", f"/admin/students/{students[1].id}/edit",
          {"first_name": "", "last_name": "", "email": "bad", "program_id": program.id, "stream_id": ""})

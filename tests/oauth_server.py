@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from aiosmtpd.smtp import AuthResult
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants
-from flask import Flask
+from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
 from tests.smtp_servers import ScriptedHandler, free_port
@@ -110,10 +110,23 @@ class TokenEndpoint:
     tokens: dict = field(default_factory=dict)  # access token -> Token
     by_refresh: dict = field(default_factory=dict)  # refresh token -> Token
     requests: list = field(default_factory=list)  # grant type of every token request answered
+    # Whose mailbox a valid token opens, for a mail server that asks /introspect (RFC 7662): Dovecot.
+    introspection_username: str = ""
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/token"
+
+    @property
+    def introspection_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/introspect"
+
+    def _introspect(self):
+        """RFC 7662: is the token in the form alive, and whose is it."""
+        token = request.form.get("token", "")
+        if self.valid(token):
+            return jsonify(active=True, username=self.introspection_username)
+        return jsonify(active=False)
 
     def add_client(self, client_id="portal-client", client_secret=None, scope="https://outlook.office365.com/.default"):
         client = Client(client_id, client_secret or secrets.token_urlsafe(24), scope)
@@ -157,6 +170,7 @@ class TokenEndpoint:
         server.register_grant(ClientCredentialsGrant)
         server.register_grant(RefreshTokenGrant)
         app.add_url_rule("/token", "token", server.create_token_response, methods=["POST"])
+        app.add_url_rule("/introspect", "introspect", self._introspect, methods=["POST"])
         self._server = make_server("127.0.0.1", self.port, app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -24,6 +24,7 @@ class Received:
     message: Message
     raw: bytes = b""
     mail_options: tuple = ()
+    sender: str = ""  # the envelope's MAIL FROM (the return path)
 
 
 @dataclass
@@ -94,7 +95,7 @@ class ScriptedHandler:
         raw = envelope.original_content or envelope.content
         parsed = email.message_from_bytes(raw)
         for recipient in envelope.rcpt_tos:
-            self.received.append(Received(recipient, parsed, raw, tuple(envelope.mail_options)))
+            self.received.append(Received(recipient, parsed, raw, tuple(envelope.mail_options), envelope.mail_from))
             self.accepted_at.append(time.time())
         return "250 Message accepted for delivery"
 

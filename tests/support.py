@@ -82,6 +82,8 @@ def env_for(app) -> dict:
         "MAIL_USERNAME": config["MAIL_USERNAME"] or "",
         "MAIL_PASSWORD": config["MAIL_PASSWORD"] or "",
         "MAIL_RELAYS_FILE": config.get("MAIL_RELAYS_FILE") or "",
+        "MAIL_RETURN_PATH": config.get("MAIL_RETURN_PATH") or "",
+        "BOUNCE_IMAP_URL": config.get("BOUNCE_IMAP_URL") or "",
     }
 
 

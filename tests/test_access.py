@@ -112,7 +112,7 @@ def test_progress_is_json(client, auth, people):
     auth.login("lecturer@example.edu")
     data = client.get(f"/sessions/{people['own_session'].id}/progress").get_json()
     assert data["session_id"] == people["own_session"].id
-    assert set(data["counts"]) == {"pending", "sending", "sent", "failed", "withdrawn"}
+    assert set(data["counts"]) == {"pending", "sending", "sent", "failed", "withdrawn", "bounced"}
     assert client.get(f"/sessions/{people['other_session'].id}/progress").get_json()["status"] == 404
 
 

@@ -4,6 +4,9 @@ import re
 
 from playwright.sync_api import expect
 
+from portal.database import utcnow
+from portal.extensions import db
+from portal.repositories import EmailNotificationRepository
 from tests.browser import PHONE, link_in_email, shot, sign_in
 from tests.factories import assign, make_course, make_program, make_students, newest_session, tomorrow
 from tests.smtp_servers import parts
@@ -188,8 +191,12 @@ def test_a_three_week_series_is_listed_together(page, portal_url, people, app):
 def test_every_staff_page_fits_a_phone(browser, portal_url, people, app, run_worker):
     from tests.factories import link_for
     session = people["own_session"]
-    student = make_students(people["course"].program, 1)[0]
-    link_for(app, session, student)
+    student, bouncing = make_students(people["course"].program, 2)
+    link_for(app, session, student)  # every student's email prepared
+    EmailNotificationRepository().of_student(session.id, bouncing.id).status = "bounced"  # a late bounce
+    bouncing.bounced_email, bouncing.bounced_at = bouncing.user.email, utcnow()
+    bouncing.bounce_reason = "550 5.1.1 The email account that you tried to reach does not exist."
+    db.session.commit()
     from portal.staff import password_links
 
     context = browser.new_context(**PHONE)
@@ -199,7 +206,8 @@ def test_every_staff_page_fits_a_phone(browser, portal_url, people, app, run_wor
     paths = ["/sessions", "/sessions/new", f"/sessions/{session.id}", f"/sessions/{session.id}/edit",
              f"/sessions/{session.id}/cancel", f"/sessions/{session.id}/attendance", "/notifications",
              "/admin/programs", "/admin/courses", f"/admin/courses/{people['course'].id}", "/admin/staff", "/admin/import",
-             "/admin/queue", f"/courses/{people['course'].id}/register", f"/admin/students/{student.id}/edit"]
+             "/admin/queue", f"/courses/{people['course'].id}/register", f"/admin/students/{student.id}/edit",
+             "/notifications?status=bounced", "/admin/students?email=bouncing", f"/admin/students/{bouncing.id}/edit"]
     too_wide = {}
 
     def measure(path):

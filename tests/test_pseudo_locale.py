@@ -63,7 +63,7 @@ def data_values() -> set[str]:
     for session in db.session.query(AttendanceSession):
         values |= {session.room} if session.room else set()
     for profile in db.session.query(StudentProfile):
-        values |= {profile.student_number, card_codes.masked(profile.card_code)}
+        values |= {profile.student_number, card_codes.masked(profile.card_code), profile.bounce_reason or ""}
     for record in db.session.query(AttendanceRecord):
         values |= set(device_label(record.user_agent).split(" · ")) | {record.user_agent or ""}
     return {value for value in values if value}

@@ -66,6 +66,8 @@ class StudentFilterForm(QueryForm):
     stream_id = SelectField(_l("Stream"), coerce=str, default="", validators=[Optional()])
     active = SelectField(_l("Status"), default="", validators=[Optional()], choices=[
         SelectChoice("", _l("Active and inactive")), SelectChoice("yes", _l("Active")), SelectChoice("no", _l("Inactive"))])
+    email = SelectField(_l("Email"), default="", validators=[Optional()], choices=[
+        SelectChoice("", _l("Every address")), SelectChoice("bouncing", _l("Address bouncing"))])
 
 
 class StudentForm(Form):

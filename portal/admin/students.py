@@ -35,7 +35,8 @@ def students():
     valid = form.validate()
     pagination = StudentProfileRepository().directory_page(
         (form.q.data or "").strip(), record_id(form.program_id.data), record_id(form.stream_id.data),
-        {"yes": True, "no": False}.get(form.active.data), page_arg()) if valid else None
+        {"yes": True, "no": False}.get(form.active.data), page_arg(),
+        bouncing=form.email.data == "bouncing") if valid else None
     return form_page("admin/students.html", form, pagination=pagination, masked=card_codes.masked)
 
 

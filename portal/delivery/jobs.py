@@ -84,6 +84,21 @@ def sweep() -> dict:
 
 
 @in_app_context
+def read_bounces() -> dict:
+    """The bounce mailbox's new mail (portal.bounces); a mailbox that cannot be read is logged in one
+    line and read again at the next interval, from where this reading stopped."""
+    from portal.bounces.mailbox import MailboxError
+    from portal.bounces.reading import read_bounces as read
+
+    try:
+        return read()
+    except MailboxError as exc:
+        db.session.rollback()
+        log.warning("%s", exc)
+        return {"error": str(exc)}
+
+
+@in_app_context
 def send_account_email(purpose: str, email: str) -> str:
     from portal.staff import account_emails
 

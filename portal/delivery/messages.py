@@ -93,10 +93,11 @@ class AttendanceEmail:
 
 
 def build(recipient: str, name: str, context: dict, message_id: str, sender: str | None = None,
-          kind: str = "invitation", language: str | None = None) -> AttendanceEmail:
+          kind: str = "invitation", language: str | None = None, return_path: str | None = None) -> AttendanceEmail:
     """The email for one recipient: both templates of its kind rendered from the same context, in
-    `language` (the portal's default when None). Raises BadHeaderError when a header (the name,
-    the subject) would hold a line break."""
+    `language` (the portal's default when None). `return_path`: the envelope's MAIL FROM, where
+    late bounces go (portal.bounces), when it is not the sender. Raises BadHeaderError when a
+    header (the name, the subject) would hold a line break."""
     app = current_app
     sender = sender or app.config["MAIL_DEFAULT_SENDER"]
     env = app.jinja_env
@@ -122,7 +123,7 @@ def build(recipient: str, name: str, context: dict, message_id: str, sender: str
     message["Message-ID"] = message_id
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
-    return AttendanceEmail(message, ascii_address(sender_address) or sender_address, envelope_to,
+    return AttendanceEmail(message, return_path or ascii_address(sender_address) or sender_address, envelope_to,
                            international=ascii_recipient is None)
 
 

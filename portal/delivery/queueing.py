@@ -34,9 +34,10 @@ GENERATE_JOB = "portal.delivery.jobs.generate_notifications"
 SEND_JOB = "portal.delivery.jobs.send_notifications"
 SWEEP_JOB = "portal.delivery.jobs.sweep"
 ACCOUNT_EMAIL_JOB = "portal.delivery.jobs.send_account_email"  # an invitation or a reset (portal.staff)
+BOUNCES_JOB = "portal.delivery.jobs.read_bounces"  # the bounce mailbox (portal.bounces)
 
 # What a worker may run: these, and their old names (portal.tasks) for jobs queued before an upgrade.
-PORTAL_JOBS = frozenset({GENERATE_JOB, SEND_JOB, SWEEP_JOB, ACCOUNT_EMAIL_JOB} | {
+PORTAL_JOBS = frozenset({GENERATE_JOB, SEND_JOB, SWEEP_JOB, ACCOUNT_EMAIL_JOB, BOUNCES_JOB} | {
     f"portal.tasks.{name.rpartition('.')[2]}" for name in (GENERATE_JOB, SEND_JOB, SWEEP_JOB)})
 
 

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 
 from portal import languages, link_window
+from portal.bounces import verp
 from portal.database import utcnow
 from portal.delivery import control, messages, pause, queueing, relays
 from portal.delivery.batch import Batch, Driver, Email
@@ -56,8 +57,11 @@ DRAIN_SECONDS = 2.0  # a job goes on taking the most urgent emails this long bey
 class DeliveryService:
     def __init__(self, lanes: list[Lane], base_url: str, retry_delays: list[int], *, redis, domain: str,
                  timeout: float = 30, sending_timeout: int = 600,
-                 notifications: EmailNotificationRepository | None = None, clock=utcnow):
-        """`lanes`: one per relay, in the order configured; `domain`: the right-hand side of Message-IDs."""
+                 notifications: EmailNotificationRepository | None = None, clock=utcnow,
+                 return_path: str | None = None):
+        """`lanes`: one per relay, in the order configured; `domain`: the right-hand side of Message-IDs;
+        `return_path`: MAIL_RETURN_PATH, each email's own address for late bounces (None: the sender's)."""
+        self.return_path = return_path
         self.lanes = lanes
         self.domain = domain
         self.base_url = base_url.rstrip("/")
@@ -77,7 +81,7 @@ class DeliveryService:
                  for relay in relays.configured()]
         return cls(lanes, config["PORTAL_BASE_URL"], config["MAIL_RETRY_DELAYS"], redis=redis,
                    domain=messages.sender_domain(lanes[0].relay.sender), timeout=timeout,
-                   sending_timeout=config["SENDING_TIMEOUT_SECONDS"])
+                   sending_timeout=config["SENDING_TIMEOUT_SECONDS"], return_path=config["MAIL_RETURN_PATH"])
 
     # --- the job ---------------------------------------------------------------------
 
@@ -152,7 +156,8 @@ class DeliveryService:
         try:
             message, problem = lane.builder.prepare({
                 "recipient_email": row.email, "context": self._context(row, language), "language": language,
-                "name": f"{row.first_name} {row.last_name}".strip(), "message_id": row.message_id, "kind": row.kind})
+                "name": f"{row.first_name} {row.last_name}".strip(), "message_id": row.message_id, "kind": row.kind,
+                "return_path": self.return_path and verp.address(self.return_path, row.bounce_token)})
             if message is not None:
                 message.as_bytes()
         except Exception as exc:  # a template or library surprise fails this email, not the batch

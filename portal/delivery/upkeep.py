@@ -3,6 +3,8 @@
 - queue scheduled sessions and retries that have just become due (one worker per second,
   by a Redis lock);
 - queue the sweep every SWEEP_INTERVAL_SECONDS (one worker per interval);
+- with BOUNCE_IMAP_URL, queue a reading of the bounce mailbox every BOUNCE_CHECK_SECONDS
+  (one worker per interval);
 - while delivery is paused, probe the relay every MAIL_PAUSE_PROBE_SECONDS and resume
   when it answers;
 - close this process's SMTP connections that have been idle for a few seconds.
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_LOCK = "portal:sweep-lock"
 RETRY_LOCK = "portal:retry-poll-lock"
+BOUNCES_LOCK = "portal:bounces-lock"
 TICK_SECONDS = 1.0
 
 
@@ -53,4 +56,7 @@ def tick(app: Flask, sweep_due: bool) -> None:
     interval = app.config["SWEEP_INTERVAL_SECONDS"]
     if sweep_due and redis.set(SWEEP_LOCK, "1", nx=True, ex=max(1, interval - 1)):
         queueing.enqueue_once(queueing.SWEEP_JOB, (), "portal-sweep", at_front=True)
+    every = app.config["BOUNCE_CHECK_SECONDS"]
+    if app.config["BOUNCE_IMAP_URL"] and redis.set(BOUNCES_LOCK, "1", nx=True, ex=max(1, every)):
+        queueing.enqueue_once(queueing.BOUNCES_JOB, (), "portal-read-bounces")
     control.resume_when_the_relay_answers(app.config["MAIL_PAUSE_PROBE_SECONDS"])

@@ -5,6 +5,8 @@ workers there are; the few it does not hold (refusals, pauses) are counters in R
 
     portal_emails{status,relay}                     emails by status, and the relay of their latest try
     portal_relay_replies_total{relay,outcome}       every try, by the class of the relay's answer
+    portal_bounces_total{kind}                      bounce reports recorded: permanent, temporary
+    portal_addresses_bouncing                       students whose current address bounces
     portal_relay_throttles_total{relay}             "slow down" answers
     portal_relay_paused{relay}                      1 while the relay is paused
     portal_relay_pauses_total{relay}                times it was paused (by the portal or a person)
@@ -19,14 +21,17 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from redis.exceptions import RedisError
 from rq import Worker
 
+from portal.bounces.reading import OUTCOMES
 from portal.database import utcnow
 from portal.delivery import pause, queueing, relays
 from portal.delivery.smtp import Outcome
 from portal.metrics import counters
 from portal.models import NotificationStatus
+from portal.repositories import BounceRepository
 from portal.repositories.metrics_repository import MetricsRepository
 
 WAITING = (NotificationStatus.PENDING, NotificationStatus.SENDING)
+BOUNCE_KINDS = {OUTCOMES[kind]: kind for kind in OUTCOMES}  # history outcome -> the report's kind
 
 
 class PortalNumbers:
@@ -58,14 +63,25 @@ class PortalNumbers:
     def _replies():
         replies = CounterMetricFamily("portal_relay_replies", "Tries, by the class of the relay's answer",
                                       labels=["relay", "outcome"])
+        bounces = {kind: 0 for kind in BOUNCE_KINDS.values()}
         throttles = CounterMetricFamily("portal_relay_throttles", "The relay's 'slow down' answers",
                                         labels=["relay"])
         for relay, outcome, count in MetricsRepository().replies_by_relay_and_outcome():
+            if outcome in BOUNCE_KINDS:  # a report that came back later, not a reply of the relay
+                bounces[BOUNCE_KINDS[outcome]] += count
+                continue
             replies.add_metric([relay or "", outcome], count)
             if outcome == Outcome.THROTTLED:
                 throttles.add_metric([relay or ""], count)
         yield replies
         yield throttles
+        family = CounterMetricFamily("portal_bounces", "Bounce reports recorded from the bounce mailbox, by kind",
+                                     labels=["kind"])
+        for kind, count in bounces.items():
+            family.add_metric([kind], count)
+        yield family
+        yield GaugeMetricFamily("portal_addresses_bouncing", "Students whose current address is reported "
+                                "undeliverable", BounceRepository().count_bouncing())
 
     @staticmethod
     def _oldest_waiting():

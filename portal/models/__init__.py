@@ -4,6 +4,7 @@ from portal.models.attendance import AttendanceMark, AttendanceRecord, Attendanc
 from portal.models.audit import AuditEvent, PendingImport
 from portal.models.notifications import (
     EMAIL_STATUSES,
+    BounceMailbox,
     DeliveryAttempt,
     EmailKind,
     EmailNotification,
@@ -19,6 +20,7 @@ __all__ = [
     "AttendanceSession",
     "AttendanceStatus",
     "AuditEvent",
+    "BounceMailbox",
     "CardCheck",
     "Course",
     "DeliveryAttempt",

@@ -1,8 +1,9 @@
 """One email notification per (session, student): the unit of delivery."""
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.database import UTCDateTime, utcnow
@@ -18,10 +19,17 @@ class NotificationStatus(StrEnum):
     FAILED = "failed"
     WITHDRAWN = "withdrawn"  # never to be sent: the session was cancelled, or the student is no longer in it
     NOT_EMAILED = "not_emailed"  # on a register-only session's list: no email, no link (marked by hand)
+    BOUNCED = "bounced"  # the relay took it, then the student's mail server reported it undeliverable (portal.bounces)
 
 
 # The statuses of an email (a register-only session's list is not one).
 EMAIL_STATUSES = tuple(status for status in NotificationStatus if status != NotificationStatus.NOT_EMAILED)
+
+
+def new_bounce_token() -> str:
+    """The opaque id in an email's return path (MAIL_RETURN_PATH): 80 random bits, lower-case hex,
+    because some mail servers change the case of an address's local part. Never the link's token."""
+    return secrets.token_hex(10)
 
 
 class EmailKind(StrEnum):
@@ -62,6 +70,8 @@ class EmailNotification(db.Model):
     # When this email should be out, if not when its session starts: an admin's bulk retry gives way to
     # every class starting within BULK_RETRY_GIVES_WAY (see EmailNotificationRepository.claim_most_urgent).
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who a bounce report is about: the `{token}` of MAIL_RETURN_PATH, the address late bounces come back to.
+    bounce_token: Mapped[str | None] = mapped_column(String(32), unique=True, default=new_bounce_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -84,3 +94,19 @@ class DeliveryAttempt(db.Model):
     smtp_code: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(Text)
     relay: Mapped[str | None] = mapped_column(String(64))  # the name of the relay tried (see MAIL_RELAYS_FILE)
+    # A bounce report's own id (its Message-ID, or a digest of it), on the rows a report wrote
+    # (outcome "bounced" or "delayed"): the same report read twice is recorded once.
+    report_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+
+
+class BounceMailbox(db.Model):
+    """How far the portal has read a bounce mailbox (BOUNCE_IMAP_URL): IMAP UIDs only grow within
+    one UIDVALIDITY, so a message is read once, and a new UIDVALIDITY starts the reading over."""
+
+    __tablename__ = "bounce_mailboxes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(255), unique=True)  # user@host:port/folder, no secret
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

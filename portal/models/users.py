@@ -1,11 +1,13 @@
 """People: staff accounts and students (a user with a student profile)."""
+from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal.database import UTCDateTime
 from portal.extensions import db
 from portal.models.academic import Program, Stream
 
@@ -74,7 +76,18 @@ class StudentProfile(db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The language the student reads the portal in (one of PORTAL_LANGUAGES); None: PORTAL_DEFAULT_LANGUAGE.
     language: Mapped[str | None] = mapped_column(String(16))
+    # The address a mail server reported undeliverable for good (portal.bounces), when and why. The
+    # student is "bouncing" while it is still their address: changing the email ends it, wherever
+    # it is changed (the directory, an import, a sync).
+    bounced_email: Mapped[str | None] = mapped_column(String(254))
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bounce_reason: Mapped[str | None] = mapped_column(Text)
 
     user: Mapped[User] = relationship(back_populates="student_profile")
     program: Mapped[Program] = relationship()
     stream: Mapped[Stream | None] = relationship()
+
+    @property
+    def email_bouncing(self) -> bool:
+        """Mail to the student's address is reported undeliverable, and the address has not changed since."""
+        return bool(self.bounced_email) and self.bounced_email.lower() == self.user.email.lower()

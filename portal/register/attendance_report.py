@@ -60,7 +60,7 @@ def build_report(session: AttendanceSession, rule: StatusRule, cluster_threshold
             report.unlinked.append(row)
         elif row.email_status == "sent":
             report.not_confirmed.append(row)
-        elif row.email_status == "failed":
+        elif row.email_status in (NotificationStatus.FAILED, NotificationStatus.BOUNCED):
             report.failed.append(row)
         else:
             report.waiting.append(row)

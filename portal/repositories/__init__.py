@@ -11,8 +11,10 @@ own the transaction; tests/test_data_rule.py checks).
     user_repository.py            accounts by email, staff by name
     audit_repository.py           the audit trail's events (portal.audit writes and reads through it)
     metrics_repository.py         the grouped counts /metrics reports
+    bounce_repository.py          bounce reports, bouncing addresses, the bounce mailbox's place
     lookups.py                    one row by id; get_or_404 for the row a page names
 """
+from portal.repositories.bounce_repository import BounceRepository
 from portal.repositories.catalog_repository import CatalogRepository
 from portal.repositories.email_repository import EmailNotificationRepository
 from portal.repositories.lookups import get, get_or_404
@@ -21,5 +23,5 @@ from portal.repositories.session_repository import SessionRepository
 from portal.repositories.student_profile_repository import StudentProfileRepository
 from portal.repositories.user_repository import UserRepository
 
-__all__ = ["CatalogRepository", "EmailNotificationRepository", "PendingImportRepository", "SessionRepository",
+__all__ = ["BounceRepository", "CatalogRepository", "EmailNotificationRepository", "PendingImportRepository", "SessionRepository",
            "StudentProfileRepository", "UserRepository", "get", "get_or_404"]

@@ -9,6 +9,7 @@ from portal.database import UTCDateTime, driver_time, utcnow
 from portal.extensions import db
 from portal.models import AttendanceSession, Course, EmailNotification, StudentProfile, User
 from portal.models import NotificationStatus as Status
+from portal.models.notifications import new_bounce_token
 
 
 class EmailNotificationRepository:
@@ -29,7 +30,7 @@ class EmailNotificationRepository:
         now = to_db(utcnow())
         rows = [
             (n["session_id"], n["student_profile_id"], n["token"], to_db(n["token_expires_at"]),
-             n.get("status", Status.PENDING), 0, now, now)
+             n.get("status", Status.PENDING), 0, now, now, new_bounce_token())
             for n in notifications
         ]
         if postgres:
@@ -74,6 +75,12 @@ class EmailNotificationRepository:
 
     def get_by_ids(self, ids: list[int]) -> list[EmailNotification]:
         return list(db.session.scalars(select(EmailNotification).where(EmailNotification.id.in_(ids))))
+
+    def bounced_of_student(self, student_profile_id: int, now: datetime) -> list[int]:
+        """Ids of the student's bounced emails whose links have not expired."""
+        return list(db.session.scalars(select(EmailNotification.id).where(
+            EmailNotification.student_profile_id == student_profile_id, EmailNotification.status == Status.BOUNCED,
+            EmailNotification.token_expires_at > now).order_by(EmailNotification.id)))
 
     def get_pending_emails(self, session_id: int | None = None, now: datetime | None = None) -> list[int]:
         """Ids of pending notifications that are due (no retry wait in the future)."""
@@ -133,6 +140,7 @@ class EmailNotificationRepository:
                 EmailNotification.attempts,
                 EmailNotification.message_id,
                 EmailNotification.kind,
+                EmailNotification.bounce_token,
                 User.email,
                 User.first_name,
                 User.last_name,
@@ -328,7 +336,7 @@ def _escape_like(text: str) -> str:
 
 
 _BULK_COLUMNS = ("session_id", "student_profile_id", "token", "token_expires_at", "status", "attempts",
-                 "created_at", "updated_at")
+                 "created_at", "updated_at", "bounce_token")
 
 
 def _copy_insert(connection, rows: list[tuple]) -> int:
@@ -337,7 +345,7 @@ def _copy_insert(connection, rows: list[tuple]) -> int:
     cursor.execute(
         "CREATE TEMP TABLE IF NOT EXISTS new_email_notifications (session_id integer, student_profile_id integer, "
         "token text, token_expires_at timestamp, status varchar(16), attempts integer, created_at timestamp, "
-        "updated_at timestamp) ON COMMIT DROP"
+        "updated_at timestamp, bounce_token varchar(32)) ON COMMIT DROP"
     )
     cursor.execute("TRUNCATE new_email_notifications")
     with cursor.copy(f"COPY new_email_notifications ({columns}) FROM STDIN") as copy:

@@ -3,6 +3,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.models import Role, StudentProfile, User
+from portal.repositories import bounce_repository
 
 
 def _eligible(query: Select, program_id: int, stream_id: int | None, active_only: bool = True) -> Select:
@@ -37,9 +38,10 @@ class StudentProfileRepository:
         return list(db.session.scalars(_eligible(query, program_id, None)))
 
     def directory_page(self, text: str, program_id: int | None, stream_id: int | None, active: bool | None,
-                       page: int, per_page: int = 50):
+                       page: int, per_page: int = 50, bouncing: bool = False):
         """A page of students by name for the admin directory: `text` matches the name, the
-        student number or the email (case-insensitively); the other filters are exact."""
+        student number or the email (case-insensitively); the other filters are exact;
+        `bouncing`: only students whose current address is reported undeliverable."""
         query = (select(StudentProfile).join(User, User.id == StudentProfile.user_id)
                  .options(selectinload(StudentProfile.user), selectinload(StudentProfile.program),
                           selectinload(StudentProfile.stream))
@@ -58,6 +60,8 @@ class StudentProfileRepository:
         if active is not None:
             both = (StudentProfile.is_active.is_(True), User.is_active.is_(True))
             query = query.where(*both) if active else query.where(or_(*(~condition for condition in both)))
+        if bouncing:
+            query = query.where(bounce_repository.bouncing())
         return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
     def of_program(self, program_id: int) -> list[StudentProfile]:

@@ -46,9 +46,10 @@ class EmailSenderService:
         )
 
     def build_message(self, recipient_email: str, context: dict, message_id: str | None = None,
-                      name: str = "", kind: str = "invitation", language: str | None = None) -> messages.AttendanceEmail:
+                      name: str = "", kind: str = "invitation", language: str | None = None,
+                      return_path: str | None = None) -> messages.AttendanceEmail:
         return messages.build(recipient_email, name, context, message_id or messages.new_message_id(self.domain),
-                              self.sender, kind, language)
+                              self.sender, kind, language, return_path)
 
     def send_attendance_notification(self, recipient_email: str, context: dict) -> bool:
         summary = self.send_bulk_emails([{"recipient_email": recipient_email, "context": context}])
@@ -98,7 +99,8 @@ class EmailSenderService:
             return None, permanent(f"Invalid email address: {exc}")
         try:
             message = self.build_message(address, email["context"], email.get("message_id"), email.get("name", ""),
-                                         email.get("kind", "invitation"), email.get("language"))
+                                         email.get("kind", "invitation"), email.get("language"),
+                                         email.get("return_path"))
         except messages.BadHeaderError:
             return None, permanent("Refused to send: a header contains a line break")
         return message, None

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 GENERATION_TRIES = 5
 RETRY_GIVES_WAY = timedelta(hours=2)  # an admin's retry goes after every class starting sooner
+RETRYABLE = (NotificationStatus.FAILED, NotificationStatus.BOUNCED)
 
 
 class NotificationGenerationService:
@@ -91,7 +92,8 @@ class NotificationGenerationService:
         return {"session_id": session_id, "notifications_created": created, "eligible_students": len(eligible)}
 
     def retry_failed_notifications(self, email_ids: list[int]) -> dict:
-        """Failed → pending (sent_at cleared); anything else is skipped with its reason."""
+        """Failed (or bounced, once the address is fixed) → pending (sent_at cleared); anything else is
+        skipped with its reason."""
         found = {n.id: n for n in self.notifications.get_by_ids(list(email_ids))}
         now = self.now()
         retried, skipped, errors = [], 0, []
@@ -99,9 +101,13 @@ class NotificationGenerationService:
             notification = found.get(email_id)
             if notification is None:
                 errors.append(f"Notification {email_id} not found")
-            elif notification.status != NotificationStatus.FAILED:
+            elif notification.status not in RETRYABLE:
                 skipped += 1
-                errors.append(f"Notification {email_id} skipped: it is {notification.status}, not failed")
+                errors.append(f"Notification {email_id} skipped: it is {notification.status}, not failed or bounced")
+            elif notification.status == NotificationStatus.BOUNCED and notification.student_profile.email_bouncing:
+                skipped += 1
+                errors.append(f"Notification {email_id} skipped: {notification.student_profile.user.email} still "
+                              f"bounces; correct the student's address first")
             elif notification.token_expires_at <= now:
                 skipped += 1
                 expired = local_datetime(notification.token_expires_at)

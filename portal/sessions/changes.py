@@ -146,7 +146,7 @@ def cancel_sessions(sessions: list[AttendanceSession], by: User, notify_students
                 _send_again(row, EmailKind.CANCELLED, now, "The session was cancelled: a cancellation email goes out")
                 summary.reissued += 1
                 summary.pending.append(row.id)
-            elif row.status in (Status.PENDING, Status.SENDING, Status.FAILED):
+            elif row.status in (Status.PENDING, Status.SENDING, Status.FAILED, Status.BOUNCED):
                 _withdraw(row, now, "Not sent: the session was cancelled")
                 summary.withdrawn += 1
         audit.record(by, "session.cancel", audit.session_label(session),

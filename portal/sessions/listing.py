@@ -89,7 +89,7 @@ def attendance_figures(sessions: dict[int, AttendanceSession], rule: StatusRule,
 
 
 def badges(session: AttendanceSession, counts) -> list[Badge]:
-    """Where a session's emails stand, in one to three badges."""
+    """Where a session's emails stand, in one to four badges."""
     if session.cancelled:
         return [Badge(_("cancelled"), "secondary")]
     if session.register_only:
@@ -106,4 +106,7 @@ def badges(session: AttendanceSession, counts) -> list[Badge]:
     if counts["failed"]:
         shown.append(Badge(_("%(count)s failed", count=counts["failed"]), "danger",
                            link=("notifications.index", {"session_id": session.id, "status": "failed"})))
+    if counts["bounced"]:
+        shown.append(Badge(_("%(count)s bounced", count=counts["bounced"]), "warning",
+                           link=("notifications.index", {"session_id": session.id, "status": "bounced"})))
     return shown

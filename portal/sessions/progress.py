@@ -8,7 +8,8 @@ STATUSES = [status.value for status in EMAIL_STATUSES]
 
 def progress_of(session: AttendanceSession, counts: Counter) -> dict:
     total = sum(counts[status] for status in EMAIL_STATUSES)  # a register-only session's list is no email
-    answered = counts[NotificationStatus.SENT] + counts[NotificationStatus.FAILED] + counts[NotificationStatus.WITHDRAWN]
+    answered = sum(counts[status] for status in (NotificationStatus.SENT, NotificationStatus.FAILED,
+                                                 NotificationStatus.WITHDRAWN, NotificationStatus.BOUNCED))
     generated = session.generation_status in (GenerationStatus.DONE, GenerationStatus.FAILED) or session.cancelled
     finished = generated and answered == total
     if finished:

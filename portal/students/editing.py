@@ -2,14 +2,20 @@
 like the import (names, a unique email and card code, a stream of the program), saved with an
 audit entry, and deactivation ends the student's links at once (eligibility requires active)."""
 
+from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from portal import audit, languages
+from portal.database import utcnow
+from portal.delivery import queueing
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Program, Stream, StudentProfile, User
 from portal.names import control_problem, max_length, name_problems
-from portal.repositories import StudentProfileRepository, get
+from portal.repositories import EmailNotificationRepository, StudentProfileRepository, get
+from portal.services.jwt_service import JWTTokenService
+from portal.services.notification_generation_service import NotificationGenerationService
 from portal.staff.accounts import usable_email
 from portal.students.card_codes import MAX_LENGTH as CARD_CODE_LIMIT
 from portal.students.card_codes import masked_change
@@ -63,7 +69,22 @@ def update_student(profile: StudentProfile, *, first_name: str, last_name: str, 
     if changes:
         audit.record(by, "student.edit", f"{profile.student_number} ({first_name} {last_name})", "; ".join(changes))
     db.session.commit()
+    if before["email"] != after["email"]:
+        changes += _send_bounced_again(profile)
     return changes
+
+
+def _send_bounced_again(profile: StudentProfile) -> list[str]:
+    """The student's address was corrected: their bounced emails whose links still hold go again, to it."""
+    ids = EmailNotificationRepository().bounced_of_student(profile.id, utcnow())
+    if not ids:
+        return []
+    service = NotificationGenerationService(JWTTokenService.from_config(current_app.config),
+                                            dispatch=lambda ids: queueing.enqueue_send_batches(ids, bulk=True))
+    summary = service.retry_failed_notifications(ids)
+    return [ngettext("%(num)s bounced email sent again to the new address",
+                     "%(num)s bounced emails sent again to the new address", summary["retried"])] \
+        if summary["retried"] else []
 
 
 def _described(name: str, email: str, program: Program, stream: Stream | None, active: bool,

@@ -1,0 +1,112 @@
+"""Read the bounce mailbox once: each new message read once, each report recorded once.
+
+How far the folder has been read is kept in the database (its UIDVALIDITY and the last UID
+seen), so a message is read once whichever worker reads it, and a folder whose UIDVALIDITY
+changed (recreated, restored) is read again from the start: the reports already recorded
+are known by their ids and only filed. A report is filed in the processed folder after it is
+recorded; anything else (a reply, an out-of-office, a report about no email of ours) stays
+where it is for a person to read.
+"""
+import logging
+from collections import Counter
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from portal.bounces import mailbox, reports
+from portal.bounces.mailbox import MailboxSettings
+from portal.database import utcnow
+from portal.extensions import db
+from portal.models import BounceMailbox, DeliveryAttempt, EmailNotification, NotificationStatus
+from portal.repositories import BounceRepository
+
+log = logging.getLogger(__name__)
+
+# The outcomes a report writes in an email's history (DeliveryAttempt.outcome), by the report's kind.
+OUTCOMES = {reports.PERMANENT: "bounced", reports.TEMPORARY: "delayed"}
+FILED = {"bounced", "delayed", "duplicate"}  # what is moved to the processed folder
+
+
+def read_bounces(settings: MailboxSettings | None = None) -> dict:
+    """Read what is new in the mailbox of BOUNCE_IMAP_URL; how many messages came to what:
+    bounced, delayed, duplicate (recorded before), unmatched (a report about no email of the
+    portal's), not_bounce, unreadable (left for a person). MailboxError when the mailbox cannot be read (nothing is lost: the
+    next reading starts where this one stopped)."""
+    settings = settings or MailboxSettings.from_config(current_app.config)
+    if settings is None:
+        return {}
+    repository, counts = BounceRepository(), Counter()
+    with mailbox.opened(settings) as box:
+        place = _place(repository, settings.account, box.uidvalidity)
+        uids = box.uids_after(place.last_uid)
+        for start in range(0, len(uids), mailbox.FETCH_AT_ONCE):
+            fetched = box.fetch(uids[start:start + mailbox.FETCH_AT_ONCE])
+            for uid in sorted(fetched):
+                outcome = record(fetched[uid])
+                counts[outcome] += 1
+                place.last_uid, place.checked_at = uid, utcnow()
+                db.session.commit()
+                if outcome in FILED:
+                    box.file(uid)
+        place.checked_at = utcnow()
+        db.session.commit()
+    if counts:
+        log.info("bounce mailbox %s: %s", settings.account,
+                 ", ".join(f"{count} {outcome.replace('_', ' ')}" for outcome, count in sorted(counts.items())))
+    return dict(counts)
+
+
+def _place(repository: BounceRepository, account: str, uidvalidity: int) -> BounceMailbox:
+    place = repository.mailbox(account)
+    if place is None:
+        place = BounceMailbox(account=account, uidvalidity=uidvalidity, last_uid=0)
+        db.session.add(place)
+    elif place.uidvalidity != uidvalidity:
+        log.warning("bounce mailbox %s has a new UIDVALIDITY (%s, was %s): reading it again from the start",
+                    account, uidvalidity, place.uidvalidity)
+        place.uidvalidity, place.last_uid = uidvalidity, 0
+    db.session.commit()
+    return place
+
+
+def record(raw: bytes) -> str:
+    """Record one message of the mailbox (committed); what it was (see read_bounces)."""
+    try:
+        report = reports.read(raw, current_app.config["MAIL_RETURN_PATH"])
+    except Exception:  # a message no detector can read must not stop the mailbox: it stays for a person
+        log.exception("a message of the bounce mailbox could not be read; it is left where it is")
+        return "unreadable"
+    if report is None:
+        return "not_bounce"
+    repository = BounceRepository()
+    notification = next((found for token in report.tokens if (found := repository.by_token(token))), None)
+    if notification is None:
+        return "unmatched"
+    report_id = f"{notification.id}:{report.report_id}"[:255]
+    if repository.report_recorded(report_id):
+        return "duplicate"
+    now = utcnow()
+    address = notification.student_profile.user.email
+    still_theirs = report.address is None or report.address.lower() == address.lower()
+    detail = f"{report.address or address}: {report.reason}"
+    if not still_theirs:
+        detail += " (not the student's address any more)"
+    db.session.add(DeliveryAttempt(
+        notification_id=notification.id, attempted_at=now, outcome=OUTCOMES[report.kind], smtp_code=report.smtp_code,
+        detail=detail, relay=repository.relay_of_last_try(notification.id), report_id=report_id))
+    if report.kind == reports.PERMANENT and still_theirs:
+        _bounced(notification, address, report.reason, now)
+    try:
+        db.session.commit()
+    except IntegrityError:  # another worker recorded the same report a moment ago
+        db.session.rollback()
+        return "duplicate"
+    return OUTCOMES[report.kind]
+
+
+def _bounced(notification: EmailNotification, address: str, reason: str, now) -> None:
+    """The student's address is flagged; the email, if it stands as sent, is `bounced`."""
+    profile = notification.student_profile
+    profile.bounced_email, profile.bounced_at, profile.bounce_reason = address, now, reason
+    if notification.status == NotificationStatus.SENT:
+        notification.status, notification.last_error, notification.updated_at = NotificationStatus.BOUNCED, reason, now

@@ -1,0 +1,38 @@
+"""Bounce reports: the email a return-path token names, the reports already recorded, the
+students whose address bounces, and how far the bounce mailbox has been read."""
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import joinedload
+
+from portal.extensions import db
+from portal.models import BounceMailbox, DeliveryAttempt, EmailNotification, StudentProfile, User
+
+
+def bouncing():
+    """The condition of a student whose current address is the one reported undeliverable."""
+    return and_(StudentProfile.bounced_email.is_not(None),
+                func.lower(StudentProfile.bounced_email) == func.lower(User.email))
+
+
+class BounceRepository:
+    def by_token(self, token: str) -> EmailNotification | None:
+        """The email with this bounce token, with its student and their account."""
+        return db.session.scalar(
+            select(EmailNotification).where(EmailNotification.bounce_token == token)
+            .options(joinedload(EmailNotification.student_profile).joinedload(StudentProfile.user)))
+
+    def report_recorded(self, report_id: str) -> bool:
+        return db.session.scalar(select(DeliveryAttempt.id).where(DeliveryAttempt.report_id == report_id)) is not None
+
+    def relay_of_last_try(self, notification_id: int) -> str | None:
+        """The relay that last tried the email (the one that accepted it, for a sent email)."""
+        return db.session.scalar(
+            select(DeliveryAttempt.relay).where(DeliveryAttempt.notification_id == notification_id,
+                                                DeliveryAttempt.report_id.is_(None))
+            .order_by(DeliveryAttempt.id.desc()).limit(1))
+
+    def mailbox(self, account: str) -> BounceMailbox | None:
+        return db.session.scalar(select(BounceMailbox).where(BounceMailbox.account == account))
+
+    def count_bouncing(self) -> int:
+        return db.session.scalar(select(func.count()).select_from(StudentProfile)
+                                 .join(User, User.id == StudentProfile.user_id).where(bouncing()))

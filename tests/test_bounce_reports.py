@@ -1,0 +1,192 @@
+"""Late bounces without the mailbox (issue 27): each email's return path, what a report says
+(Postfix, Exchange Online, Gmail, a delay warning, mail that is no bounce), how it is recorded,
+and the settings. The mailbox itself, over IMAP, is tests/test_bounce_mailbox.py."""
+import pytest
+
+from portal import create_app
+from portal.bounces import reading, reports, verp
+from portal.database import utcnow
+from portal.delivery import messages
+from portal.exceptions import ConfigurationError
+from portal.extensions import db
+from portal.models import DeliveryAttempt, NotificationStatus, StudentProfile
+from tests import bounce_samples
+from tests.factories import make_notification, make_students
+
+RETURN_PATH = "bounces+{token}@attendance.example.edu"
+
+
+def to(notification) -> str:
+    return verp.address(RETURN_PATH, notification.bounce_token)
+
+
+@pytest.fixture
+def sent(app, people):
+    """Three sent emails, one per student, with the return path configured."""
+    app.config["MAIL_RETURN_PATH"] = RETURN_PATH
+    students = make_students(people["course"].program, 3)
+    return [make_notification(people["own_session"], student, status="sent") for student in students]
+
+
+def history(notification) -> list[DeliveryAttempt]:
+    return list(db.session.scalars(db.select(DeliveryAttempt).where(
+        DeliveryAttempt.notification_id == notification.id).order_by(DeliveryAttempt.id)))
+
+
+# --- the return path ---------------------------------------------------------------------------
+
+def test_each_email_has_its_own_random_token_never_the_links(sent):
+    tokens = [notification.bounce_token for notification in sent]
+    assert len(set(tokens)) == 3 and all(len(token) == 20 and int(token, 16) >= 0 for token in tokens)
+    assert all(token not in notification.token for token, notification in zip(tokens, sent, strict=True))
+    assert to(sent[0]) == f"bounces+{tokens[0]}@attendance.example.edu"
+
+
+def test_the_envelope_carries_the_return_path_and_the_from_header_stays(app):
+    with app.test_request_context():
+        email = messages.build("amina@example.org", "Amina", messages.SAMPLE_EMAIL_CONTEXT, "<1.x@example.edu>",
+                               "Attendance <attendance@example.edu>", return_path="bounces+abc123@example.edu")
+        plain = messages.build("amina@example.org", "Amina", messages.SAMPLE_EMAIL_CONTEXT, "<1.x@example.edu>",
+                               "Attendance <attendance@example.edu>")
+    assert email.sender == "bounces+abc123@example.edu" and plain.sender == "attendance@example.edu"
+    assert email.message["From"] == plain.message["From"] == "Attendance <attendance@example.edu>"
+
+
+def test_tokens_are_found_whatever_the_case_and_only_in_the_return_path():
+    found = verp.tokens_in(RETURN_PATH, "<Bounces+ABCDEF0123456789ABCD@Attendance.Example.EDU>, "
+                                        "bounces+0000000000000000ffff@attendance.example.edu.evil.org, "
+                                        "xbounces+1111111111111111ffff@attendance.example.edu")
+    assert found == ["abcdef0123456789abcd"]
+    assert verp.tokens_in(RETURN_PATH, "bounces@attendance.example.edu, someone+abc@attendance.example.edu") == []
+
+
+@pytest.mark.parametrize("template", ["bounces@attendance.example.edu", "bounces+{token}", "{token}@{token}.edu",
+                                      "bounces@{token}.example.edu", "Bounces <bounces+{token}@example.edu>"])
+def test_a_return_path_without_one_token_in_its_local_part_is_refused(template):
+    with pytest.raises(ConfigurationError, match="MAIL_RETURN_PATH"):
+        verp.check(template)
+
+
+# --- what a report says --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sample, kind, code, words", [
+    (bounce_samples.postfix, "permanent", 550, "User unknown in local recipient table"),
+    (bounce_samples.exchange, "permanent", 550, "RESOLVER.ADR.RecipientNotFound; Recipient not found"),
+    (bounce_samples.gmail, "permanent", 550, "The email account that you tried to reach does not exist. Please try "
+                                             "double-checking"),
+    (bounce_samples.postfix_delayed, "temporary", 452, "Mailbox full"),
+])
+def test_each_servers_report_is_read(sample, kind, code, words):
+    address = "bounces+0123456789abcdef0123@attendance.example.edu"
+    report = reports.read(sample(address, "amina@example.org", "<5.abc@attendance.example.edu>"), RETURN_PATH)
+    assert report.kind == kind and report.smtp_code == code and report.address == "amina@example.org"
+    assert words in report.reason and "550-" not in report.reason and "\n" not in report.reason
+    assert report.tokens == ("0123456789abcdef0123",)
+    assert report.report_id
+
+
+def test_mail_that_is_not_a_bounce_is_none():
+    assert reports.read(bounce_samples.reply("bounces+0123456789abcdef0123@attendance.example.edu",
+                                             "amina@example.org"), RETURN_PATH) is None
+
+
+# --- how it is recorded ----------------------------------------------------------------------------
+
+def test_a_permanent_bounce_makes_the_email_bounced_and_flags_the_address(app, sent):
+    target, other = sent[0], sent[1]
+    address = target.student_profile.user.email
+    assert reading.record(bounce_samples.postfix(to(target), address, "<1.a@x>")) == "bounced"
+    db.session.expire_all()
+    assert target.status == NotificationStatus.BOUNCED and "User unknown" in target.last_error
+    [entry] = history(target)
+    assert entry.outcome == "bounced" and entry.smtp_code == 550 and entry.detail.startswith(address)
+    profile = db.session.get(StudentProfile, target.student_profile_id)
+    assert profile.email_bouncing and profile.bounced_email == address and "User unknown" in profile.bounce_reason
+    assert other.status == NotificationStatus.SENT and history(other) == []
+    assert not other.student_profile.email_bouncing
+
+
+def test_the_same_report_twice_is_recorded_once(app, sent):
+    raw = bounce_samples.gmail(to(sent[0]), sent[0].student_profile.user.email, "<1.a@x>")
+    assert reading.record(raw) == "bounced"
+    assert reading.record(raw) == "duplicate"
+    assert len(history(sent[0])) == 1
+
+
+def test_a_temporary_report_is_history_only(app, sent):
+    raw = bounce_samples.postfix_delayed(to(sent[0]), sent[0].student_profile.user.email, "<1.a@x>")
+    assert reading.record(raw) == "delayed"
+    db.session.expire_all()
+    assert sent[0].status == NotificationStatus.SENT and not sent[0].student_profile.email_bouncing
+    assert [entry.outcome for entry in history(sent[0])] == ["delayed"]
+
+
+def test_a_report_naming_no_email_of_ours_is_not_recorded(app, sent):
+    forged = bounce_samples.postfix("bounces+ffffffffffffffffffff@attendance.example.edu",
+                                    sent[0].student_profile.user.email, "<1.a@x>")
+    assert reading.record(forged) == "unmatched"
+    assert reading.record(bounce_samples.reply(to(sent[0]), "amina@example.org")) == "not_bounce"
+    assert db.session.scalar(db.select(db.func.count()).select_from(DeliveryAttempt)) == 0
+
+
+def test_a_bounce_for_an_address_since_changed_flags_nobody(app, sent):
+    old = sent[0].student_profile.user.email
+    sent[0].student_profile.user.email = "corrected@example.edu"
+    db.session.commit()
+    assert reading.record(bounce_samples.exchange(to(sent[0]), old, "<1.a@x>")) == "bounced"
+    db.session.expire_all()
+    assert sent[0].status == NotificationStatus.SENT and not sent[0].student_profile.email_bouncing
+    assert "not the student's address any more" in history(sent[0])[0].detail
+
+
+def test_the_flag_ends_when_the_address_changes(app, sent):
+    profile = sent[0].student_profile
+    profile.bounced_email, profile.bounced_at, profile.bounce_reason = profile.user.email.upper(), utcnow(), "550"
+    db.session.commit()
+    assert profile.email_bouncing  # addresses compared without regard to case
+    profile.user.email = "new@example.edu"
+    assert not profile.email_bouncing
+
+
+# --- settings ----------------------------------------------------------------------------------------
+
+def mailbox_config(app_config, **settings) -> dict:
+    return {**app_config, "MAIL_RETURN_PATH": RETURN_PATH,
+            "BOUNCE_IMAP_URL": "imaps://bounces%40example.edu:pa%3Ass@imap.example.edu/INBOX", **settings}
+
+
+@pytest.mark.parametrize("settings, refusal", [
+    ({"MAIL_RETURN_PATH": None}, "BOUNCE_IMAP_URL needs MAIL_RETURN_PATH"),
+    ({"BOUNCE_IMAP_URL": "pop3://user:pw@mail.example.edu/"}, "BOUNCE_IMAP_URL must be imaps://"),
+    ({"BOUNCE_IMAP_URL": "imaps://imap.example.edu/INBOX"}, "BOUNCE_IMAP_URL needs the mailbox's user"),
+    ({"BOUNCE_IMAP_URL": "imaps://bounces@imap.example.edu/INBOX"}, "needs both the URL's user and the URL's "
+                                                                      "password"),
+    ({"BOUNCE_IMAP_URL": "imaps://bounces@imap.example.edu/INBOX", "BOUNCE_IMAP_AUTH": "xoauth2"},
+     "xoauth2 needs BOUNCE_IMAP_OAUTH_TOKEN_URL, BOUNCE_IMAP_OAUTH_CLIENT_ID, BOUNCE_IMAP_OAUTH_CLIENT_SECRET"),
+    ({"BOUNCE_IMAP_PROCESSED_FOLDER": "INBOX"}, "must not be the folder the reports arrive in"),
+    ({"BOUNCE_IMAP_URL": "imaps://u:p@imap.example.edu:99999/"}, "BOUNCE_IMAP_URL: Port out of range"),
+    ({"BOUNCE_CHECK_SECONDS": 1}, "BOUNCE_CHECK_SECONDS must be at least 10"),
+])
+def test_wrong_mailbox_settings_are_refused_at_start_up(app_config, settings, refusal):
+    with pytest.raises(ConfigurationError, match=refusal.replace("(", r"\(").replace(")", r"\)")):
+        create_app(mailbox_config(app_config, **settings))
+
+
+def test_the_mailbox_url_is_read_with_its_escapes(app_config):
+    from portal.bounces.mailbox import MailboxSettings
+
+    app = create_app(mailbox_config(app_config))
+    settings = MailboxSettings.from_config(app.config)
+    assert (settings.username, settings.password, settings.host, settings.port, settings.implicit_tls,
+            settings.folder, settings.processed_folder) == ("bounces@example.edu", "pa:ss", "imap.example.edu", 993,
+                                                            True, "INBOX", "Processed")
+    assert "pa:ss" not in repr(settings) and settings.account == "bounces@example.edu@imap.example.edu:993/INBOX"
+
+
+def test_a_message_no_detector_can_read_is_left_for_a_person(app, sent, monkeypatch):
+    def crash(raw, return_path):
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "a detector met bytes it did not expect")
+
+    monkeypatch.setattr(reports, "read", crash)  # the fault injected: flufl.bounce raising on one message
+    assert reading.record(bounce_samples.postfix(to(sent[0]), "a@example.org", "<1.a@x>")) == "unreadable"
+    assert history(sent[0]) == []
