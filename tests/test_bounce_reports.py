@@ -190,3 +190,19 @@ def test_a_message_no_detector_can_read_is_left_for_a_person(app, sent, monkeypa
     monkeypatch.setattr(reports, "read", crash)  # the fault injected: flufl.bounce raising on one message
     assert reading.record(bounce_samples.postfix(to(sent[0]), "a@example.org", "<1.a@x>")) == "unreadable"
     assert history(sent[0]) == []
+
+
+def test_a_bounced_email_is_retried_only_once_its_address_is_corrected(app, sent):
+    from portal.services.jwt_service import JWTTokenService
+    from portal.services.notification_generation_service import NotificationGenerationService
+
+    target = sent[0]
+    reading.record(bounce_samples.postfix(to(target), target.student_profile.user.email, "<1.a@x>"))
+    service = NotificationGenerationService(JWTTokenService.from_config(app.config))
+    refused = service.retry_failed_notifications([target.id])
+    assert refused["retried"] == 0 and "still bounces; correct the student's address first" in refused["errors"][0]
+    target.student_profile.user.email = "corrected@example.edu"
+    db.session.commit()
+    assert service.retry_failed_notifications([target.id])["retried"] == 1
+    db.session.expire_all()
+    assert target.status == NotificationStatus.PENDING

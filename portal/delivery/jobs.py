@@ -8,6 +8,8 @@ import logging
 
 from flask import Flask, current_app, has_app_context
 
+from portal.bounces import reading
+from portal.bounces.mailbox import MailboxError
 from portal.database import utcnow
 from portal.delivery import queueing
 from portal.delivery.sending import DeliveryService
@@ -87,11 +89,8 @@ def sweep() -> dict:
 def read_bounces() -> dict:
     """The bounce mailbox's new mail (portal.bounces); a mailbox that cannot be read is logged in one
     line and read again at the next interval, from where this reading stopped."""
-    from portal.bounces.mailbox import MailboxError
-    from portal.bounces.reading import read_bounces as read
-
     try:
-        return read()
+        return reading.read_bounces()
     except MailboxError as exc:
         db.session.rollback()
         log.warning("%s", exc)
