@@ -206,3 +206,21 @@ def test_a_bounced_email_is_retried_only_once_its_address_is_corrected(app, sent
     assert service.retry_failed_notifications([target.id])["retried"] == 1
     db.session.expire_all()
     assert target.status == NotificationStatus.PENDING
+
+
+def test_what_an_admin_did_meanwhile_is_not_overwritten(app, sent):
+    """The reading's two writes check again what they were read as: an email retried (pending again)
+    stays pending, and an address corrected is not flagged."""
+    from portal.repositories import BounceRepository
+
+    repository, target = BounceRepository(), sent[0]
+    old = target.student_profile.user.email
+    target.status = NotificationStatus.PENDING  # an admin's retry, committed after the report was read
+    target.student_profile.user.email = "corrected@example.edu"
+    db.session.commit()
+    assert repository.mark_bounced(target.id, "550 User unknown", utcnow()) is False
+    assert repository.flag_address(target.student_profile_id, old, "550 User unknown", utcnow()) is False
+    db.session.commit()
+    db.session.expire_all()
+    assert target.status == NotificationStatus.PENDING and target.student_profile.bounced_email is None
+    assert repository.mark_bounced(sent[1].id, "550 User unknown", utcnow()) is True

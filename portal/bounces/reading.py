@@ -17,7 +17,7 @@ from portal.bounces import mailbox, reports
 from portal.bounces.mailbox import MailboxSettings
 from portal.database import utcnow
 from portal.extensions import db
-from portal.models import BounceMailbox, DeliveryAttempt, EmailNotification, NotificationStatus
+from portal.models import BounceMailbox, DeliveryAttempt
 from portal.repositories import BounceRepository
 
 log = logging.getLogger(__name__)
@@ -91,22 +91,20 @@ def record(raw: bytes) -> str:
     detail = f"{report.address or address}: {report.reason}"
     if not still_theirs:
         detail += " (not the student's address any more)"
-    db.session.add(DeliveryAttempt(
-        notification_id=notification.id, attempted_at=now, outcome=OUTCOMES[report.kind], smtp_code=report.smtp_code,
-        detail=detail, relay=repository.relay_of_last_try(notification.id), report_id=report_id))
-    if report.kind == reports.PERMANENT and still_theirs:
-        _bounced(notification, address, report.reason, now)
+    relay = repository.relay_of_last_try(notification.id)
     try:
-        db.session.commit()
-    except IntegrityError:  # another worker recorded the same report a moment ago
+        db.session.add(DeliveryAttempt(
+            notification_id=notification.id, attempted_at=now, outcome=OUTCOMES[report.kind],
+            smtp_code=report.smtp_code, detail=detail, relay=relay, report_id=report_id))
+        db.session.flush()
+    except IntegrityError:  # another reading recorded the same report a moment ago
         db.session.rollback()
         return "duplicate"
+    if report.kind == reports.PERMANENT and still_theirs:
+        # Each a statement of its own that checks again what it was read as (see BounceRepository):
+        # an admin may correct the address or retry the email while this reading runs.
+        repository.flag_address(notification.student_profile_id, address, report.reason, now)
+        repository.mark_bounced(notification.id, report.reason, now)
+    db.session.commit()
     return OUTCOMES[report.kind]
 
-
-def _bounced(notification: EmailNotification, address: str, reason: str, now) -> None:
-    """The student's address is flagged; the email, if it stands as sent, is `bounced`."""
-    profile = notification.student_profile
-    profile.bounced_email, profile.bounced_at, profile.bounce_reason = address, now, reason
-    if notification.status == NotificationStatus.SENT:
-        notification.status, notification.last_error, notification.updated_at = NotificationStatus.BOUNCED, reason, now

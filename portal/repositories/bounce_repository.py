@@ -1,10 +1,10 @@
 """Bounce reports: the email a return-path token names, the reports already recorded, the
 students whose address bounces, and how far the bounce mailbox has been read."""
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
-from portal.models import BounceMailbox, DeliveryAttempt, EmailNotification, StudentProfile, User
+from portal.models import BounceMailbox, DeliveryAttempt, EmailNotification, NotificationStatus, StudentProfile, User
 
 
 def bouncing():
@@ -29,6 +29,25 @@ class BounceRepository:
             select(DeliveryAttempt.relay).where(DeliveryAttempt.notification_id == notification_id,
                                                 DeliveryAttempt.report_id.is_(None))
             .order_by(DeliveryAttempt.id.desc()).limit(1))
+
+    def mark_bounced(self, notification_id: int, reason: str, now) -> bool:
+        """The email becomes `bounced` if it still stands as sent, in one statement: an admin's retry
+        or a session change committed meanwhile is not overwritten. Whether it did."""
+        return db.session.execute(
+            update(EmailNotification)
+            .where(EmailNotification.id == notification_id, EmailNotification.status == NotificationStatus.SENT)
+            .values(status=NotificationStatus.BOUNCED, last_error=reason, updated_at=now)
+            .execution_options(synchronize_session=False)).rowcount == 1
+
+    def flag_address(self, profile_id: int, address: str, reason: str, now) -> bool:
+        """The student's address is flagged as bouncing if it is still `address`, in one statement: an
+        address corrected meanwhile is not flagged. Whether it was."""
+        still_theirs = (select(User.id).where(User.id == StudentProfile.user_id,
+                                              func.lower(User.email) == address.lower()).exists())
+        return db.session.execute(
+            update(StudentProfile).where(StudentProfile.id == profile_id, still_theirs)
+            .values(bounced_email=address, bounced_at=now, bounce_reason=reason)
+            .execution_options(synchronize_session=False)).rowcount == 1
 
     def mailbox(self, account: str) -> BounceMailbox | None:
         return db.session.scalar(select(BounceMailbox).where(BounceMailbox.account == account))
