@@ -44,8 +44,11 @@ def mailbox(app, monkeypatch):
 
 @pytest.fixture
 def class_emailed(app, course, run_worker, smtp_server, mailbox):
-    """Six students emailed through a real worker and SMTP server: {address: what the relay received}."""
+    """Six students emailed through a real worker and SMTP server ({address: what the relay received}),
+    and a seventh whose address the relay refused at once (failed, not bounced)."""
+    smtp_server.handler.refuse = ("refuse",)
     make_students(course.program, 6)
+    make_students(course.program, 1, email_for=lambda n: "refuse-me@example.edu", prefix="R")
     create_session(course)
     run_worker()
     received = {item.recipient: item for item in smtp_server.handler.received}
@@ -126,6 +129,8 @@ def _pages_show_the_bounces(app, client, bouncing, sent):
     assert found[("portal_bounces_total", (("kind", "permanent"),))] == 3
     assert found[("portal_bounces_total", (("kind", "temporary"),))] == 1
     assert found[("portal_emails", (("relay", "default"), ("status", "bounced")))] == 3
+    assert found[("portal_emails", (("relay", "default"), ("status", "sent")))] == 3
+    assert found[("portal_emails", (("relay", "default"), ("status", "failed")))] == 1
     assert found[("portal_addresses_bouncing", ())] == 3
     assert ("portal_relay_replies_total", (("outcome", "bounced"), ("relay", "default"))) not in found
 
