@@ -236,3 +236,17 @@ def test_workers_read_the_mailbox_on_their_schedule(app, class_emailed, mailbox,
     assert worker.wait(timeout=60) == 0
     db.session.expire_all()
     assert status_of(address) == NotificationStatus.BOUNCED
+
+
+def test_a_mailbox_server_that_never_answers_is_given_up_on_in_time(app):
+    """A stalled IMAP server: the reading ends after MAIL_TIMEOUT_SECONDS with one line, never hangs."""
+    import time
+
+    from tests.smtp_servers import SilentServer
+
+    with SilentServer() as silent:
+        app.config["BOUNCE_IMAP_URL"] = f"imaps://bounces%40example.edu:pw@127.0.0.1:{silent.port}/INBOX"
+        started = time.monotonic()
+        with pytest.raises(MailboxError, match="could not be reached safely"):
+            read_bounces()
+        assert time.monotonic() - started < app.config["MAIL_TIMEOUT_SECONDS"] + 3
