@@ -7,6 +7,9 @@ that Dovecot checks at the endpoint's introspection address (Dovecot's oauth2 pa
 university's mail server asks its identity provider). Mail is put in and read back over IMAP
 itself (APPEND, SELECT, FETCH), as the server keeps it.
 
+`without_move`: the server does not offer MOVE (an older or smaller IMAP server), so a client
+files mail with COPY, a \\Deleted flag and UID EXPUNGE.
+
 Dovecot refuses to give mail to uid 0: under root the mail belongs to `nobody`.
 """
 import imaplib
@@ -28,11 +31,11 @@ MASTER = "tester"  # with XOAUTH2, the test's own sessions sign in as USER*MASTE
 
 
 class BounceMailboxServer:
-    def __init__(self, oauth=None):
+    def __init__(self, oauth=None, without_move: bool = False):
         # A folder of its own that `nobody` can pass through (pytest's are closed to other users).
         self.folder = Path(tempfile.mkdtemp(prefix="portal-imap-"))
         self.folder.chmod(0o711)
-        self.oauth, self.port = oauth, free_port()
+        self.oauth, self.port, self.without_move = oauth, free_port(), without_move
         self.ca = trustme.CA()
         self.ca_file = self.folder / "ca.pem"
 
@@ -143,6 +146,8 @@ ssl_cert = <{root}/cert.pem
 ssl_key = <{root}/key.pem
 auth_mechanisms = {mechanisms}
 auth_failure_delay = 0
+{"imap_capability = IMAP4rev1 SASL-IR LITERAL+ ENABLE IDLE NAMESPACE UIDPLUS CHILDREN LIST-EXTENDED"
+ if self.without_move else ""}
 auth_master_user_separator = *
 mail_location = maildir:{root}/mail/%u
 mail_uid = {uid}

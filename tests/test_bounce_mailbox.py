@@ -250,3 +250,18 @@ def test_a_mailbox_server_that_never_answers_is_given_up_on_in_time(app):
         with pytest.raises(MailboxError, match="could not be reached safely"):
             read_bounces()
         assert time.monotonic() - started < app.config["MAIL_TIMEOUT_SECONDS"] + 3
+
+
+def test_a_server_without_move_has_reports_copied_and_expunged(app, class_emailed, monkeypatch):
+    address = sorted(class_emailed)[0]
+    with BounceMailboxServer(without_move=True) as server:
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))
+        app.config["BOUNCE_IMAP_URL"] = server.url()
+        with server.session() as imap:
+            assert b"MOVE" not in imap.capability()[1][0]
+        server.deliver(bounce_samples.postfix(class_emailed[address].sender, address, "<x@y>"),
+                       bounce_samples.reply(class_emailed[address].sender, address))
+        assert read_bounces() == {"bounced": 1, "not_bounce": 1}
+        inbox = server.messages("INBOX")
+        assert len(inbox) == 1 and b"I will be there" in inbox[0]
+        assert len(server.messages("Processed")) == 1
