@@ -289,7 +289,7 @@ def delivery_resume_command(relay_name):
 
 @delivery.command("read-bounces")
 def delivery_read_bounces_command():
-    """Read the bounce mailbox (BOUNCE_IMAP_URL) now, as the workers do every BOUNCE_CHECK_SECONDS."""
+    """Read the bounce mailbox (BOUNCE_IMAP_URL) now, as the workers do every BOUNCE_POLL_SECONDS."""
     from portal.bounces.mailbox import MailboxError
     from portal.bounces.reading import read_bounces
 

@@ -114,8 +114,8 @@ def _check_bounces(config: dict) -> None:
             raise ConfigurationError("BOUNCE_IMAP_URL needs MAIL_RETURN_PATH: without it a bounce report cannot "
                                      "say which email it is about")
         MailboxSettings.from_config(config)
-    if config["BOUNCE_CHECK_SECONDS"] < 10:
-        raise ConfigurationError("BOUNCE_CHECK_SECONDS must be at least 10")
+    if config["BOUNCE_POLL_SECONDS"] < 10:
+        raise ConfigurationError("BOUNCE_POLL_SECONDS must be at least 10")
 
 
 def _check_languages(config: dict) -> None:
@@ -256,11 +256,11 @@ class Config:
             # GET /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset: 404.
             "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", "").strip() or None,
             # Late bounces (portal.bounces): each email's return path, bounces+{token}@…; the mailbox
-            # they arrive in, read every BOUNCE_CHECK_SECONDS by a worker; where reports are filed.
+            # they arrive in, read every BOUNCE_POLL_SECONDS by a worker; where reports are filed.
             "MAIL_RETURN_PATH": os.environ.get("MAIL_RETURN_PATH", "").strip() or None,
             "BOUNCE_IMAP_URL": os.environ.get("BOUNCE_IMAP_URL", "").strip() or None,
             "BOUNCE_IMAP_PROCESSED_FOLDER": os.environ.get("BOUNCE_IMAP_PROCESSED_FOLDER", "").strip() or "Processed",
-            "BOUNCE_CHECK_SECONDS": _env_int("BOUNCE_CHECK_SECONDS", 300),
+            "BOUNCE_POLL_SECONDS": _env_int("BOUNCE_POLL_SECONDS", 60),
             "BOUNCE_IMAP_AUTH": os.environ.get("BOUNCE_IMAP_AUTH", "").strip() or "password",
             **{f"BOUNCE_IMAP_OAUTH_{name}": os.environ.get(f"BOUNCE_IMAP_OAUTH_{name}") or None
                for name in ("TOKEN_URL", "CLIENT_ID", "CLIENT_SECRET", "SCOPE", "REFRESH_TOKEN")},

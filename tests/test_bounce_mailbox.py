@@ -225,7 +225,7 @@ def test_the_mailbox_signs_in_with_an_oauth_token(app, class_emailed, monkeypatc
 
 
 def test_workers_read_the_mailbox_on_their_schedule(app, class_emailed, mailbox, tmp_path):
-    """The upkeep tick queues the reading (once per BOUNCE_CHECK_SECONDS, whichever worker ticks); a real
+    """The upkeep tick queues the reading (once per BOUNCE_POLL_SECONDS, whichever worker ticks); a real
     worker process runs it."""
     address = sorted(class_emailed)[0]
     mailbox.deliver(bounce_samples.postfix(class_emailed[address].sender, address, "<x@y>"))

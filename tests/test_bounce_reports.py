@@ -165,7 +165,7 @@ def mailbox_config(app_config, **settings) -> dict:
      "xoauth2 needs BOUNCE_IMAP_OAUTH_TOKEN_URL, BOUNCE_IMAP_OAUTH_CLIENT_ID, BOUNCE_IMAP_OAUTH_CLIENT_SECRET"),
     ({"BOUNCE_IMAP_PROCESSED_FOLDER": "INBOX"}, "must not be the folder the reports arrive in"),
     ({"BOUNCE_IMAP_URL": "imaps://u:p@imap.example.edu:99999/"}, "BOUNCE_IMAP_URL: Port out of range"),
-    ({"BOUNCE_CHECK_SECONDS": 1}, "BOUNCE_CHECK_SECONDS must be at least 10"),
+    ({"BOUNCE_POLL_SECONDS": 1}, "BOUNCE_POLL_SECONDS must be at least 10"),
 ])
 def test_wrong_mailbox_settings_are_refused_at_start_up(app_config, settings, refusal):
     with pytest.raises(ConfigurationError, match=refusal.replace("(", r"\(").replace(")", r"\)")):
@@ -224,3 +224,16 @@ def test_what_an_admin_did_meanwhile_is_not_overwritten(app, sent):
     db.session.expire_all()
     assert target.status == NotificationStatus.PENDING and target.student_profile.bounced_email is None
     assert repository.mark_bounced(sent[1].id, "550 User unknown", utcnow()) is True
+
+
+def test_the_bounce_settings_are_read_from_the_environment(monkeypatch):
+    """SPEC's names: MAIL_RETURN_PATH, BOUNCE_IMAP_URL and BOUNCE_POLL_SECONDS (60 unless set)."""
+    from portal.config import load_config
+
+    assert load_config("testing")[1]["BOUNCE_POLL_SECONDS"] == 60
+    monkeypatch.setenv("MAIL_RETURN_PATH", RETURN_PATH)
+    monkeypatch.setenv("BOUNCE_IMAP_URL", "imaps://bounces%40example.edu:pw@imap.example.edu:993/INBOX")
+    monkeypatch.setenv("BOUNCE_POLL_SECONDS", "120")
+    config = load_config("testing")[1]
+    assert (config["MAIL_RETURN_PATH"], config["BOUNCE_IMAP_URL"], config["BOUNCE_POLL_SECONDS"]) == (
+        RETURN_PATH, "imaps://bounces%40example.edu:pw@imap.example.edu:993/INBOX", 120)

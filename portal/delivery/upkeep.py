@@ -3,7 +3,7 @@
 - queue scheduled sessions and retries that have just become due (one worker per second,
   by a Redis lock);
 - queue the sweep every SWEEP_INTERVAL_SECONDS (one worker per interval);
-- with BOUNCE_IMAP_URL, queue a reading of the bounce mailbox every BOUNCE_CHECK_SECONDS
+- with BOUNCE_IMAP_URL, queue a reading of the bounce mailbox every BOUNCE_POLL_SECONDS
   (one worker per interval);
 - while delivery is paused, probe the relay every MAIL_PAUSE_PROBE_SECONDS and resume
   when it answers;
@@ -56,7 +56,7 @@ def tick(app: Flask, sweep_due: bool) -> None:
     interval = app.config["SWEEP_INTERVAL_SECONDS"]
     if sweep_due and redis.set(SWEEP_LOCK, "1", nx=True, ex=max(1, interval - 1)):
         queueing.enqueue_once(queueing.SWEEP_JOB, (), "portal-sweep", at_front=True)
-    every = app.config["BOUNCE_CHECK_SECONDS"]
+    every = app.config["BOUNCE_POLL_SECONDS"]
     if app.config["BOUNCE_IMAP_URL"] and redis.set(BOUNCES_LOCK, "1", nx=True, ex=max(1, every)):
         queueing.enqueue_once(queueing.BOUNCES_JOB, (), "portal-read-bounces")
     control.resume_when_the_relay_answers(app.config["MAIL_PAUSE_PROBE_SECONDS"])
