@@ -2,6 +2,7 @@
 the code and templates is translated in each, none is left fuzzy, each keeps its placeholders,
 and each compiles; translations/messages.pot lists exactly the texts there are (so a translator
 starting from it misses nothing). `make translations-update` brings them up to date."""
+import gettext
 import re
 from io import BytesIO
 from pathlib import Path
@@ -72,3 +73,17 @@ def test_each_translation_keeps_its_placeholders_and_compiles(language):
             assert placeholders(message.string) == placeholders(message.id), (language, message.id)
     assert not [problem for problem in translated.check()], f"{language}: {list(translated.check())[:2]}"
     write_mo(BytesIO(), translated)
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_every_plural_form_shows_the_number_unless_it_is_only_for_one(language):
+    """A plural's forms may leave out %(num)s only where the form is used for exactly one (English's
+    "One email"): French uses its first form for 0 and 1, so there the number must show."""
+    translated = catalogue(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po")
+    form_for = gettext.c2py(translated.plural_expr)
+    only_for_one = {index for index in range(translated.num_plurals)
+                    if {n for n in range(2000) if form_for(n) == index} == {1}}
+    wrong = [(message.id[0], index) for message in translated
+             if isinstance(message.id, tuple) and "%(num)" in message.id[1]
+             for index, form in enumerate(message.string) if index not in only_for_one and "%(num)" not in form]
+    assert not wrong, f"{language}: plural forms without the number: {wrong[:3]}"
