@@ -91,15 +91,12 @@ def _for_the_reader(status: int, message: str | None) -> str | None:
     return STUDENT_MESSAGES.get(status, message) if request.blueprint == "attendance" else message
 
 
-def render_error(status: int, message: str | None = None, *, server_fault: bool = False,
-                 refusal: AttendanceError | None = None):
-    """`server_fault`: an unexpected error, or the database failing; the page then does
-    without the database (see _without_the_database). `refusal`: why a student's link was
-    refused, for their page's way forward."""
+def render_error(status: int, message: str | None = None, *, refusal: AttendanceError | None = None):
+    """The error page (or JSON) for `status`. `refusal`: why a student's link was refused, for
+    their page's way forward. After a server fault the caller has already dropped the database
+    (see _without_the_database)."""
     title = str(TITLES.get(status) or _("Error"))
     message = str(message) if message else None  # a lazily translated text, worded in the page's language now
-    if server_fault:
-        _without_the_database()
     if wants_json():
         return jsonify(error=title, message=message, status=status), status
     if request.blueprint == "attendance":  # students get their own plain page, never the staff one
@@ -161,7 +158,6 @@ def init_app(app: Flask) -> None:
         if original is not None and _database_unavailable(original):
             log.warning("database unavailable on %s %s: %s", request.method, request.path,
                         str(original).splitlines()[0][:200])
-            return render_error(503, _("The database is not answering. Please try again in a minute."),
-                                server_fault=True)
+            return render_error(503, _("The database is not answering. Please try again in a minute."))
         log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
-        return render_error(500, _("The error has been logged. Please try again in a moment."), server_fault=True)
+        return render_error(500, _("The error has been logged. Please try again in a moment."))
