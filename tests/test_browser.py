@@ -66,7 +66,7 @@ def test_admin_retries_failed_notifications_and_sees_them_delivered(page, portal
     page.get_by_label("Status").select_option("failed")
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("tr[data-status]")).to_have_count(2)
-    page.get_by_label("Select all failed on this page").check()
+    page.get_by_label("Select all failed or bounced on this page").check()
     expect(page.locator(".retry-box:checked")).to_have_count(2)
     shot(page, "04-failed-notifications")
     page.get_by_role("button", name="Retry selected…").click()

@@ -45,7 +45,7 @@ def test_admin_sees_checkboxes_only_on_failed_rows(client, auth, people, failed_
     auth.login("admin@example.edu")
     html = client.get("/notifications").get_data(as_text=True)
     assert html.count('name="notification_ids"') == 3
-    assert "Select all failed on this page" in html
+    assert "Select all failed or bounced on this page" in html
 
 
 def test_retry_asks_to_confirm_then_retries_and_flashes_the_summary(client, auth, app, people, failed_ids):
@@ -74,7 +74,7 @@ def test_retry_asks_to_confirm_then_retries_and_flashes_the_summary(client, auth
 def test_retry_without_a_selection_or_with_junk(client, auth, people, failed_ids):
     auth.login("admin@example.edu")
     response = client.post("/notifications/retry", data={}, follow_redirects=True)
-    assert "Select at least one failed notification" in response.get_data(as_text=True)
+    assert "Select at least one failed or bounced notification" in response.get_data(as_text=True)
     bad = client.post("/notifications/retry", data={"notification_ids": ["1", "x"]})
     assert bad.status_code == 400 and b"whole numbers" in bad.data
 

@@ -60,7 +60,7 @@ def retry():
         raise ValidationError(_("Notification ids must be whole numbers."))
     ids = sorted(ids)
     if not ids:
-        flash(_("Select at least one failed notification to retry."), "warning")
+        flash(_("Select at least one failed or bounced notification to retry."), "warning")
         return redirect(back)
     if len(ids) > MAX_RETRY_AT_ONCE:
         raise ValidationError(_("Retry at most %(count)s notifications at once.", count=MAX_RETRY_AT_ONCE))

@@ -110,7 +110,7 @@
     });
   }
 
-  // Notifications page: "select all failed on this page".
+  // Notifications page: "select all failed or bounced on this page".
   var selectAll = document.getElementById("select-all-failed");
   if (selectAll) {
     selectAll.addEventListener("change", function () {
