@@ -26,7 +26,6 @@ from portal.exceptions import ConfigurationError
 SCHEMES = {"imaps": 993, "imap": 143}
 OAUTH_SETTINGS = ("oauth_token_url", "oauth_client_id", "oauth_client_secret", "oauth_scope", "oauth_refresh_token")
 FETCH_AT_ONCE = 50
-_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 
 
 class MailboxError(Exception):
@@ -163,11 +162,10 @@ def opened(settings: MailboxSettings):
         status, data = imap.select(_quoted(settings.folder))
         if status != "OK":
             raise MailboxError(f"{where}: no folder {settings.folder!r} ({_said(data)})")
-        values = imap.response("UIDVALIDITY")[1]
-        if not values or values[0] is None:  # not said on SELECT: ask
-            found = _UIDVALIDITY.search(b" ".join(imap.status(_quoted(settings.folder), "(UIDVALIDITY)")[1] or []))
-            values = [found.group(1) if found else b"0"]
-        yield Mailbox(imap, settings, int(values[0]))
+        uidvalidity = imap.response("UIDVALIDITY")[1]  # SELECT must say it (RFC 3501 6.3.1)
+        if not uidvalidity or uidvalidity[0] is None:
+            raise MailboxError(f"{where}: the server did not say the folder's UIDVALIDITY")
+        yield Mailbox(imap, settings, int(uidvalidity[0]))
     except (OSError, imaplib.IMAP4.error) as exc:
         raise MailboxError(f"{where}: {exc}") from None
     finally:

@@ -4,6 +4,7 @@ own bounce token, so a bounce report names the email it is about by the address 
 The token is random (see `new_bounce_token`), never the attendance link's token, and unguessable:
 a forged report can only name an email its author was sent.
 """
+import functools
 import re
 
 from portal.exceptions import ConfigurationError
@@ -31,7 +32,11 @@ def address(template: str, token: str | None) -> str | None:
 def tokens_in(template: str, text: str) -> list[str]:
     """The tokens of every return path of `template` found in `text` (a header's value), in order.
     Mail servers may change the case of an address: matched without regard to it."""
+    return [token.lower() for token in _pattern(template).findall(text or "")]
+
+
+@functools.cache
+def _pattern(template: str) -> re.Pattern:
+    """The whole address: not the tail of a longer local part, nor the start of a longer domain."""
     before, _, after = template.partition(PLACEHOLDER)
-    # The whole address: not the tail of a longer local part, nor the start of a longer domain.
-    pattern = re.compile(r"(?<![\w.+-])" + re.escape(before) + TOKEN + re.escape(after) + r"(?![\w.-])", re.IGNORECASE)
-    return [token.lower() for token in pattern.findall(text or "")]
+    return re.compile(r"(?<![\w.+-])" + re.escape(before) + TOKEN + re.escape(after) + r"(?![\w.-])", re.IGNORECASE)

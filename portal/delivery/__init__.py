@@ -1,7 +1,8 @@
 """Delivery: from a saved session to the relay's answer for every student.
 
     queueing.py     job names, ids, priorities and enqueueing (the only place that talks to RQ)
-    jobs.py         the RQ jobs: generate_notifications, send_notifications, sweep
+    jobs.py         the RQ jobs: generate_notifications, send_notifications, sweep, send_account_email,
+                    read_bounces (portal.bounces)
     sending.py      a send job's work: claim rows, send them over many connections, record answers
     batch.py        the emails of one send job, shared by its threads
     connections.py  relay connections kept open between jobs in a worker

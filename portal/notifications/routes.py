@@ -12,7 +12,6 @@ from portal.models import EMAIL_STATUSES
 from portal.notifications import bp
 from portal.repositories import EmailNotificationRepository, SessionRepository
 from portal.request_args import id_arg, page_arg, record_id
-from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
 
 MAX_RETRY_AT_ONCE = 1000
@@ -67,9 +66,7 @@ def retry():
     if request.form.get("confirm") != "yes":
         return render_template("notifications/confirm_retry.html", ids=ids, back=back)
 
-    service = NotificationGenerationService(JWTTokenService.from_config(current_app.config),
-                                            dispatch=lambda ids: queueing.enqueue_send_batches(ids, bulk=True))
-    summary = service.retry_failed_notifications(ids)
+    summary = NotificationGenerationService.for_admin_retry(current_app.config).retry_failed_notifications(ids)
     if summary["retried"]:  # the seed's service commits its own work; the record follows it
         audit.record_now(current_user, "notifications.retry", f"{summary['retried']} failed emails",
                          ("queued" if summary["queued"] else "not queued: the queue was down, the sweep sends them")

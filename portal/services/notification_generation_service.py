@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.database import utcnow
+from portal.delivery import queueing
 from portal.exceptions import SessionNotFoundError
 from portal.extensions import db
 from portal.link_window import expiry_rule
@@ -45,6 +46,13 @@ class NotificationGenerationService:
         self.notifications = notifications or EmailNotificationRepository()
         self.dispatch = dispatch
         self.now = clock
+
+    @classmethod
+    def for_admin_retry(cls, config) -> "NotificationGenerationService":
+        """The service as an admin's retry uses it: what it retries goes back on the queue as a bulk
+        retry (after every class starting within RETRY_GIVES_WAY)."""
+        return cls(JWTTokenService.from_config(config),
+                   dispatch=lambda ids: queueing.enqueue_send_batches(ids, bulk=True))
 
     def generate_notifications_for_session(self, session_id: int) -> dict:
         """One pending notification per eligible student, in one transaction with the session's

@@ -8,13 +8,11 @@ from flask_babel import ngettext
 
 from portal import audit, languages
 from portal.database import utcnow
-from portal.delivery import queueing
 from portal.exceptions import ValidationError
 from portal.extensions import db
 from portal.models import Program, Stream, StudentProfile, User
 from portal.names import control_problem, max_length, name_problems
 from portal.repositories import EmailNotificationRepository, StudentProfileRepository, get
-from portal.services.jwt_service import JWTTokenService
 from portal.services.notification_generation_service import NotificationGenerationService
 from portal.staff.accounts import usable_email
 from portal.students.card_codes import MAX_LENGTH as CARD_CODE_LIMIT
@@ -79,9 +77,7 @@ def _send_bounced_again(profile: StudentProfile) -> list[str]:
     ids = EmailNotificationRepository().bounced_of_student(profile.id, utcnow())
     if not ids:
         return []
-    service = NotificationGenerationService(JWTTokenService.from_config(current_app.config),
-                                            dispatch=lambda ids: queueing.enqueue_send_batches(ids, bulk=True))
-    summary = service.retry_failed_notifications(ids)
+    summary = NotificationGenerationService.for_admin_retry(current_app.config).retry_failed_notifications(ids)
     return [ngettext("%(num)s bounced email sent again to the new address",
                      "%(num)s bounced emails sent again to the new address", summary["retried"])] \
         if summary["retried"] else []
