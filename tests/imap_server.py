@@ -10,8 +10,12 @@ itself (APPEND, SELECT, FETCH), as the server keeps it.
 `without_move`: the server does not offer MOVE (an older or smaller IMAP server), so a client
 files mail with COPY, a \\Deleted flag and UID EXPUNGE.
 
+`HoldingProxy` stands between the portal and a BounceMailboxServer and holds one command until
+the test lets it through: a reading caught mid-batch.
+
 Dovecot refuses to give mail to uid 0: under root the mail belongs to `nobody`.
 """
+import asyncio
 import imaplib
 import os
 import shutil
@@ -19,6 +23,7 @@ import signal
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -192,3 +197,59 @@ class _Closing:
             self.imap.logout()
         except (OSError, imaplib.IMAP4.error):
             pass
+
+
+class HoldingProxy:
+    """A TLS proxy (the test CA's certificate, so the portal checks it as it would the server's)
+    in front of a BounceMailboxServer. The first command the portal sends that contains `hold`
+    (say b" UID MOVE ", a report being filed once recorded) waits there until `release` is set;
+    `caught` is set when it arrives. Everything else passes as it is."""
+
+    def __init__(self, server: BounceMailboxServer, hold: bytes = b" UID MOVE "):
+        self.server, self.hold, self.port = server, hold.upper(), free_port()
+        self.caught, self.release = threading.Event(), threading.Event()
+
+    def url(self) -> str:
+        return self.server.url().replace(f":{self.server.port}/", f":{self.port}/")
+
+    def __enter__(self) -> "HoldingProxy":
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.server.ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        self.loop, started = asyncio.new_event_loop(), threading.Event()
+
+        def serve():
+            asyncio.set_event_loop(self.loop)
+            self.listener = self.loop.run_until_complete(
+                asyncio.start_server(self._connected, "127.0.0.1", self.port, ssl=context))
+            started.set()
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+        assert started.wait(10), "the proxy did not start"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release.set()
+        self.loop.call_soon_threadsafe(self.listener.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    async def _connected(self, reader, writer) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(
+            "127.0.0.1", self.server.port, ssl=self.server.client_context(), server_hostname="127.0.0.1")
+        await asyncio.gather(self._pipe(reader, upstream_writer, holding=True),
+                             self._pipe(upstream_reader, writer, holding=False))
+
+    async def _pipe(self, reader, writer, holding: bool) -> None:
+        try:
+            while data := await reader.read(65536):
+                if holding and not self.caught.is_set() and self.hold in data.upper():
+                    self.caught.set()
+                    await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 120)
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()

@@ -21,11 +21,12 @@ from portal.models import (
     StudentProfile,
     User,
 )
+from portal.repositories.bounce_repository import bouncing
 from tests import bounce_samples
 from tests.factories import create_session, make_staff, make_students
-from tests.imap_server import USER, BounceMailboxServer
+from tests.imap_server import USER, BounceMailboxServer, HoldingProxy
 from tests.oauth_server import TokenEndpoint
-from tests.support import env_for, start_worker
+from tests.support import Auth, env_for, start_worker
 
 pytestmark = pytest.mark.integration
 
@@ -156,6 +157,66 @@ def test_correcting_a_bouncing_address_sends_the_email_again_to_it(app, class_em
     assert smtp_server.handler.recipients.count("fixed@example.edu") == 1
     assert status_of("fixed@example.edu") == NotificationStatus.SENT
     assert "data-bouncing" not in client.get("/admin/students?email=bouncing").get_data(as_text=True)
+
+
+def test_a_reading_caught_mid_batch_keeps_what_two_admins_did_meanwhile(app, class_emailed, mailbox, run_worker,
+                                                                       smtp_server, client, tmp_path):
+    """A real worker reads three reports and is held once the first is recorded (filing it waits at
+    a proxy). Meanwhile one admin corrects that student's address, so the bounced email goes again to
+    the new one (another worker sends it), and a second admin corrects the third student's address
+    before its report is read. The reading then goes on: the email sent again stays sent, neither
+    corrected address is flagged, the third report is history only, the second bounces as usual."""
+    first, second, third = sorted(class_emailed)[:3]
+    mailbox.deliver(*(sample(class_emailed[address].sender, address, class_emailed[address].message["Message-ID"])
+                      for sample, address in ((bounce_samples.postfix, first), (bounce_samples.exchange, second),
+                                              (bounce_samples.gmail, third))))
+    admins = []
+    for name in ("one", "two"):
+        make_staff(f"admin-{name}@example.edu", Role.ADMIN)
+        browser = client if name == "one" else app.test_client()
+        Auth(browser).login(f"admin-{name}@example.edu")
+        admins.append(browser)
+    with HoldingProxy(mailbox) as proxy:
+        app.config["BOUNCE_IMAP_URL"] = proxy.url()
+        upkeep.tick(app, sweep_due=False)
+        # Held for as long as the admins take: the worker must wait for the mailbox, not give up.
+        reader = start_worker({**env_for(app), "MAIL_TIMEOUT_SECONDS": "120"}, tmp_path / "reader.log")
+        assert proxy.caught.wait(60), (tmp_path / "reader.log").read_text()
+        db.session.expire_all()
+        assert status_of(first) == NotificationStatus.BOUNCED and status_of(second) == NotificationStatus.SENT
+
+        said = _correct(admins[0], first, "first-fixed@example.edu")
+        assert "1 bounced email sent again to the new address" in said
+        _correct(admins[1], third, "third-fixed@example.edu")
+        run_worker()  # a second worker sends the email again while the reading holds its job
+        assert smtp_server.handler.recipients.count("first-fixed@example.edu") == 1
+        proxy.release.set()
+        assert reader.wait(timeout=60) == 0, (tmp_path / "reader.log").read_text()
+    db.session.expire_all()
+    assert status_of("first-fixed@example.edu") == NotificationStatus.SENT
+    assert status_of(second) == NotificationStatus.BOUNCED
+    assert status_of("third-fixed@example.edu") == NotificationStatus.SENT
+    flagged = db.session.scalars(db.select(User.email).join(StudentProfile).where(bouncing())).all()
+    assert flagged == [second]
+    third_history = db.session.scalars(db.select(DeliveryAttempt.detail).join(EmailNotification)
+                                       .join(StudentProfile).join(User).where(User.email == "third-fixed@example.edu",
+                                                                              DeliveryAttempt.report_id.is_not(None)))
+    assert [detail.endswith("(not the student's address any more)") for detail in third_history] == [True]
+    assert len(mailbox.messages("Processed")) == 3 and mailbox.messages("INBOX") == []
+
+
+def _correct(browser, address: str, new: str) -> str:
+    """An admin's correction of a student's address on the edit page; the page it leads to."""
+    from flask import g
+
+    g.pop("_login_user", None)  # the two admins' clients share the test's app context (see opens_pages)
+    profile = db.session.scalar(db.select(StudentProfile).join(User).where(User.email == address))
+    response = browser.post(f"/admin/students/{profile.id}/edit", data={
+        "first_name": profile.user.first_name, "last_name": profile.user.last_name, "email": new,
+        "program_id": profile.program_id, "stream_id": "", "active": "y", "card_code": ""})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    g.pop("_login_user", None)
+    return browser.get(response.location).get_data(as_text=True)
 
 
 def test_a_folder_made_again_is_read_again_without_recording_twice(app, class_emailed, mailbox):

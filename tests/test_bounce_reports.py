@@ -210,20 +210,26 @@ def test_a_bounced_email_is_retried_only_once_its_address_is_corrected(app, sent
 
 def test_what_an_admin_did_meanwhile_is_not_overwritten(app, sent):
     """The reading's two writes check again what they were read as: an email retried (pending again)
-    stays pending, and an address corrected is not flagged."""
+    stays pending, an address corrected is not flagged, and an email already sent again to the
+    corrected address is not made bounced by the old address's report."""
     from portal.repositories import BounceRepository
 
-    repository, target = BounceRepository(), sent[0]
-    old = target.student_profile.user.email
+    repository, target, resent = BounceRepository(), sent[0], sent[2]
+    old, old_of_resent = target.student_profile.user.email, resent.student_profile.user.email
     target.status = NotificationStatus.PENDING  # an admin's retry, committed after the report was read
     target.student_profile.user.email = "corrected@example.edu"
+    resent.student_profile.user.email = "fixed@example.edu"  # corrected, and the email (still `sent`) went there
     db.session.commit()
-    assert repository.mark_bounced(target.id, "550 User unknown", utcnow()) is False
+    assert repository.mark_bounced(target.id, old, "550 User unknown", utcnow()) is False
     assert repository.flag_address(target.student_profile_id, old, "550 User unknown", utcnow()) is False
+    assert repository.mark_bounced(resent.id, old_of_resent, "550 User unknown", utcnow()) is False
     db.session.commit()
     db.session.expire_all()
     assert target.status == NotificationStatus.PENDING and target.student_profile.bounced_email is None
-    assert repository.mark_bounced(sent[1].id, "550 User unknown", utcnow()) is True
+    assert resent.status == NotificationStatus.SENT
+    other = sent[1].student_profile
+    assert repository.mark_bounced(sent[1].id, other.user.email.upper(), "550 User unknown", utcnow()) is True
+    assert repository.flag_address(other.id, other.user.email, "550 User unknown", utcnow()) is True
 
 
 def test_the_bounce_settings_are_read_from_the_environment(monkeypatch):

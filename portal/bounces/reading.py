@@ -104,7 +104,7 @@ def record(raw: bytes) -> str:
         # Each a statement of its own that checks again what it was read as (see BounceRepository):
         # an admin may correct the address or retry the email while this reading runs.
         repository.flag_address(notification.student_profile_id, address, report.reason, now)
-        repository.mark_bounced(notification.id, report.reason, now)
+        repository.mark_bounced(notification.id, address, report.reason, now)
     db.session.commit()
     return OUTCOMES[report.kind]
 
