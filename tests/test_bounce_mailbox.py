@@ -91,10 +91,11 @@ def test_reports_bounce_the_right_emails_once_and_the_mailbox_keeps_everything(a
     assert read_bounces() == {"bounced": 3, "delayed": 1, "duplicate": 1, "not_bounce": 1}
     db.session.expire_all()
     assert [status_of(address) for address in addresses] == ["bounced"] * 3 + ["sent"] * 3
-    outcomes = db.session.execute(db.select(DeliveryAttempt.outcome, db.func.count())
+    outcomes = db.session.execute(db.select(DeliveryAttempt.outcome, DeliveryAttempt.relay, db.func.count())
                                   .where(DeliveryAttempt.report_id.is_not(None))
-                                  .group_by(DeliveryAttempt.outcome)).all()
-    assert dict(outcomes) == {"bounced": 3, "delayed": 1}
+                                  .group_by(DeliveryAttempt.outcome, DeliveryAttempt.relay)).all()
+    assert {(outcome, relay): count for outcome, relay, count in outcomes} == {  # the relay that accepted each
+        ("bounced", "default"): 3, ("delayed", "default"): 1}
     # Nothing is deleted: the reports are filed, the reply is left where a person will see it.
     inbox, processed = mailbox.messages("INBOX"), mailbox.messages("Processed")
     assert len(inbox) == 1 and b"I will be there" in inbox[0]

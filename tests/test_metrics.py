@@ -62,6 +62,7 @@ def test_the_numbers_match_the_database(app, client, people):
                                             (students[3], "pending", "default", "throttled"),
                                             (students[4], "pending", None, None)]:
         row = make_notification(session, student, status=status)
+        row.last_relay = relay  # as the delivery writer keeps it with each try
         if outcome:
             db.session.add(DeliveryAttempt(notification_id=row.id, attempted_at=now, outcome=outcome, relay=relay))
     db.session.commit()
@@ -85,6 +86,30 @@ def test_the_numbers_match_the_database(app, client, people):
     assert found[("portal_oldest_waiting_email_age_seconds", ())] >= 0
     assert found[("portal_queue_reachable", ())] == 1
     assert found[("portal_relay_paused", (("relay", "default"),))] == 0
+
+
+def test_the_delivery_writer_keeps_each_emails_latest_relay(people):
+    """What `portal_emails` counts by relay: the writer keeps the relay of each email's latest try
+    with its history (a try that reached no relay leaves none; an answer without a try keeps it)."""
+    from portal.delivery.outcomes import Attempt, OutcomeWriter
+
+    row = make_notification(people["own_session"], make_students(people["course"].program, 1)[0], status="sending")
+    row.message_id = "<latest-relay@example.edu>"
+    db.session.commit()
+
+    def answer(status, attempt):
+        with OutcomeWriter.open() as writer:
+            writer.record(row.id, row.message_id, status, None, utcnow(), attempt=attempt)
+        db.session.execute(EmailNotification.__table__.update().where(EmailNotification.id == row.id)
+                           .values(status="sending"))  # claimed again
+        db.session.commit()
+        db.session.expire_all()
+        return db.session.get(EmailNotification, row.id).last_relay
+
+    assert answer("pending", Attempt("throttled", 421, "slow down", "campus")) == "campus"
+    assert answer("pending", Attempt("sent", 250, "OK", "backup")) == "backup"
+    assert answer("pending", None) == "backup"  # given back unsent (a paused relay, say): no try
+    assert answer("failed", Attempt("error", None, "the message could not be built")) is None
 
 
 def test_refusals_and_pauses_are_counted_across_requests(app, client, auth, people):

@@ -24,3 +24,47 @@ def test_upgrade_from_empty_matches_the_models(app):
             downgrade(revision="base")
             with db.engine.begin() as connection:
                 connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def test_each_email_gets_the_relay_of_its_latest_try(app):
+    """c6e2a8d4f190 fills email_notifications.last_relay from the history, on a database with emails."""
+    from tests.factories import make_course, make_program, make_session, make_students
+
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade(revision="b3d9f1c7e520")
+        try:
+            course = make_course(make_program())
+            session = make_session(course)
+            students = make_students(course.program, 3)
+            with db.engine.begin() as connection:
+                for student in students:
+                    connection.execute(text(
+                        "INSERT INTO email_notifications (session_id, student_profile_id, token, token_expires_at, "
+                        "status, kind, attempts, created_at, updated_at) VALUES (:session, :student, :token, "
+                        ":now, 'sent', 'invitation', 1, :now, :now)"),
+                        {"session": session.id, "student": student.id, "token": f"t{student.id}",
+                         "now": session.starts_at})
+                ids = list(connection.scalars(text("SELECT id FROM email_notifications ORDER BY id")))
+                tries = [(ids[0], "campus"), (ids[0], "backup"), (ids[1], "campus"), (ids[1], None)]
+                for notification_id, relay in tries:
+                    connection.execute(text(
+                        "INSERT INTO delivery_attempts (notification_id, attempted_at, outcome, relay) "
+                        "VALUES (:id, :now, 'sent', :relay)"), {"id": notification_id, "relay": relay,
+                                                                "now": session.starts_at})
+            upgrade()
+            with db.engine.connect() as connection:
+                found = dict(connection.execute(text("SELECT id, last_relay FROM email_notifications")).all())
+            assert found == {ids[0]: "backup", ids[1]: None, ids[2]: None}
+        finally:
+            db.session.remove()
+            present = set(inspect(db.engine).get_table_names())
+            with db.engine.begin() as connection:  # SQLite's downgrade cannot drop tables that rows point to
+                for table in reversed(db.metadata.sorted_tables):
+                    if table.name in present:
+                        connection.execute(table.delete())
+            downgrade(revision="base")
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP TABLE IF EXISTS alembic_version"))

@@ -91,11 +91,10 @@ def record(raw: bytes) -> str:
     detail = f"{report.address or address}: {report.reason}"
     if not still_theirs:
         detail += " (not the student's address any more)"
-    relay = repository.relay_of_last_try(notification.id)
     try:
         db.session.add(DeliveryAttempt(
             notification_id=notification.id, attempted_at=now, outcome=OUTCOMES[report.kind],
-            smtp_code=report.smtp_code, detail=detail, relay=relay, report_id=report_id))
+            smtp_code=report.smtp_code, detail=detail, relay=notification.last_relay, report_id=report_id))
         db.session.flush()
     except IntegrityError:  # another reading recorded the same report a moment ago
         db.session.rollback()

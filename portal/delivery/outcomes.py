@@ -45,7 +45,8 @@ class OutcomeWriter:
         # An answer lands only on the claim that sent the message: a row re-issued (a new
         # Message-ID) or withdrawn meanwhile keeps its new state; the answer is in its history.
         self._update = (f"UPDATE email_notifications SET status = {mark}, last_error = {mark}, sent_at = {mark}, "
-                        f"next_attempt_at = {mark}, updated_at = {mark}, attempts = attempts + {mark} "
+                        f"next_attempt_at = {mark}, updated_at = {mark}, attempts = attempts + {mark}, "
+                        f"last_relay = CASE WHEN {mark} THEN {mark} ELSE last_relay END "
                         f"WHERE id = {mark} AND status = 'sending' AND message_id = {mark}")
         self._history = (f"INSERT INTO delivery_attempts (notification_id, attempted_at, outcome, smtp_code, detail, "
                          f"relay) VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark})")
@@ -77,7 +78,8 @@ class OutcomeWriter:
         convert = self._time
         answer = _Answer(
             (status, last_error, sent_at and convert(sent_at), next_attempt_at and convert(next_attempt_at),
-             convert(now), 1 if counts else 0, notification_id, message_id),
+             convert(now), 1 if counts else 0, attempt is not None, attempt and attempt.relay, notification_id,
+             message_id),
             attempt and (notification_id, convert(now), attempt.outcome, attempt.smtp_code, attempt.detail,
                          attempt.relay))
         with self._lock:

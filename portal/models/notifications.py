@@ -72,6 +72,9 @@ class EmailNotification(db.Model):
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Who a bounce report is about: the `{token}` of MAIL_RETURN_PATH, the address late bounces come back to.
     bounce_token: Mapped[str | None] = mapped_column(String(32), unique=True, default=new_bounce_token)
+    # The relay of its latest try (DeliveryAttempt.relay), kept by the delivery writer with the history so
+    # that /metrics counts emails by status and relay without reading the whole history at each scrape.
+    last_relay: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

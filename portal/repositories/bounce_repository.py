@@ -23,13 +23,6 @@ class BounceRepository:
     def report_recorded(self, report_id: str) -> bool:
         return db.session.scalar(select(DeliveryAttempt.id).where(DeliveryAttempt.report_id == report_id)) is not None
 
-    def relay_of_last_try(self, notification_id: int) -> str | None:
-        """The relay that last tried the email (the one that accepted it, for a sent email)."""
-        return db.session.scalar(
-            select(DeliveryAttempt.relay).where(DeliveryAttempt.notification_id == notification_id,
-                                                DeliveryAttempt.report_id.is_(None))
-            .order_by(DeliveryAttempt.id.desc()).limit(1))
-
     def mark_bounced(self, notification_id: int, address: str, reason: str, now) -> bool:
         """The email becomes `bounced` if it still stands as sent to `address` (its student's address
         still), in one statement: an admin's retry, a session change, or a corrected address (and

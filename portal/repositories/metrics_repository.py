@@ -10,14 +10,9 @@ from portal.models import AttendanceRecord, DeliveryAttempt, EmailNotification
 class MetricsRepository:
     def emails_by_status_and_relay(self) -> list[tuple[str, str | None, int]]:
         """(status, relay of the email's latest try or None, how many)."""
-        latest = (select(DeliveryAttempt.notification_id, func.max(DeliveryAttempt.id).label("attempt_id"))
-                  .group_by(DeliveryAttempt.notification_id).subquery())
         return list(db.session.execute(
-            select(EmailNotification.status, DeliveryAttempt.relay, func.count())
-            .select_from(EmailNotification)
-            .outerjoin(latest, latest.c.notification_id == EmailNotification.id)
-            .outerjoin(DeliveryAttempt, DeliveryAttempt.id == latest.c.attempt_id)
-            .group_by(EmailNotification.status, DeliveryAttempt.relay)))
+            select(EmailNotification.status, EmailNotification.last_relay, func.count())
+            .group_by(EmailNotification.status, EmailNotification.last_relay)))
 
     def replies_by_relay_and_outcome(self) -> list[tuple[str | None, str, int]]:
         return list(db.session.execute(select(DeliveryAttempt.relay, DeliveryAttempt.outcome, func.count())
