@@ -30,6 +30,8 @@ def every_page(app, client, auth, people) -> dict[str, str]:
                                    smtp_code=550, detail=reason, relay="default", report_id="<r1@mx1>"))
     students[1].bounced_email, students[1].bounced_at, students[1].bounce_reason = (students[1].user.email, utcnow(),
                                                                                     reason)
+    corrected = make_notification(session, students[2], status="bounced")  # went to an address since corrected
+    corrected.sent_to = "before-the-correction@example.org"
     db.session.commit()
     open_session = make_session(people["course"], starts_in=timedelta(minutes=-1), latitude=-1.28, longitude=36.8)
     NotificationGenerationService(JWTTokenService.from_config(app.config)).generate_notifications_for_session(
@@ -99,6 +101,7 @@ def every_page(app, client, auth, people) -> dict[str, str]:
     get("notifications", "/notifications")
     get("notification", f"/notifications/{failed.id}")
     get("notification bounced", f"/notifications/{bounced.id}")
+    get("notification bounced at an address since corrected", f"/notifications/{corrected.id}")
     get("forbidden", "/admin/staff")
     auth.logout()
 

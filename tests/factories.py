@@ -95,7 +95,9 @@ def make_session(course: Course, stream: Stream | None = None, starts_in=timedel
 
 def make_notification(session: AttendanceSession, student: StudentProfile, status="pending") -> EmailNotification:
     notification = EmailNotification(session=session, student_profile=student, token=f"tok-{uuid.uuid4().hex}",
-                                      token_expires_at=session.starts_at + timedelta(hours=1), status=status)
+                                      token_expires_at=session.starts_at + timedelta(hours=1), status=status,
+                                      # where the relay took it, as the delivery writer keeps it
+                                      sent_to=student.user.email if status in ("sent", "bounced") else None)
     db.session.add(notification)
     db.session.commit()
     return notification

@@ -129,14 +129,31 @@ def test_a_report_naming_no_email_of_ours_is_not_recorded(app, sent):
     assert db.session.scalar(db.select(db.func.count()).select_from(DeliveryAttempt)) == 0
 
 
-def test_a_bounce_for_an_address_since_changed_flags_nobody(app, sent):
+def test_a_bounce_for_an_address_since_corrected_bounces_the_email_and_flags_nobody(app, sent):
+    """The email went to the old address, so the student never got it: it is bounced (a retry goes to
+    the corrected address), and the corrected address is not flagged."""
+    from portal.services.notification_generation_service import NotificationGenerationService
+
     old = sent[0].student_profile.user.email
     sent[0].student_profile.user.email = "corrected@example.edu"
     db.session.commit()
     assert reading.record(bounce_samples.exchange(to(sent[0]), old, "<1.a@x>")) == "bounced"
     db.session.expire_all()
-    assert sent[0].status == NotificationStatus.SENT and not sent[0].student_profile.email_bouncing
+    assert sent[0].status == NotificationStatus.BOUNCED and not sent[0].student_profile.email_bouncing
     assert "not the student's address any more" in history(sent[0])[0].detail
+    service = NotificationGenerationService.for_admin_retry(app.config)
+    assert service.retry_failed_notifications([sent[0].id])["retried"] == 1
+
+
+def test_a_bounce_about_an_earlier_send_leaves_the_email_sent_again(app, sent):
+    """Sent again to a corrected address, the email is not bounced by a late report about the old one."""
+    old = sent[0].student_profile.user.email
+    sent[0].student_profile.user.email = sent[0].sent_to = "corrected@example.edu"
+    db.session.commit()
+    assert reading.record(bounce_samples.exchange(to(sent[0]), old, "<1.a@x>")) == "bounced"
+    db.session.expire_all()
+    assert sent[0].status == NotificationStatus.SENT and not sent[0].student_profile.email_bouncing
+    assert history(sent[0])[0].detail.startswith(old)
 
 
 def test_the_flag_ends_when_the_address_changes(app, sent):
@@ -218,7 +235,7 @@ def test_what_an_admin_did_meanwhile_is_not_overwritten(app, sent):
     old, old_of_resent = target.student_profile.user.email, resent.student_profile.user.email
     target.status = NotificationStatus.PENDING  # an admin's retry, committed after the report was read
     target.student_profile.user.email = "corrected@example.edu"
-    resent.student_profile.user.email = "fixed@example.edu"  # corrected, and the email (still `sent`) went there
+    resent.student_profile.user.email = resent.sent_to = "fixed@example.edu"  # corrected, and sent there
     db.session.commit()
     assert repository.mark_bounced(target.id, old, "550 User unknown", utcnow()) is False
     assert repository.flag_address(target.student_profile_id, old, "550 User unknown", utcnow()) is False

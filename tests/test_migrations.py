@@ -26,8 +26,9 @@ def test_upgrade_from_empty_matches_the_models(app):
                 connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
-def test_each_email_gets_the_relay_of_its_latest_try(app):
-    """c6e2a8d4f190 fills email_notifications.last_relay from the history, on a database with emails."""
+def test_each_email_gets_the_relay_of_its_latest_try_and_where_it_was_sent(app):
+    """c6e2a8d4f190 fills email_notifications.last_relay from the history and, for emails sent,
+    sent_to with the student's address, on a database with emails."""
     from tests.factories import make_course, make_program, make_session, make_students
 
     with app.app_context():
@@ -43,10 +44,11 @@ def test_each_email_gets_the_relay_of_its_latest_try(app):
                 for student in students:
                     connection.execute(text(
                         "INSERT INTO email_notifications (session_id, student_profile_id, token, token_expires_at, "
-                        "status, kind, attempts, created_at, updated_at) VALUES (:session, :student, :token, "
-                        ":now, 'sent', 'invitation', 1, :now, :now)"),
+                        "status, kind, attempts, sent_at, created_at, updated_at) VALUES (:session, :student, "
+                        ":token, :now, :status, 'invitation', 1, :sent_at, :now, :now)"),
                         {"session": session.id, "student": student.id, "token": f"t{student.id}",
-                         "now": session.starts_at})
+                         "now": session.starts_at, "status": "pending" if student is students[2] else "sent",
+                         "sent_at": None if student is students[2] else session.starts_at})
                 ids = list(connection.scalars(text("SELECT id FROM email_notifications ORDER BY id")))
                 tries = [(ids[0], "campus"), (ids[0], "backup"), (ids[1], "campus"), (ids[1], None)]
                 for notification_id, relay in tries:
@@ -56,8 +58,10 @@ def test_each_email_gets_the_relay_of_its_latest_try(app):
                                                                 "now": session.starts_at})
             upgrade()
             with db.engine.connect() as connection:
-                found = dict(connection.execute(text("SELECT id, last_relay FROM email_notifications")).all())
-            assert found == {ids[0]: "backup", ids[1]: None, ids[2]: None}
+                found = {row.id: (row.last_relay, row.sent_to) for row in connection.execute(
+                    text("SELECT id, last_relay, sent_to FROM email_notifications"))}
+            assert found == {ids[0]: ("backup", students[0].user.email), ids[1]: (None, students[1].user.email),
+                             ids[2]: (None, None)}
         finally:
             db.session.remove()
             present = set(inspect(db.engine).get_table_names())

@@ -7,7 +7,7 @@ from tests.every_page import every_page
 
 def test_every_page_is_valid_html(app, client, auth, people, html_checker):
     pages = every_page(app, client, auth, people)
-    assert len(pages) == 62
+    assert len(pages) == 63
     errors = html_checker.errors(pages)
     assert not errors, "\n".join(errors)
 

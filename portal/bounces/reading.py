@@ -86,9 +86,11 @@ def record(raw: bytes) -> str:
     if repository.report_recorded(report_id):
         return "duplicate"
     now = utcnow()
-    address = notification.student_profile.user.email
-    still_theirs = report.address is None or report.address.lower() == address.lower()
-    detail = f"{report.address or address}: {report.reason}"
+    address, sent_to = notification.student_profile.user.email, notification.sent_to
+    reported = report.address or sent_to or address
+    about_this_send = sent_to is not None and reported.lower() == sent_to.lower()
+    still_theirs = reported.lower() == address.lower()
+    detail = f"{reported}: {report.reason}"
     if not still_theirs:
         detail += " (not the student's address any more)"
     try:
@@ -99,11 +101,16 @@ def record(raw: bytes) -> str:
     except IntegrityError:  # another reading recorded the same report a moment ago
         db.session.rollback()
         return "duplicate"
-    if report.kind == reports.PERMANENT and still_theirs:
-        # Each a statement of its own that checks again what it was read as (see BounceRepository):
-        # an admin may correct the address or retry the email while this reading runs.
-        repository.flag_address(notification.student_profile_id, address, report.reason, now)
-        repository.mark_bounced(notification.id, address, report.reason, now)
+    if report.kind == reports.PERMANENT:
+        # The email bounced if the report is about the address it was last sent to (the student who
+        # never got it may have a corrected address by now: nothing then is flagged, and a retry goes
+        # there); the address bounces if it is still the student's. Each is a statement of its own that
+        # checks again what it was read as (see BounceRepository): an admin may correct the address,
+        # or retry or send the email again, while this reading runs.
+        if still_theirs:
+            repository.flag_address(notification.student_profile_id, address, report.reason, now)
+        if about_this_send:
+            repository.mark_bounced(notification.id, sent_to, report.reason, now)
     db.session.commit()
     return OUTCOMES[report.kind]
 

@@ -46,7 +46,8 @@ class OutcomeWriter:
         # Message-ID) or withdrawn meanwhile keeps its new state; the answer is in its history.
         self._update = (f"UPDATE email_notifications SET status = {mark}, last_error = {mark}, sent_at = {mark}, "
                         f"next_attempt_at = {mark}, updated_at = {mark}, attempts = attempts + {mark}, "
-                        f"last_relay = CASE WHEN {mark} THEN {mark} ELSE last_relay END "
+                        f"last_relay = CASE WHEN {mark} THEN {mark} ELSE last_relay END, "
+                        f"sent_to = COALESCE({mark}, sent_to) "
                         f"WHERE id = {mark} AND status = 'sending' AND message_id = {mark}")
         self._history = (f"INSERT INTO delivery_attempts (notification_id, attempted_at, outcome, smtp_code, detail, "
                          f"relay) VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark})")
@@ -72,14 +73,15 @@ class OutcomeWriter:
 
     def record(self, notification_id: int, message_id: str, status: str, last_error: str | None, now: datetime, *,
                sent_at: datetime | None = None, next_attempt_at: datetime | None = None,
-               attempt: Attempt | None = None, counts: bool = False) -> None:
-        """Set the status of the claim that sent `message_id`; with `attempt`, add it to the history
-        (and to `attempts` if it `counts`). Returns once committed; raises what the database raised."""
+               attempt: Attempt | None = None, counts: bool = False, sent_to: str | None = None) -> None:
+        """Set the status of the claim that sent `message_id` (with `sent_to`, the address the relay
+        accepted it for); with `attempt`, add it to the history (and to `attempts` if it `counts`).
+        Returns once committed; raises what the database raised."""
         convert = self._time
         answer = _Answer(
             (status, last_error, sent_at and convert(sent_at), next_attempt_at and convert(next_attempt_at),
-             convert(now), 1 if counts else 0, attempt is not None, attempt and attempt.relay, notification_id,
-             message_id),
+             convert(now), 1 if counts else 0, attempt is not None, attempt and attempt.relay, sent_to,
+             notification_id, message_id),
             attempt and (notification_id, convert(now), attempt.outcome, attempt.smtp_code, attempt.detail,
                          attempt.relay))
         with self._lock:

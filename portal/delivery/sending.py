@@ -311,7 +311,8 @@ class DeliveryService:
         now = self.now()
         attempt = Attempt(result.outcome.value, result.code, result.reply or result.reason, lane.name)
         if result.outcome == Outcome.SENT:
-            self._write(batch, email.id, Status.SENT, None, sent_at=now, attempt=attempt, counts=True)
+            self._write(batch, email.id, Status.SENT, None, sent_at=now, attempt=attempt, counts=True,
+                        sent_to=email.row.email)
             lane.throttle.count_sent()
             batch.done(email, "sent")
         elif result.outcome == Outcome.THROTTLED:

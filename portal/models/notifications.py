@@ -75,6 +75,9 @@ class EmailNotification(db.Model):
     # The relay of its latest try (DeliveryAttempt.relay), kept by the delivery writer with the history so
     # that /metrics counts emails by status and relay without reading the whole history at each scrape.
     last_relay: Mapped[str | None] = mapped_column(String(64))
+    # The address the relay last accepted it for: a late bounce about another address (the student's
+    # before an admin corrected it, say) is about an earlier send, not this one (portal.bounces).
+    sent_to: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

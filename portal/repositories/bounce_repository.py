@@ -23,22 +23,24 @@ class BounceRepository:
     def report_recorded(self, report_id: str) -> bool:
         return db.session.scalar(select(DeliveryAttempt.id).where(DeliveryAttempt.report_id == report_id)) is not None
 
-    def mark_bounced(self, notification_id: int, address: str, reason: str, now) -> bool:
-        """The email becomes `bounced` if it still stands as sent to `address` (its student's address
-        still), in one statement: an admin's retry, a session change, or a corrected address (and
-        the email sent again to it) committed meanwhile is not overwritten. Whether it did."""
+    def mark_bounced(self, notification_id: int, sent_to: str, reason: str, now) -> bool:
+        """The email becomes `bounced` if it still stands as sent to `sent_to`, in one statement: an
+        admin's retry, a session change, or the email sent again to a corrected address, committed
+        meanwhile, is not overwritten. Whether it did."""
         return db.session.execute(
             update(EmailNotification)
             .where(EmailNotification.id == notification_id, EmailNotification.status == NotificationStatus.SENT,
-                   _still_addressed(EmailNotification.student_profile_id, address))
+                   func.lower(EmailNotification.sent_to) == sent_to.lower())
             .values(status=NotificationStatus.BOUNCED, last_error=reason, updated_at=now)
             .execution_options(synchronize_session=False)).rowcount == 1
 
     def flag_address(self, profile_id: int, address: str, reason: str, now) -> bool:
         """The student's address is flagged as bouncing if it is still `address`, in one statement: an
         address corrected meanwhile is not flagged. Whether it was."""
+        still_theirs = (select(User.id).where(User.id == StudentProfile.user_id,
+                                              func.lower(User.email) == address.lower()).exists())
         return db.session.execute(
-            update(StudentProfile).where(StudentProfile.id == profile_id, _still_addressed(StudentProfile.id, address))
+            update(StudentProfile).where(StudentProfile.id == profile_id, still_theirs)
             .values(bounced_email=address, bounced_at=now, bounce_reason=reason)
             .execution_options(synchronize_session=False)).rowcount == 1
 
@@ -48,10 +50,3 @@ class BounceRepository:
     def count_bouncing(self) -> int:
         return db.session.scalar(select(func.count()).select_from(StudentProfile)
                                  .join(User, User.id == StudentProfile.user_id).where(bouncing()))
-
-
-def _still_addressed(profile_id, address: str):
-    """The condition that the student `profile_id` (a column of the statement, or a value) still has
-    `address` as their email."""
-    return (select(User.id).where(User.id == StudentProfile.user_id, StudentProfile.id == profile_id,
-                                  func.lower(User.email) == address.lower()).exists())
