@@ -45,6 +45,7 @@ class IdentityProvider:
         """`people`: who can sign in, by user name: their attributes ({"mail": [...], "givenName": [...]})."""
         self.folder, self.people = folder, people
         self.key_file, self.cert_file = key_and_certificate(folder, "idp")
+        self.keys = 1
         self.server_http = make_server("127.0.0.1", 0, self._web(), threaded=True)
         self.base = f"http://127.0.0.1:{self.server_http.server_port}"
         self.metadata_file = folder / "idp-metadata.xml"
@@ -76,6 +77,15 @@ class IdentityProvider:
         path.write_text(sp_metadata)
         other.write_text(re.sub(r'entityID="[^"]+"', f'entityID="{self.OTHER_SP}"', sp_metadata, count=1))
         self.sp_metadata = [str(path), str(other)]
+        self.server = Server(config=self._config(self.sp_metadata))
+
+    def new_key(self, published: bool = True) -> None:
+        """Sign with a new key and certificate from now on, as at a certificate rollover; `published`:
+        in the metadata too (else only the signatures change: a forger's key)."""
+        self.keys += 1
+        self.key_file, self.cert_file = key_and_certificate(self.folder, f"idp-{self.keys}")
+        if published:
+            self.metadata_file.write_bytes(create_metadata_string(None, config=self._config([]), valid=24))
         self.server = Server(config=self._config(self.sp_metadata))
 
     def __enter__(self) -> "IdentityProvider":

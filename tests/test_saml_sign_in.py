@@ -1,6 +1,7 @@
 """Staff sign in through a SAML 2.0 identity provider built from pysaml2 (tests/saml_idp.py), with
 Debian's xmlsec1 checking every signature: a signed assertion signs in; unsigned, tampered,
-expired, wrong-audience and replayed ones are refused."""
+expired, wrong-audience and replayed ones are refused; the provider's metadata is read again for a
+certificate rollover or a withdrawn certificate."""
 import pytest
 from sqlalchemy import select
 
@@ -81,6 +82,59 @@ def test_an_assertion_that_fails_a_check_is_refused(client, trusted, variant):
     response = post_answer(client, trusted.answer(sign_in_address(client), "lee", **variant)[0])
     assert response.status_code == 401 and "could not be completed" in response.get_data(as_text=True)
     assert not signed_in(client)
+
+
+def test_a_new_certificate_in_the_providers_metadata_is_taken_at_the_next_sign_in(client, app, trusted):
+    """A certificate rollover at the provider: the portal read its metadata at the first sign-in;
+    the first answer signed with the new key has it read again, and signs in."""
+    assert post_answer(client, trusted.answer(sign_in_address(client), "lee")[0]).status_code == 303
+    client.post("/logout")
+    trusted.new_key()
+    assert post_answer(client, trusted.answer(sign_in_address(client), "lee")[0]).status_code == 303
+    assert signed_in(client)
+
+
+def test_an_answer_signed_with_a_key_the_metadata_does_not_list_is_refused(client, app, trusted, monkeypatch):
+    """Read again once (at most once a minute, so that forged answers cannot make the portal fetch the
+    provider's metadata at will), the metadata still does not list the forger's key."""
+    from saml2.config import SPConfig
+
+    assert post_answer(client, trusted.answer(sign_in_address(client), "lee")[0]).status_code == 303
+    client.post("/logout")
+    loads = []
+    real_load = SPConfig.load
+    monkeypatch.setattr(SPConfig, "load", lambda self, *args, **kwargs: loads.append(1) or real_load(
+        self, *args, **kwargs))
+    trusted.new_key(published=False)
+    for _ in range(2):
+        response = post_answer(client, trusted.answer(sign_in_address(client), "lee")[0])
+        assert response.status_code == 401 and "could not be completed" in response.get_data(as_text=True)
+    assert not signed_in(client) and len(loads) == 1
+
+
+def test_a_certificate_the_provider_withdraws_is_no_longer_trusted_once_its_metadata_is_read_again(
+        client, app, trusted, monkeypatch):
+    from portal.auth import saml
+
+    assert post_answer(client, trusted.answer(sign_in_address(client), "lee")[0]).status_code == 303
+    client.post("/logout")
+    withdrawn = trusted.server
+    trusted.new_key()  # the old key leaked: the provider's metadata lists only the new certificate
+    monkeypatch.setattr(saml, "METADATA_MAX_AGE", 0)  # an hour on
+    trusted.server = withdrawn  # an answer signed with the withdrawn key
+    assert post_answer(client, trusted.answer(sign_in_address(client), "lee")[0]).status_code == 401
+    assert not signed_in(client)
+
+
+def test_metadata_that_cannot_be_read_again_leaves_the_copy_in_use(client, app, trusted, monkeypatch, caplog):
+    from portal.auth import saml
+
+    assert post_answer(client, trusted.answer(sign_in_address(client), "lee")[0]).status_code == 303
+    client.post("/logout")
+    trusted.metadata_file.unlink()  # the provider's address is down, say
+    monkeypatch.setattr(saml, "METADATA_MAX_AGE", 0)
+    assert post_answer(client, trusted.answer(sign_in_address(client), "lee")[0]).status_code == 303
+    assert "the copy read before stays in use" in caplog.text
 
 
 def test_a_replayed_assertion_is_refused(client, app, trusted):

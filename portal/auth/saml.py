@@ -4,7 +4,8 @@ proxy such as RAFIKI's or TERNET's), with pysaml2 and Debian's `xmlsec1`.
 The portal is a service provider: its metadata is at /saml/metadata (entity ID = that address,
 assertions posted to /saml/acs). pysaml2 checks what the provider sends: the assertion's
 signature (required) against the provider's certificate from its metadata
-(SSO_SAML_IDP_METADATA, a file or an https:// address), the audience (our entity ID), the
+(SSO_SAML_IDP_METADATA, a file or an https:// address, read again every hour and after a
+signature that fails, for the provider's certificate rollovers), the audience (our entity ID), the
 recipient and destination (our /saml/acs), the time window (NotBefore / NotOnOrAfter, a minute
 of clock skew allowed) and that it answers a request this portal made. Here, on top: each
 request is answered once (its ID is consumed from Redis), and each assertion ID is accepted
@@ -26,6 +27,8 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
+from saml2.response import IncorrectlySigned
+from saml2.sigver import SigverError
 from saml2.time_util import str_to_time
 
 from portal.delivery import queueing
@@ -37,6 +40,12 @@ MAIL_OID = "urn:oid:0.9.2342.19200300.100.1.3"
 REQUEST_SECONDS = 600  # a sign-in started at the provider must come back within ten minutes
 REQUEST_KEY, ASSERTION_KEY = "portal:saml:request:", "portal:saml:assertion:"
 REFUSED = _l("The university sign-in could not be completed: start again from this page.")
+# The provider's metadata is read again after an hour: a certificate it withdraws (a leaked key)
+# stops being trusted, and a new one is taken, without restarting the portal.
+METADATA_MAX_AGE = 3600
+# An answer whose signature fails has the metadata read again at once (a rollover to a new
+# certificate), at most once a minute: forged answers cannot make the portal fetch it at will.
+REREAD_AFTER_REFUSAL = 60
 
 _lock = threading.Lock()
 
@@ -70,16 +79,32 @@ def settings(app: Flask) -> dict:
     }
 
 
-def _config() -> SPConfig:
-    """Loaded at the first sign-in, once per app (the provider's metadata is read then: from its
-    file, or fetched from its address)."""
+def _config(refused: bool = False) -> SPConfig:
+    """The provider's metadata (from its file, or fetched from its address) and ours, read at the
+    first sign-in and again once METADATA_MAX_AGE old, or, with `refused` (a signature that did not
+    check out), when it was not read so for REREAD_AFTER_REFUSAL. When it cannot be read again, the
+    copy in hand is kept (the provider's address may be down for a moment) and read again a minute on."""
     app = current_app._get_current_object()
     with _lock:
-        if "saml_config" not in app.extensions:
+        held = app.extensions.get("saml_config")  # {"config", "read_at", "reread_at"}
+        now = time.monotonic()
+        stale = held is None or now - held["read_at"] > METADATA_MAX_AGE
+        if refused and held is not None and now - held["reread_at"] > REREAD_AFTER_REFUSAL:
+            held["reread_at"], stale = now, True
+        if stale:
             config = SPConfig()
-            config.load(settings(app))
-            app.extensions["saml_config"] = config
-        return app.extensions["saml_config"]
+            try:
+                config.load(settings(app))
+            except Exception as exc:
+                if held is None:
+                    raise
+                log.warning("the SAML provider's metadata could not be read again, the copy read before stays "
+                            "in use: %s: %s", type(exc).__name__, str(exc)[:200])
+                held["read_at"] = now - METADATA_MAX_AGE + REREAD_AFTER_REFUSAL  # tried again in a minute
+                return held["config"]
+            held = app.extensions["saml_config"] = {
+                "config": config, "read_at": now, "reread_at": held["reread_at"] if held else float("-inf")}
+        return held["config"]
 
 
 def metadata() -> bytes:
@@ -108,12 +133,16 @@ def finish(saml_response: str | None) -> tuple[dict, str | None]:
     if next_path is None:
         log.warning("SAML answer refused: it answers no request of ours waiting (unsolicited, replayed or late)")
         raise SignInRefusedError(REFUSED)
+    outstanding = {request_id: next_path.decode() or "/"}
     try:
-        client = Saml2Client(config=_config())
-        answer = client.parse_authn_request_response(saml_response, BINDING_HTTP_POST,
-                                                     outstanding={request_id: next_path.decode() or "/"})
-        if answer is None or answer.assertion is None:
-            raise ValueError("no assertion")
+        config = _config()
+        try:
+            answer = _parsed(config, saml_response, outstanding)
+        except (SigverError, IncorrectlySigned):  # perhaps signed with a certificate new since the metadata was read
+            reread = _config(refused=True)
+            if reread is config:
+                raise
+            answer = _parsed(reread, saml_response, outstanding)
     except Exception as exc:  # pysaml2 raises a class per check (signature, audience, time, …)
         log.warning("SAML answer refused: %s: %s", type(exc).__name__, str(exc)[:200])
         raise SignInRefusedError(REFUSED) from None
@@ -122,6 +151,14 @@ def finish(saml_response: str | None) -> tuple[dict, str | None]:
         log.warning("SAML answer refused: assertion %s was used before", assertion.id)
         raise SignInRefusedError(REFUSED)
     return _claims(answer), next_path.decode() or None
+
+
+def _parsed(config: SPConfig, saml_response: str | None, outstanding: dict):
+    answer = Saml2Client(config=config).parse_authn_request_response(saml_response, BINDING_HTTP_POST,
+                                                                     outstanding=outstanding)
+    if answer is None or answer.assertion is None:
+        raise ValueError("no assertion")
+    return answer
 
 
 def _in_response_to(saml_response: str | None) -> str | None:
