@@ -1,6 +1,7 @@
 """When the last email leaves: the relays' pace, the queue played forward earliest class first,
 and what the lecturer is told before saving. (At a real paced relay: test_most_urgent_first.)"""
 import math
+import re
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -138,6 +139,32 @@ def test_the_form_says_before_saving_when_the_links_would_be_late(client, auth, 
     for nonsense in ({"session_date": "tomorrow"}, {"start_time": "25:00"}, {"notify_at": "never"},
                      {"program_id": 99999999999}):
         assert client.get("/sessions/audience", query_string={**args, **nonsense}).get_json()["timing"] is None
+
+
+def test_the_edit_form_counts_the_sessions_own_emails_once(client, auth, people, paced):
+    """Editing a session whose emails are not made yet, the form says when they would leave as the
+    lecturer changes it: its own emails are these, not a class ahead of them."""
+    course = people["course"]
+    make_students(course.program, 300)
+    session = make_session(course, starts_in=timedelta(hours=2), lecturer=people["lecturer"], notify_minutes_before=60)
+    session.starts_at = session.starts_at.replace(second=0)  # on the minute, as the form has it
+    session.notify_at = session.starts_at - timedelta(minutes=60)  # as planning sets it
+    db.session.commit()
+    auth.login("lecturer@example.edu")
+    starts = session.starts_at  # the portal's zone is UTC in the tests
+    args = {"program_id": course.program_id, "session_date": starts.date().isoformat(),
+            "start_time": starts.strftime("%H:%M"), "notify_at": "before", "notify_minutes_before": 60}
+    as_another = client.get("/sessions/audience", query_string=args).get_json()["timing"]
+    assert "after 300 emails for earlier classes" in as_another["text"]  # a new session: this one is ahead
+    as_itself = client.get("/sessions/audience", query_string={**args, "session_id": session.id}).get_json()["timing"]
+    assert as_itself["text"].startswith("The last email should leave by ") and "earlier classes" not in as_itself["text"]
+
+    page = client.get(f"/sessions/{session.id}/edit").get_data(as_text=True)
+    assert f'data-audience-url="/sessions/audience?session_id={session.id}"' in page
+    assert re.search(r'id="timing" aria-live="polite">The last email should leave by [^<]*</p>', page)
+    session.generated_at = session.starts_at - timedelta(hours=1)  # its emails made: their time is past choosing
+    db.session.commit()
+    assert 'id="timing"' not in client.get(f"/sessions/{session.id}/edit").get_data(as_text=True)
 
 
 def test_the_lecturer_is_told_when_the_form_is_shown_once_saved_and_on_the_session_page(client, auth, people,

@@ -252,3 +252,12 @@ def test_the_form_says_when_the_last_email_leaves_and_warns_before_saving(page, 
     page.get_by_label("Minutes before the start").fill("10")
     expect(timing).not_to_contain_text("after the link opens")
     expect(timing).not_to_have_class(re.compile("alert-warning"))
+
+    # Saved, its emails not made yet: the edit form says the same, counting its own emails once.
+    page.get_by_role("button", name="Create session").click()
+    page.get_by_role("link", name="Edit").click()
+    expect(timing).to_contain_text("The last email should leave by")
+    expect(timing).not_to_contain_text("earlier classes")
+    page.get_by_label("Minutes before the start").fill("2")
+    expect(timing).to_contain_text("Email the students 10 minutes before the start, or earlier")
+    expect(timing).to_have_class(re.compile("alert-warning"))

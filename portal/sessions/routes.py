@@ -70,11 +70,14 @@ def new():
 
 
 def _form_page(template: str, form: SessionForm, **context):
-    """The form with who it emails and, on the new-session form, when the last email should leave
-    (both refreshed by the page as the choices change)."""
-    if "notify_at" in form and "repeat_weeks" in form:
+    """The form with who it emails and, while its emails' sending time can still be chosen (a new
+    session, or one whose emails are not made yet), when the last email should leave (both
+    refreshed by the page as the choices change)."""
+    if "notify_at" in form:
+        session = context.get("session")
         context["timing"] = for_form(form.program_id.data, form.stream_id.data, form.session_date.data,
-                                     form.start_time.data, form.notify_at.data, form.notify_minutes_before.data)
+                                     form.start_time.data, form.notify_at.data, form.notify_minutes_before.data,
+                                     session_id=session.id if session else None)
     return form_page(template, form, audience=audience(form.program_id.data, form.stream_id.data), **context)
 
 
@@ -82,12 +85,13 @@ def _form_page(template: str, form: SessionForm, **context):
 @staff_required
 def audience_count():
     """Who a session for `program_id` (and `stream_id`) would email, for the form's live preview; with
-    `session_date`, `start_time`, `notify_at` and `notify_minutes_before`, when its last email should leave."""
+    `session_date`, `start_time`, `notify_at` and `notify_minutes_before`, when its last email should leave
+    (`session_id`: of the session being edited)."""
     args = request.args
     program_id, stream_id = args.get("program_id", type=int), args.get("stream_id", type=int)
     found = for_form(program_id, stream_id, _parsed(args.get("session_date"), date.fromisoformat),
                      _parsed(args.get("start_time"), time.fromisoformat), args.get("notify_at"),
-                     args.get("notify_minutes_before", type=int))
+                     args.get("notify_minutes_before", type=int), session_id=args.get("session_id", type=int))
     return jsonify({"audience": audience(program_id, stream_id),
                     "timing": {"text": found.text, "late": found.late} if found else None})
 

@@ -82,9 +82,11 @@ def _when(moment: datetime) -> str:
     return f"{day_name(moment)}, {zoned_time(moment)}"
 
 
-def for_form(program_id, stream_id, day, start, notify_at: str | None, minutes_before) -> Timing | None:
-    """The timing for the new-session form's choices as they stand (None until a program, a date and
-    a start are chosen, and for a session without emails)."""
+def for_form(program_id, stream_id, day, start, notify_at: str | None, minutes_before,
+             session_id: int | None = None) -> Timing | None:
+    """The timing for the session form's choices as they stand (None until a program, a date and a
+    start are chosen, and for a session without emails). `session_id`: the saved session being
+    edited, whose emails (still to be made) are these, not others ahead of them."""
     if notify_at == "never" or not isinstance(day, date) or not isinstance(start, time) or not 1900 <= day.year <= 9998:
         return None
     program = get(Program, program_id) if an_id(program_id) else None
@@ -95,4 +97,5 @@ def for_form(program_id, stream_id, day, start, notify_at: str | None, minutes_b
     before = None
     if notify_at == "before" and isinstance(minutes_before, int) and 0 <= minutes_before <= MAX_NOTIFY_MINUTES_BEFORE:
         before = minutes_before
-    return timing(datetime.combine(day, start, tzinfo=portal_zone()), before, students)
+    return timing(datetime.combine(day, start, tzinfo=portal_zone()), before, students,
+                  session_id=session_id if an_id(session_id) else None)

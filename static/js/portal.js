@@ -171,20 +171,20 @@
     program.addEventListener("change", showMismatch);
     showMismatch();
 
-    // Who the session emails and (new sessions) when its last email should leave, as the choices change.
+    // Who the session emails and (while its sending time can be chosen) when its last email should leave.
     var audienceBox = document.getElementById("audience");
     var timingBox = document.getElementById("timing");
     var fields = ["program_id", "stream_id", "session_date", "start_time", "notify_minutes_before"];
     var refreshAudience = function () {
       if (!program.value) { audienceBox.textContent = TEXTS.choose_program; return; }
-      var query = new URLSearchParams();
+      var url = new URL(sessionForm.dataset.audienceUrl, window.location.href);  // the edit form's names its session
       fields.forEach(function (name) {
         var input = sessionForm.elements[name];
-        if (input) { query.set(name, input.value); }
+        if (input) { url.searchParams.set(name, input.value); }
       });
       var notifyAt = sessionForm.querySelector('input[name="notify_at"]:checked');
-      if (notifyAt) { query.set("notify_at", notifyAt.value); }
-      fetch(sessionForm.dataset.audienceUrl + "?" + query.toString(),
+      if (notifyAt) { url.searchParams.set("notify_at", notifyAt.value); }
+      fetch(url.toString(),
             { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
         .then(function (data) {
