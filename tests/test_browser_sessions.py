@@ -61,6 +61,7 @@ def test_editing_after_sending_and_cancelling_with_notice(page, browser, app, po
     fill_session(page, people["course"].id)
     page.get_by_label("Room (optional)").fill("LT 2")
     page.get_by_role("button", name="Create session").click()
+    expect(page).to_have_url(re.compile(rf"{portal_url}/sessions/\d+$"))  # saved before the worker runs
     run_worker()
     old_link = link_in_email(smtp_server, student.user.email)
     invitation = parts(smtp_server.handler.received[0].message)["text/plain"]
@@ -131,6 +132,7 @@ def test_editing_before_any_email_changes_every_field(page, app, portal_url, peo
     assert smtp_server.handler.received == []  # still scheduled: nothing went out
 
     page.get_by_role("button", name="Send now").click()
+    expect(page.get_by_role("status").first).to_contain_text("Sending the emails now.")  # queued before the worker runs
     run_worker()
     [email] = smtp_server.handler.received
     assert student.user.email in email.message["To"]
@@ -147,6 +149,7 @@ def test_cancelling_without_telling_the_students(page, browser, app, portal_url,
     page.goto(f"{portal_url}/sessions/new")
     fill_session(page, people["course"].id)
     page.get_by_role("button", name="Create session").click()
+    expect(page).to_have_url(re.compile(rf"{portal_url}/sessions/\d+$"))  # saved before the worker runs
     run_worker()
     link = link_in_email(smtp_server, student.user.email)
 
