@@ -84,6 +84,27 @@ def test_a_new_session_waits_only_behind_earlier_classes(app, course, paced):
     assert [(item.done_by - now).total_seconds() for item in queue.sessions] == pytest.approx([6.0, 16.0])
 
 
+def test_emails_waiting_to_be_tried_again_count_from_their_next_try(app, course, paced):
+    """A relay said "try later" for some of a class's emails: the last leaves no sooner than they
+    may be tried again, and the class after it is not held up meanwhile."""
+    from portal.models import EmailNotification
+
+    students = make_students(course.program, 60)
+    first = done(make_session(course, starts_in=timedelta(minutes=30)))
+    second = done(make_session(course, starts_in=timedelta(minutes=40)))
+    now = datetime.now(timezone.utc)
+    retrying = add_notifications(first, students[:20], status="pending", error="421 try again later")[:5]
+    add_notifications(second, students[20:], status="pending", error=None)
+    db.session.execute(EmailNotification.__table__.update().where(EmailNotification.id.in_(retrying))
+                       .values(next_attempt_at=now + timedelta(minutes=10)))
+    db.session.commit()
+
+    queue = backlog(now)
+    assert [(item.session_id, item.emails) for item in queue.sessions] == [(first.id, 20), (second.id, 40)]
+    # 15 at once (1.5 s), then the second class's 40 (4 s more); the 5 when their 10 minutes are up.
+    assert [(item.done_by - now).total_seconds() for item in queue.sessions] == pytest.approx([600.5, 5.5])
+
+
 def test_sessions_still_to_be_emailed_count_from_their_sending_time(app, course, paced):
     make_students(course.program, 50)
     starts = timedelta(minutes=40)

@@ -2,8 +2,9 @@
 
 The workers always send the most urgent email there is (the earliest class first, see
 `EmailNotificationRepository.claim_most_urgent`), so the time a session's last email leaves
-is found by playing the queue forward the same way (`play`): the emails waiting now, the
-sessions whose emails are still to be made at their sending time, and the new session itself,
+is found by playing the queue forward the same way (`play`): the emails waiting now (those to be
+tried again from their next try), the sessions whose emails are still to be made at their
+sending time, and the new session itself,
 each sent when nothing more urgent is left, by the relays together at their pace:
 
 - each relay's pace is what it accepted while it had work (`pacing.busy_pace`), never more
@@ -200,12 +201,14 @@ class _Queue:
 
     def __init__(self, now: datetime):
         self.now = now
-        self.rows = EmailNotificationRepository().waiting_by_deadline()
+        self.rows = EmailNotificationRepository().waiting_by_deadline(now)
         self.to_make = SessionRepository().awaiting_emails(until=now + HORIZON)
         self._counts: dict[tuple, int] = {}
 
     def work(self, exclude: int | None = None) -> list[Work]:
-        items = [Work((row.deadline, row.session_id), row.session_id, 0.0, row.waiting) for row in self.rows]
+        items = [Work((row.deadline, row.session_id), row.session_id,
+                      max(0.0, (row.not_before - self.now).total_seconds()) if row.not_before else 0.0, row.waiting)
+                 for row in self.rows]
         for row in self.to_make:
             if row.session_id != exclude:
                 release = max(0.0, (row.notify_at - self.now).total_seconds()) if row.notify_at else 0.0

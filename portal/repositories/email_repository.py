@@ -2,7 +2,7 @@ import functools
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import Row, String, case, cast, func, literal, or_, select, type_coerce, update
+from sqlalchemy import Row, String, and_, case, cast, func, literal, or_, select, type_coerce, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.database import UTCDateTime, driver_time, utcnow
@@ -257,19 +257,24 @@ class EmailNotificationRepository:
         query = select(EmailNotification.status, func.count()).group_by(EmailNotification.status)
         return Counter(dict(db.session.execute(query).all()))
 
-    def waiting_by_deadline(self) -> list[Row]:
-        """(session_id, course_code, starts_at, deadline, waiting) for the emails pending or sending,
-        a row per session and deadline (an admin's bulk retry has its own, later one), most urgent
-        first: the order the workers send them in (URGENCY)."""
+    def waiting_by_deadline(self, now: datetime) -> list[Row]:
+        """(session_id, course_code, starts_at, deadline, waiting, not_before) for the emails pending or
+        sending, a row per session and deadline (an admin's bulk retry has its own, later one), most
+        urgent first: the order the workers send them in (URGENCY). The emails waiting to be tried
+        again after `now` are a row of their own, `not_before` the latest time one may be tried (None
+        for the emails that may go at once)."""
         deadline = type_coerce(URGENCY[0], UTCDateTime).label("deadline")
+        later = and_(EmailNotification.status == Status.PENDING, EmailNotification.next_attempt_at > now)
         query = (
             select(AttendanceSession.id.label("session_id"), Course.course_code, AttendanceSession.starts_at,
-                   deadline, func.count().label("waiting"))
+                   deadline, func.count().label("waiting"),
+                   type_coerce(func.max(case((later, EmailNotification.next_attempt_at))), UTCDateTime)
+                   .label("not_before"))
             .select_from(EmailNotification)
             .join(AttendanceSession, AttendanceSession.id == EmailNotification.session_id)
             .join(Course, Course.id == AttendanceSession.course_id)
             .where(EmailNotification.status.in_((Status.PENDING, Status.SENDING)))
-            .group_by(AttendanceSession.id, Course.course_code, AttendanceSession.starts_at, deadline)
+            .group_by(AttendanceSession.id, Course.course_code, AttendanceSession.starts_at, deadline, later)
             .order_by(deadline, AttendanceSession.id)
         )
         return list(db.session.execute(query).all())
