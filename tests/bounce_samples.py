@@ -10,8 +10,18 @@ def _id(domain: str) -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
-def postfix(to: str, failed: str, original_id: str, report_id: str | None = None) -> bytes:
+USER_UNKNOWN = ("5.1.1", "550 5.1.1 <{failed}>: Recipient address rejected: User unknown in local recipient table")
+# The student's mail server refuses the portal's mail, not the address: Gmail's DMARC refusal.
+DMARC_REFUSED = ("5.7.26", "550-5.7.26 Unauthenticated email from attendance.example.edu is not accepted due to\n"
+                           "    550-5.7.26 domain's DMARC policy. Please contact the administrator of\n"
+                           "    550 5.7.26 attendance.example.edu domain.")
+
+
+def postfix(to: str, failed: str, original_id: str, report_id: str | None = None,
+            refusal: tuple[str, str] = USER_UNKNOWN) -> bytes:
+    """`refusal`: (the enhanced status, what the student's mail server said)."""
     report_id = report_id or _id("mx1.example.org")
+    status, said = refusal[0], refusal[1].format(failed=failed)
     return f"""Return-Path: <>
 Delivered-To: {to}
 Received: by mx1.example.org (Postfix) id 4QxYz1Mz2nz9vB; Sat,  5 Dec 2026 09:14:03 +0300 (EAT)
@@ -37,9 +47,8 @@ This is the mail system at host mx1.example.org.
 I'm sorry to have to inform you that your message could not
 be delivered to one or more recipients. It's attached below.
 
-<{failed}>: host mail.example.org[203.0.113.25] said: 550 5.1.1
-    <{failed}>: Recipient address rejected: User unknown in local recipient
-    table (in reply to RCPT TO command)
+<{failed}>: host mail.example.org[203.0.113.25] said: {said} (in reply to
+    end of DATA command)
 
 --4QxYz1Mz2nz9vB.1733379243/mx1.example.org
 Content-Description: Delivery report
@@ -53,10 +62,9 @@ Arrival-Date: Sat,  5 Dec 2026 09:14:02 +0300 (EAT)
 Final-Recipient: rfc822; {failed}
 Original-Recipient: rfc822;{failed}
 Action: failed
-Status: 5.1.1
+Status: {status}
 Remote-MTA: dns; mail.example.org
-Diagnostic-Code: smtp; 550 5.1.1 <{failed}>: Recipient address rejected: User
-    unknown in local recipient table
+Diagnostic-Code: smtp; {said}
 
 --4QxYz1Mz2nz9vB.1733379243/mx1.example.org
 Content-Description: Undelivered Message Headers

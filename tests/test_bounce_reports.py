@@ -1,6 +1,8 @@
 """Late bounces without the mailbox (issue 27): each email's return path, what a report says
 (Postfix, Exchange Online, Gmail, a delay warning, mail that is no bounce), how it is recorded,
 and the settings. The mailbox itself, over IMAP, is tests/test_bounce_mailbox.py."""
+import functools
+
 import pytest
 
 from portal import create_app
@@ -69,17 +71,20 @@ def test_a_return_path_without_one_token_in_its_local_part_is_refused(template):
 
 # --- what a report says --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sample, kind, code, words", [
-    (bounce_samples.postfix, "permanent", 550, "User unknown in local recipient table"),
-    (bounce_samples.exchange, "permanent", 550, "RESOLVER.ADR.RecipientNotFound; Recipient not found"),
-    (bounce_samples.gmail, "permanent", 550, "The email account that you tried to reach does not exist. Please try "
-                                             "double-checking"),
-    (bounce_samples.postfix_delayed, "temporary", 452, "Mailbox full"),
+@pytest.mark.parametrize("sample, kind, code, status, words", [
+    (bounce_samples.postfix, "permanent", 550, "5.1.1", "User unknown in local recipient table"),
+    (bounce_samples.exchange, "permanent", 550, "5.1.10", "RESOLVER.ADR.RecipientNotFound; Recipient not found"),
+    (bounce_samples.gmail, "permanent", 550, "5.1.1", "The email account that you tried to reach does not exist. "
+                                                      "Please try double-checking"),
+    (bounce_samples.postfix_delayed, "temporary", 452, "4.2.2", "Mailbox full"),
+    (functools.partial(bounce_samples.postfix, refusal=bounce_samples.DMARC_REFUSED), "permanent", 550, "5.7.26",
+     "Unauthenticated email from attendance.example.edu is not accepted due to domain's DMARC policy."),
 ])
-def test_each_servers_report_is_read(sample, kind, code, words):
+def test_each_servers_report_is_read(sample, kind, code, status, words):
     address = "bounces+0123456789abcdef0123@attendance.example.edu"
     report = reports.read(sample(address, "amina@example.org", "<5.abc@attendance.example.edu>"), RETURN_PATH)
     assert report.kind == kind and report.smtp_code == code and report.address == "amina@example.org"
+    assert report.status == status and report.about_the_address == (status != "5.7.26")
     assert words in report.reason and "550-" not in report.reason and "\n" not in report.reason
     assert report.tokens == ("0123456789abcdef0123",)
     assert report.report_id
@@ -104,6 +109,24 @@ def test_a_permanent_bounce_makes_the_email_bounced_and_flags_the_address(app, s
     assert profile.email_bouncing and profile.bounced_email == address and "User unknown" in profile.bounce_reason
     assert other.status == NotificationStatus.SENT and history(other) == []
     assert not other.student_profile.email_bouncing
+
+
+def test_a_policy_refusal_bounces_the_email_but_does_not_flag_the_address(app, sent):
+    """The student's mail server refused the portal's mail (DMARC, say), not the address: the email is
+    bounced with the reason, the address stays unflagged, and once the sending is put right the
+    email can be retried."""
+    from portal.services.notification_generation_service import NotificationGenerationService
+
+    target = sent[0]
+    address = target.student_profile.user.email
+    refused = bounce_samples.postfix(to(target), address, "<1.a@x>", refusal=bounce_samples.DMARC_REFUSED)
+    assert reading.record(refused) == "bounced"
+    db.session.expire_all()
+    assert target.status == NotificationStatus.BOUNCED and "DMARC policy" in target.last_error
+    assert not target.student_profile.email_bouncing
+    assert history(target)[0].detail.endswith("not the address: the address is not flagged)")
+    service = NotificationGenerationService.for_admin_retry(app.config)
+    assert service.retry_failed_notifications([target.id])["retried"] == 1
 
 
 def test_the_same_report_twice_is_recorded_once(app, sent):

@@ -93,6 +93,8 @@ def record(raw: bytes) -> str:
     detail = f"{reported}: {report.reason}"
     if not still_theirs:
         detail += " (not the student's address any more)"
+    elif report.kind == reports.PERMANENT and not report.about_the_address:
+        detail += " (refused for the message or its sender, not the address: the address is not flagged)"
     try:
         db.session.add(DeliveryAttempt(
             notification_id=notification.id, attempted_at=now, outcome=OUTCOMES[report.kind],
@@ -104,10 +106,11 @@ def record(raw: bytes) -> str:
     if report.kind == reports.PERMANENT:
         # The email bounced if the report is about the address it was last sent to (the student who
         # never got it may have a corrected address by now: nothing then is flagged, and a retry goes
-        # there); the address bounces if it is still the student's. Each is a statement of its own that
+        # there); the address bounces if it is still the student's and the failure is the address's
+        # (not a policy refusing the portal's mail, which a retry may pass once it is put right). Each is a statement of its own that
         # checks again what it was read as (see BounceRepository): an admin may correct the address,
         # or retry or send the email again, while this reading runs.
-        if still_theirs:
+        if still_theirs and report.about_the_address:
             repository.flag_address(notification.student_profile_id, address, report.reason, now)
         if about_this_send:
             repository.mark_bounced(notification.id, sent_to, report.reason, now)

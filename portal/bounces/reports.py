@@ -3,7 +3,10 @@
 flufl.bounce (Mailman's detectors: RFC 3464 delivery status notifications, and the formats of
 the common servers that write none) decides whether a message is a bounce and which addresses
 failed, permanently or temporarily. The reason is the report's own words for that address: its
-Diagnostic-Code, else its Status, else the report's subject. The email it is about is the
+Diagnostic-Code, else its Status, else the report's subject. Its enhanced status code says
+whether the failure is the address's (no such user, a full mailbox, a domain without mail) or
+the message's or the sender's (refused by policy): only the first flags the address. The email
+it is about is the
 `{token}` of the return path the report was sent to (see `verp`); nothing else in a report is
 trusted to name an email.
 """
@@ -29,6 +32,12 @@ RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope
 REPLY_CODE = re.compile(r"\b([245]\d\d)\b")
 # A multi-line reply quoted whole repeats its code on each line ("550-5.1.1 … 550 5.1.1 …").
 CONTINUATION = re.compile(r"\s[245]\d\d[- ](?:[245]\.\d{1,3}\.\d{1,3}\s)?")
+ENHANCED_STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")  # RFC 3463: class.subject.detail
+# The subjects of a failure that is the address's (RFC 3463): 1 addressing (no such user), 2 the
+# mailbox (full, disabled), 4 routing (a domain with no mail server). The others are the message's
+# or a policy's, not the address's: 3 the mail system (too big), 5 protocol, 6 content, 7 security
+# and policy (the receiving server refused the sender: SPF, DKIM, DMARC, a block list).
+ADDRESS_SUBJECTS = {"1", "2", "4"}
 MAX_REASON = 500
 
 
@@ -40,6 +49,13 @@ class Report:
     reason: str
     smtp_code: int | None  # the reply code the report quotes, if any
     tokens: tuple[str, ...]  # the bounce tokens of the return paths the report was sent to
+    status: str | None = None  # the enhanced status code ("5.1.1"), from the report's Status or its reason
+
+    @property
+    def about_the_address(self) -> bool:
+        """Whether the failure is the address's (see ADDRESS_SUBJECTS): only then is the student's
+        address flagged as bouncing. A report that gives no status is taken as the address's."""
+        return self.status is None or self.status.split(".")[1] in ADDRESS_SUBJECTS
 
 
 def read(raw: bytes, return_path: str) -> Report | None:
@@ -51,23 +67,29 @@ def read(raw: bytes, return_path: str) -> Report | None:
     kind = PERMANENT if permanent else TEMPORARY
     failed = sorted(address.decode("ascii", "replace") for address in (permanent or temporary))
     address = failed[0] if failed else None
-    reason = _reason(message, address) or _text(message.get("Subject")) or "reported undeliverable"
+    block = _block(message, address)
+    reason = (block and _reason(block)) or _text(message.get("Subject")) or "reported undeliverable"
+    status = ENHANCED_STATUS.search(_text(block.get("Status")) if block else "") or ENHANCED_STATUS.search(reason)
     return Report(
         report_id=_report_id(message, raw), kind=kind, address=address, reason=reason[:MAX_REASON],
-        smtp_code=_reply_code(reason),
+        smtp_code=_reply_code(reason), status=status.group(0) if status else None,
         tokens=tuple(dict.fromkeys(token for name in RECIPIENT_HEADERS for value in message.get_all(name, [])
                                    for token in verp.tokens_in(return_path, str(value)))))
 
 
-def _reason(message: Message, address: str | None) -> str | None:
-    """The Diagnostic-Code (else Status) of the report's block for `address` (else its first block)."""
+def _block(message: Message, address: str | None) -> Message | None:
+    """The RFC 3464 report's block for `address` (else its first block; None in other formats)."""
     blocks = [block for part in message.walk() if part.get_content_type() == "message/delivery-status"
               and part.is_multipart() for block in part.get_payload() if block.get("Action")]
     if not blocks:
         return None
     mine = [block for block in blocks if address and any(
         address.lower() in str(block.get(name, "")).lower() for name in ("Final-Recipient", "Original-Recipient"))]
-    block = (mine or blocks)[0]
+    return (mine or blocks)[0]
+
+
+def _reason(block: Message) -> str | None:
+    """The block's Diagnostic-Code (else its Status)."""
     diagnostic = _text(block.get("Diagnostic-Code"))
     if diagnostic:
         kind, _, said = diagnostic.partition(";")
