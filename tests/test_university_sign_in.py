@@ -13,7 +13,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import AuditEvent, Role, User
 from tests.smtp_servers import free_port
-from tests.support import end_process, spawn
+from tests.support import end_process, spawn, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -92,6 +92,26 @@ def test_a_staff_member_signs_in_with_their_university_account(client, people):
     assert response.status_code == 302 and response.headers["Location"] == "/sessions/new"
     assert "lecturer@example.edu" in signed_in_as(client)  # the email's case does not matter
     assert [event.subject for event in audit("sign_in.university")] == ["lecturer@example.edu"]
+
+
+def test_the_providers_keys_are_read_again_once_an_hour_old(client, people, tmp_path, monkeypatch):
+    """So that a key the provider withdraws stops being trusted within the hour (a new key is
+    fetched at once, the first time a token names it). Counted in the provider's own log."""
+    from portal.auth import oidc
+
+    def fetched(path: str) -> int:
+        return (tmp_path / "provider.log").read_text().count(f'"GET {path} HTTP/1.1" 200')
+
+    for _ in range(2):
+        assert client.get(at_provider(client, "lee")).status_code == 302
+        client.post("/logout")
+    wait_for(lambda: fetched("/jwks") == 1, timeout=5, what="the keys read once within the hour")
+    documents = fetched("/.well-known/openid-configuration")
+    monkeypatch.setattr(oidc, "METADATA_MAX_AGE", 0)  # an hour on
+    assert client.get(at_provider(client, "lee")).status_code == 302
+    assert "lecturer@example.edu" in signed_in_as(client)
+    wait_for(lambda: fetched("/jwks") == 2, timeout=5, what="the keys read again")
+    assert fetched("/.well-known/openid-configuration") > documents
 
 
 def test_an_unknown_university_account_is_refused_and_recorded(client, people):

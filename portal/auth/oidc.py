@@ -7,9 +7,12 @@ token (its signature against the provider's published keys, the issuer, the audi
 expiry and the nonce) before any claim is read. One issuer per deployment: the discovery
 document's `issuer` must be the ID token's `iss` (so Entra ID's multi-tenant `/common`
 endpoint, whose issuer varies by tenant, cannot be used: use the tenant's own address).
-What happens next, who gets in, is `portal.auth.university`'s.
+The discovery document and the keys are read again once an hour old, so that a key the
+provider withdraws stops being trusted (a new key is fetched at once by Authlib, the first time
+a token names it). What happens next, who gets in, is `portal.auth.university`'s.
 """
 import logging
+import time
 
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
@@ -24,6 +27,7 @@ log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10  # the provider's discovery document, keys and token endpoint
 UNAVAILABLE = _l("The university's sign-in is not answering. Try again in a moment.")
+METADATA_MAX_AGE = 3600  # seconds: the discovery document and the keys are read again after this
 
 
 def init_app(app: Flask) -> None:
@@ -47,7 +51,7 @@ def configured(app: Flask | None = None) -> bool:
 def start(redirect_uri: str):
     """The redirect to the provider's sign-in page (state, nonce and PKCE verifier kept in the session)."""
     try:
-        return current_app.extensions["university_oidc"].authorize_redirect(redirect_uri)
+        return _client().authorize_redirect(redirect_uri)
     except RequestException:
         raise SignInRefusedError(UNAVAILABLE) from None
 
@@ -57,7 +61,7 @@ def finish() -> dict:
     anything is wrong (the state or the nonce, a refusal at the provider, a token that fails its
     checks, the provider not answering)."""
     try:
-        token = current_app.extensions["university_oidc"].authorize_access_token()
+        token = _client().authorize_access_token()
     except RequestException:
         raise SignInRefusedError(UNAVAILABLE) from None
     except (OAuthError, JoseError, KeyError, TypeError, ValueError) as exc:
@@ -68,3 +72,15 @@ def finish() -> dict:
     if not claims:
         raise SignInRefusedError(_l("The university's provider sent no ID token: start again from this page."))
     return dict(claims)
+
+
+def _client():
+    """The provider's client, with its discovery document and keys forgotten once METADATA_MAX_AGE
+    old (Authlib then reads them again when they are next needed)."""
+    client = current_app.extensions["university_oidc"]
+    metadata = client.server_metadata
+    loaded_at = metadata.get("_loaded_at")
+    if loaded_at is not None and time.time() - loaded_at > METADATA_MAX_AGE:
+        metadata.pop("jwks", None)
+        metadata.pop("_loaded_at", None)
+    return client
