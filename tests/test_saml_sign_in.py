@@ -137,6 +137,35 @@ def test_metadata_that_cannot_be_read_again_leaves_the_copy_in_use(client, app, 
     assert "the copy read before stays in use" in caplog.text
 
 
+def test_a_metadata_address_that_never_answers_is_given_up_on_in_time(client, app, monkeypatch):
+    """A provider whose metadata address accepts and never answers: the sign-in says so within the
+    timeout, and nothing hangs."""
+    import threading
+
+    from saml2.config import SPConfig
+
+    from portal.auth import saml
+    from tests.smtp_servers import SilentServer
+
+    monkeypatch.setattr(saml, "METADATA_TIMEOUT_SECONDS", 1)
+    failed = []
+
+    def read_metadata():  # in a thread of its own, so that a hang fails the test instead of stopping it
+        try:
+            SPConfig().load(saml.settings(app))
+        except Exception as exc:
+            failed.append(exc)
+
+    with SilentServer() as silent:
+        app.config["SSO_SAML_IDP_METADATA"] = f"https://127.0.0.1:{silent.port}/metadata"
+        reading = threading.Thread(target=read_metadata, daemon=True)
+        reading.start()
+        reading.join(5)
+        assert not reading.is_alive() and failed, "reading the provider's metadata hung"
+        response = client.get("/login/saml")
+    assert response.status_code == 401 and "not answering" in response.get_data(as_text=True)  # as with OIDC
+
+
 def test_a_replayed_assertion_is_refused(client, app, trusted):
     saml_response = trusted.answer(sign_in_address(client), "ada")[0]
     assert post_answer(client, saml_response).status_code == 303

@@ -46,6 +46,7 @@ METADATA_MAX_AGE = 3600
 # An answer whose signature fails has the metadata read again at once (a rollover to a new
 # certificate), at most once a minute: forged answers cannot make the portal fetch it at will.
 REREAD_AFTER_REFUSAL = 60
+METADATA_TIMEOUT_SECONDS = 10  # fetching the provider's metadata from its address: never a hung sign-in
 
 _lock = threading.Lock()
 
@@ -68,6 +69,7 @@ def settings(app: Flask) -> dict:
         "metadata": {"remote": [{"url": metadata}]} if metadata.startswith("https://") else {"local": [metadata]},
         "accepted_time_diff": 60,
         "allow_unknown_attributes": True,
+        "http_client_timeout": METADATA_TIMEOUT_SECONDS,
         "service": {"sp": {
             "name": "Attendance portal",
             "endpoints": {"assertion_consumer_service": [(f"{base}/saml/acs", BINDING_HTTP_POST)]},
