@@ -1,6 +1,7 @@
 """A lecturer's sessions after the first email, in a real browser: the form's checks, editing,
 cancelling, a series, and every staff page on a phone."""
 import re
+from datetime import timedelta
 
 from playwright.sync_api import expect
 
@@ -8,7 +9,15 @@ from portal.database import utcnow
 from portal.extensions import db
 from portal.repositories import EmailNotificationRepository
 from tests.browser import PHONE, link_in_email, shot, sign_in
-from tests.factories import assign, make_course, make_program, make_students, newest_session, tomorrow
+from tests.factories import (
+    assign,
+    make_course,
+    make_program,
+    make_session,
+    make_students,
+    newest_session,
+    tomorrow,
+)
 from tests.smtp_servers import parts
 
 TOMORROW = tomorrow()
@@ -199,6 +208,11 @@ def test_every_staff_page_fits_a_phone(browser, portal_url, people, app, run_wor
     EmailNotificationRepository().of_student(session.id, bouncing.id).status = "bounced"  # a late bounce
     bouncing.bounced_email, bouncing.bounced_at = bouncing.user.email, utcnow()
     bouncing.bounce_reason = "550 5.1.1 The email account that you tried to reach does not exist."
+    corrected = EmailNotificationRepository().of_student(session.id, student.id)  # bounced at an address since corrected
+    corrected.status, corrected.sent_to = "bounced", "an-address-before-the-correction@example.org"
+    unsent = make_session(people["course"], starts_in=timedelta(hours=3), lecturer=people["lecturer"],
+                          notify_minutes_before=60)  # its edit form still says when the last email leaves
+    unsent.notify_at = unsent.starts_at - timedelta(minutes=60)
     db.session.commit()
     from portal.staff import password_links
 
@@ -210,7 +224,8 @@ def test_every_staff_page_fits_a_phone(browser, portal_url, people, app, run_wor
              f"/sessions/{session.id}/cancel", f"/sessions/{session.id}/attendance", "/notifications",
              "/admin/programs", "/admin/courses", f"/admin/courses/{people['course'].id}", "/admin/staff", "/admin/import",
              "/admin/queue", f"/courses/{people['course'].id}/register", f"/admin/students/{student.id}/edit",
-             "/notifications?status=bounced", "/admin/students?email=bouncing", f"/admin/students/{bouncing.id}/edit"]
+             "/notifications?status=bounced", "/admin/students?email=bouncing", f"/admin/students/{bouncing.id}/edit",
+             f"/notifications/{corrected.id}", f"/sessions/{unsent.id}/edit"]
     too_wide = {}
 
     def measure(path):
@@ -224,6 +239,10 @@ def test_every_staff_page_fits_a_phone(browser, portal_url, people, app, run_wor
     sign_in(phone, portal_url, "admin@example.edu")
     for path in paths:
         measure(path)
+        if path == f"/notifications/{corrected.id}":
+            assert phone.locator("#sent-to").is_visible()
+        if path == f"/sessions/{unsent.id}/edit":
+            assert phone.locator("#timing").is_visible()
     shot(phone, "phone-sessions")
     context.close()
     assert not too_wide, f"pages wider than the phone (scroll width, screen width): {too_wide}"
